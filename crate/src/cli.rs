@@ -1,0 +1,221 @@
+//! The native command line: `train`, `eval` and `presets`. File reading and printing happen
+//! here, at the edge; everything else is the library. Errors come back as one-line messages.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::data::{asset, idx, Dataset};
+use crate::model::pca::Pca;
+use crate::presets;
+use crate::snapshot;
+use crate::train::{evaluate, Trainer};
+
+pub const USAGE: &str = "usage:
+  bottleneck train --preset NAME [--epochs N] [--seed S] [--images IDX --labels IDX] --out SNAPSHOT.json
+  bottleneck eval SNAPSHOT.json [--images IDX [--labels IDX]] [--json]
+  bottleneck presets
+
+The built-in digits are read from www/data/mnist10k.bin (built by `npm start` or
+`npm run build:data`); set BOTTLENECK_DATA to read them from elsewhere.";
+
+/// Run one command line (without the program name); Ok carries nothing, output is printed.
+pub fn run(args: &[String]) -> Result<(), String> {
+    let (command, rest) = args.split_first().ok_or_else(|| format!("no command given\n{USAGE}"))?;
+    match command.as_str() {
+        "train" => train(&Flags::parse(rest, &["--preset", "--epochs", "--seed", "--images", "--labels", "--out"], &[])?),
+        "eval" => eval(&Flags::parse(rest, &["--images", "--labels"], &["--json"])?),
+        "presets" => {
+            Flags::parse(rest, &[], &[])?;
+            for preset in presets::all() {
+                println!("{:<12} {}", preset.name, preset.description);
+            }
+            Ok(())
+        }
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown command {other:?}\n{USAGE}")),
+    }
+}
+
+/// Parsed `--flag value` pairs, switches and positional arguments.
+struct Flags {
+    values: Vec<(String, String)>,
+    switches: Vec<String>,
+    positional: Vec<String>,
+}
+
+impl Flags {
+    fn parse(args: &[String], with_value: &[&str], switches: &[&str]) -> Result<Flags, String> {
+        let mut flags = Flags { values: Vec::new(), switches: Vec::new(), positional: Vec::new() };
+        let mut iter = args.iter();
+        while let Some(arg) = iter.next() {
+            if with_value.contains(&arg.as_str()) {
+                let value = iter.next().ok_or_else(|| format!("{arg} needs a value"))?;
+                if flags.get(arg).is_some() {
+                    return Err(format!("{arg} given twice"));
+                }
+                flags.values.push((arg.clone(), value.clone()));
+            } else if switches.contains(&arg.as_str()) {
+                flags.switches.push(arg.clone());
+            } else if arg.starts_with("--") {
+                return Err(format!("unknown option {arg}\n{USAGE}"));
+            } else {
+                flags.positional.push(arg.clone());
+            }
+        }
+        Ok(flags)
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.values.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    fn number<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, String> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(text) => text.parse().map_err(|_| format!("{name}: expected a whole number, got {text:?}")),
+        }
+    }
+}
+
+fn read(path: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))
+}
+
+/// Where the built-in digits asset is looked for.
+fn asset_path() -> PathBuf {
+    if let Ok(path) = std::env::var("BOTTLENECK_DATA") {
+        return PathBuf::from(path);
+    }
+    let local = Path::new("www/data/mnist10k.bin");
+    if local.exists() {
+        return local.to_path_buf();
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../www/data/mnist10k.bin")
+}
+
+/// The images to work on: IDX files when given, else the built-in digits.
+fn load_images(images: Option<&str>, labels: Option<&str>) -> Result<Dataset, String> {
+    match images {
+        Some(path) => {
+            let labels = labels.map(read).transpose()?;
+            idx::parse(&read(path)?, labels.as_deref())
+        }
+        None if labels.is_some() => Err("--labels needs --images".into()),
+        None => {
+            let path = asset_path();
+            let bytes = std::fs::read(&path).map_err(|e| {
+                format!("cannot read the built-in digits at {}: {e} (run `npm run build:data` first, or set BOTTLENECK_DATA)", path.display())
+            })?;
+            asset::parse(&bytes)
+        }
+    }
+}
+
+fn train(flags: &Flags) -> Result<(), String> {
+    if !flags.positional.is_empty() {
+        return Err(format!("train takes no positional arguments, got {:?}", flags.positional));
+    }
+    let preset = presets::find(flags.get("--preset").ok_or("train needs --preset NAME (see `bottleneck presets`)")?)?;
+    let out = flags.get("--out").ok_or("train needs --out SNAPSHOT.json")?;
+    let epochs: u64 = flags.number("--epochs", 10)?;
+    let seed: u64 = flags.number("--seed", 1)?;
+    if epochs == 0 {
+        return Err("--epochs must be at least 1".into());
+    }
+    let data = load_images(flags.get("--images"), flags.get("--labels"))?;
+    let (train_set, valid_set) = data.split();
+    let mut trainer = Trainer::new(&preset.spec, preset.train.clone(), seed)?;
+    if train_set.n_pixels() != trainer.net.n_inputs() {
+        return Err(format!("preset {} takes {} inputs but the images have {} pixels", preset.name, trainer.net.n_inputs(), train_set.n_pixels()));
+    }
+    // Fail on an unwritable output now, not after an hour of training.
+    std::fs::write(out, b"").map_err(|e| format!("cannot write {out}: {e}"))?;
+    println!(
+        "preset {} · {} parameters · {} train / {} validation images · seed {seed}",
+        preset.name,
+        trainer.net.n_params(),
+        train_set.n_images,
+        valid_set.n_images
+    );
+    let show_bar = std::io::stderr().is_terminal();
+    let started = Instant::now();
+    let per_epoch = train_set.n_images as u64;
+    for epoch in 1..=epochs {
+        let epoch_start = Instant::now();
+        let target = epoch * per_epoch;
+        let (mut sum_mse, mut n_batches) = (0.0, 0usize);
+        while trainer.progress.examples_seen < target {
+            let stats = trainer.step(&train_set).map_err(|e| e.to_string())?;
+            sum_mse += stats.mse_per_pixel;
+            n_batches += 1;
+            if show_bar && n_batches % 20 == 0 {
+                let done = (trainer.progress.examples_seen - (target - per_epoch)) as f64 / per_epoch as f64;
+                let rate = trainer.progress.examples_seen as f64 / started.elapsed().as_secs_f64();
+                let bar: String = (0..30).map(|i| if (i as f64) < done * 30.0 { '#' } else { '.' }).collect();
+                eprint!("\repoch {epoch}/{epochs} [{bar}] {rate:>8.0} ex/s  train {:.4} MSE/px ", sum_mse / n_batches as f64);
+                let _ = std::io::stderr().flush();
+            }
+        }
+        if show_bar {
+            eprint!("\r{:78}\r", "");
+        }
+        let valid = evaluate(&mut trainer.net, &valid_set);
+        let rate = per_epoch as f64 / epoch_start.elapsed().as_secs_f64();
+        println!(
+            "epoch {epoch:>3}  train {:.5} MSE/px  validation {:.5} MSE/px{}  {:>8.0} ex/s  {:>7.1} s",
+            sum_mse / n_batches.max(1) as f64,
+            valid.mse_per_pixel,
+            valid.bce_per_pixel.map(|b| format!(" ({b:.5} BCE/px)")).unwrap_or_default(),
+            rate,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "trained {} examples in {seconds:.1} s: {:.0} examples/s",
+        trainer.progress.examples_seen,
+        trainer.progress.examples_seen as f64 / seconds
+    );
+    let code_units = trainer.net.layers[trainer.net.code_layer()].n_out;
+    if code_units <= trainer.net.n_inputs() {
+        let pca = Pca::fit(&train_set.pixels, train_set.n_images, train_set.n_pixels(), code_units);
+        let final_eval = evaluate(&mut trainer.net, &valid_set);
+        println!(
+            "validation: autoencoder {:.5} MSE/px, PCA with {code_units} components {:.5} MSE/px (fit on the training split)",
+            final_eval.mse_per_pixel,
+            pca.mse_per_pixel(&valid_set.pixels, valid_set.n_images, code_units)
+        );
+    }
+    std::fs::write(out, snapshot::save(&trainer)).map_err(|e| format!("cannot write {out}: {e}"))?;
+    println!("snapshot written to {out}");
+    Ok(())
+}
+
+fn eval(flags: &Flags) -> Result<(), String> {
+    let [path] = &flags.positional[..] else {
+        return Err(format!("eval takes exactly one SNAPSHOT.json, got {:?}\n{USAGE}", flags.positional));
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let mut trainer = snapshot::load(&text).map_err(|e| format!("{path}: {e}"))?;
+    let data = match flags.get("--images") {
+        Some(_) => load_images(flags.get("--images"), flags.get("--labels"))?,
+        None => load_images(None, flags.get("--labels"))?.split().1,
+    };
+    if data.n_pixels() != trainer.net.n_inputs() {
+        return Err(format!("the network takes {} inputs but the images have {} pixels", trainer.net.n_inputs(), data.n_pixels()));
+    }
+    let result = evaluate(&mut trainer.net, &data);
+    if flags.switches.iter().any(|s| s == "--json") {
+        println!("{}", serde_json::to_string(&result).expect("eval serializes"));
+    } else {
+        println!("{} images: {:.5} MSE/px", result.n_images, result.mse_per_pixel);
+        if let Some(bce) = result.bce_per_pixel {
+            println!("{bce:.5} BCE/px");
+        }
+    }
+    Ok(())
+}

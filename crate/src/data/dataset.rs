@@ -1,0 +1,75 @@
+//! A set of images in [0, 1] with optional labels, the fixed train/validation split of the
+//! built-in digits, and minibatch gathering.
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset {
+    pub width: usize,
+    pub height: usize,
+    pub n_images: usize,
+    pub pixels: Vec<f32>, // (n_images, width * height), 0 = background, 1 = ink
+    pub labels: Option<Vec<u8>>,
+}
+
+impl Dataset {
+    pub fn new(width: usize, height: usize, pixels: Vec<f32>, labels: Option<Vec<u8>>) -> Dataset {
+        let n_images = pixels.len() / (width * height);
+        assert_eq!(pixels.len(), n_images * width * height);
+        if let Some(labels) = &labels {
+            assert_eq!(labels.len(), n_images);
+        }
+        Dataset { width, height, n_images, pixels, labels }
+    }
+
+    pub fn n_pixels(&self) -> usize {
+        self.width * self.height
+    }
+
+    pub fn image(&self, image_idx: usize) -> &[f32] {
+        let n = self.n_pixels();
+        &self.pixels[image_idx * n..(image_idx + 1) * n]
+    }
+
+    /// The images at `indices`, in order.
+    pub fn subset(&self, indices: &[usize]) -> Dataset {
+        let pixels = indices.iter().flat_map(|&i| self.image(i).iter().copied()).collect();
+        let labels = self.labels.as_ref().map(|l| indices.iter().map(|&i| l[i]).collect());
+        Dataset::new(self.width, self.height, pixels, labels)
+    }
+
+    /// The fixed split of the built-in digits: image i goes to validation when i % 10 == 9,
+    /// otherwise to training. The asset stores the digits class by class, so each class gives
+    /// a tenth of its images: 9,000 train and 1,000 validation for the 10,000 built-in digits.
+    pub fn split(&self) -> (Dataset, Dataset) {
+        let (valid, train): (Vec<usize>, Vec<usize>) = (0..self.n_images).partition(|i| i % 10 == 9);
+        (self.subset(&train), self.subset(&valid))
+    }
+
+    /// Copy the images at `indices` into `out` (indices.len(), n_pixels).
+    pub fn gather(&self, indices: &[u32], out: &mut Vec<f32>) {
+        out.clear();
+        for &i in indices {
+            out.extend_from_slice(self.image(i as usize));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_is_fixed_and_complete() {
+        let n = 100;
+        let pixels: Vec<f32> = (0..n).map(|i| i as f32).collect();
+        let labels: Vec<u8> = (0..n).map(|i| (i / 10) as u8).collect();
+        let data = Dataset::new(1, 1, pixels, Some(labels));
+        let (train, valid) = data.split();
+        assert_eq!((train.n_images, valid.n_images), (90, 10));
+        assert_eq!(valid.pixels, (0..10).map(|k| (10 * k + 9) as f32).collect::<Vec<_>>());
+        // One validation image from each class of ten.
+        assert_eq!(valid.labels.unwrap(), (0..10).collect::<Vec<u8>>());
+        let mut batch = Vec::new();
+        train.gather(&[0, 9], &mut batch);
+        assert_eq!(batch, vec![0.0, 10.0]);
+    }
+}

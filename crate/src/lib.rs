@@ -1,0 +1,18 @@
+//! Bottleneck: small-bottleneck autoencoders on MNIST, trained natively or in the browser.
+//!
+//! `model` (networks, optimisers, PCA), `data` (MNIST assets, IDX files, corruption) and
+//! `render` (pixels and plot geometry) are pure Rust with no browser types; `train` joins them
+//! into a seeded training loop; `snapshot` is the versioned JSON boundary; `web` is the only
+//! module that touches wasm-bindgen. See ARCHITECTURE.md.
+
+pub mod cli;
+pub mod data;
+pub mod model;
+pub mod presets;
+pub mod render;
+pub mod rng;
+pub mod snapshot;
+pub mod train;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;

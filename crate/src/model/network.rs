@@ -1,0 +1,284 @@
+//! The runnable network: parameters, batched forward and backward passes, and read access to
+//! every layer's activations and weights. Optimisation lives in `optim.rs`; data and the
+//! training loop live outside the model.
+
+use super::activation::Activation;
+use super::loss::{self, Loss, LossSums};
+use super::matmul;
+use super::spec::{Checked, NetSpec};
+use crate::rng::Rng;
+
+/// One trainable array. Weights of an untied layer are (n_out, n_in); biases are (1, n_out).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    pub name: String,
+    pub rows: usize,
+    pub cols: usize,
+    pub value: Vec<f32>, // (rows, cols)
+    pub grad: Vec<f32>,  // (rows, cols), summed over the batch
+    /// Weight decay applies to weights, never to biases (ConvNetJS's convention).
+    pub decays: bool,
+}
+
+/// A fully connected layer, pointing into the network's parameter list.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dense {
+    pub name: String,
+    pub n_in: usize,
+    pub n_out: usize,
+    pub activation: Activation,
+    /// Index of the weight param: (n_out, n_in) when owned, the mirror's (n_in, n_out) when tied.
+    pub weight: usize,
+    pub tied: bool,
+    /// Index of the bias param (1, n_out).
+    pub bias: usize,
+}
+
+/// Code units forced to zero after a layer's activation (seed 000's "turn off units").
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnitMask {
+    pub layer: usize,
+    /// One flag per unit of that layer: false forces the unit to 0.
+    pub keep: Vec<bool>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Network {
+    pub spec: NetSpec,
+    pub checked: Checked,
+    pub params: Vec<Param>,
+    pub layers: Vec<Dense>,
+    /// Rows in the workspace below from the last forward pass.
+    batch: usize,
+    input: Vec<f32>,          // (batch, n_inputs)
+    outputs: Vec<Vec<f32>>,   // per layer (batch, n_out)
+    logits: Vec<f32>,         // output layer pre-activations (batch, n_outputs), sigmoid outputs only
+    delta: Vec<f32>,          // scratch (batch, widest layer)
+    delta_next: Vec<f32>,     // scratch (batch, widest layer)
+    mask: Option<UnitMask>,   // the mask of the last forward pass
+}
+
+impl Network {
+    /// Build from a spec with ConvNetJS's initialisation: weights N(0, 1/fan_in), biases 0,
+    /// or 0.1 before a relu. Weights are drawn layer by layer, row-major, from `rng`.
+    pub fn new(spec: &NetSpec, rng: &mut Rng) -> Result<Network, String> {
+        let checked = spec.check()?;
+        let mut params = Vec::new();
+        let mut layers: Vec<Dense> = Vec::new();
+        for dense in &checked.dense {
+            let (weight, tied) = match dense.tied_to {
+                Some(mirror) => (layers[mirror].weight, true),
+                None => {
+                    let std = (1.0 / dense.n_in as f64).sqrt() as f32;
+                    let value = (0..dense.n_out * dense.n_in).map(|_| rng.normal() * std).collect();
+                    params.push(Param::new(format!("{}.w", dense.name), dense.n_out, dense.n_in, value, true));
+                    (params.len() - 1, false)
+                }
+            };
+            let bias_value = if dense.activation == Activation::Relu { 0.1 } else { 0.0 };
+            params.push(Param::new(format!("{}.b", dense.name), 1, dense.n_out, vec![bias_value; dense.n_out], false));
+            layers.push(Dense {
+                name: dense.name.clone(),
+                n_in: dense.n_in,
+                n_out: dense.n_out,
+                activation: dense.activation,
+                weight,
+                tied,
+                bias: params.len() - 1,
+            });
+        }
+        Ok(Network {
+            spec: spec.clone(),
+            checked,
+            params,
+            outputs: vec![Vec::new(); layers.len()],
+            layers,
+            batch: 0,
+            input: Vec::new(),
+            logits: Vec::new(),
+            delta: Vec::new(),
+            delta_next: Vec::new(),
+            mask: None,
+        })
+    }
+
+    pub fn n_inputs(&self) -> usize {
+        self.checked.n_inputs
+    }
+
+    pub fn n_outputs(&self) -> usize {
+        self.layers.last().expect("validated").n_out
+    }
+
+    pub fn loss(&self) -> Loss {
+        self.checked.loss
+    }
+
+    pub fn code_layer(&self) -> usize {
+        self.checked.code_layer
+    }
+
+    pub fn output_is_sigmoid(&self) -> bool {
+        self.layers.last().expect("validated").activation == Activation::Sigmoid
+    }
+
+    pub fn n_params(&self) -> usize {
+        self.params.iter().map(|p| p.value.len()).sum()
+    }
+
+    pub fn param(&self, name: &str) -> Option<&Param> {
+        self.params.iter().find(|p| p.name == name)
+    }
+
+    /// Forward a batch x (batch, n_inputs); with a mask, the masked units of one layer read 0.
+    pub fn forward(&mut self, x: &[f32], batch: usize, mask: Option<&UnitMask>) {
+        let n_inputs = self.n_inputs();
+        assert_eq!(x.len(), batch * n_inputs, "forward: input is not (batch, n_inputs)");
+        if let Some(mask) = mask {
+            assert_eq!(mask.keep.len(), self.layers[mask.layer].n_out, "mask: wrong number of units");
+        }
+        self.batch = batch;
+        self.mask = mask.cloned();
+        self.input.clear();
+        self.input.extend_from_slice(x);
+        let sigmoid_out = self.output_is_sigmoid();
+        let n_layers = self.layers.len();
+        for (layer_idx, layer) in self.layers.iter().enumerate() {
+            let (before, rest) = self.outputs.split_at_mut(layer_idx);
+            let input = if layer_idx == 0 { &self.input[..] } else { &before[layer_idx - 1][..] };
+            let out = &mut rest[0];
+            out.resize(batch * layer.n_out, 0.0);
+            let w = &self.params[layer.weight].value;
+            if layer.tied {
+                matmul::forward_tied(input, w, out, batch, layer.n_in, layer.n_out);
+            } else {
+                matmul::forward(input, w, out, batch, layer.n_in, layer.n_out);
+            }
+            let b = &self.params[layer.bias].value;
+            for row in out.chunks_exact_mut(layer.n_out) {
+                row.iter_mut().zip(b).for_each(|(v, bias)| *v += bias);
+            }
+            if layer_idx == n_layers - 1 && sigmoid_out {
+                self.logits.clear();
+                self.logits.extend_from_slice(out);
+            }
+            layer.activation.apply(out);
+            if let Some(mask) = mask.filter(|m| m.layer == layer_idx) {
+                zero_masked(out, &mask.keep);
+            }
+        }
+    }
+
+    /// Backward from targets (batch, n_outputs) after `forward`: adds this batch's gradient sums
+    /// into every param's `grad` and returns the batch's loss sums.
+    pub fn backward(&mut self, targets: &[f32]) -> LossSums {
+        let batch = self.batch;
+        let n_layers = self.layers.len();
+        let last = &self.layers[n_layers - 1];
+        assert_eq!(targets.len(), batch * last.n_out, "backward: targets are not (batch, n_outputs)");
+        self.delta.resize(batch * last.n_out, 0.0);
+        let sums = self.loss_sums(targets);
+        loss::output_grad(&self.outputs[n_layers - 1], targets, &mut self.delta);
+        if self.checked.loss == Loss::Mse {
+            last.activation.backward(&self.outputs[n_layers - 1], &mut self.delta);
+        }
+        for layer_idx in (0..n_layers).rev() {
+            let layer = &self.layers[layer_idx];
+            let input = if layer_idx == 0 { &self.input[..] } else { &self.outputs[layer_idx - 1][..] };
+            let delta = &self.delta[..batch * layer.n_out];
+            let w = &mut self.params[layer.weight];
+            if layer.tied {
+                matmul::backward_weights_tied(delta, input, &mut w.grad, batch, layer.n_in, layer.n_out);
+            } else {
+                matmul::backward_weights(delta, input, &mut w.grad, batch, layer.n_in, layer.n_out);
+            }
+            let b = &mut self.params[layer.bias];
+            for row in delta.chunks_exact(layer.n_out) {
+                b.grad.iter_mut().zip(row).for_each(|(g, d)| *g += d);
+            }
+            if layer_idx == 0 {
+                break;
+            }
+            self.delta_next.resize(batch * layer.n_in, 0.0);
+            let w = &self.params[layer.weight].value;
+            if layer.tied {
+                matmul::backward_input_tied(delta, w, &mut self.delta_next, batch, layer.n_in, layer.n_out);
+            } else {
+                matmul::backward_input(delta, w, &mut self.delta_next, batch, layer.n_in, layer.n_out);
+            }
+            let below = &self.layers[layer_idx - 1];
+            below.activation.backward(&self.outputs[layer_idx - 1], &mut self.delta_next);
+            if let Some(mask) = self.mask.as_ref().filter(|m| m.layer == layer_idx - 1) {
+                zero_masked(&mut self.delta_next, &mask.keep);
+            }
+            std::mem::swap(&mut self.delta, &mut self.delta_next);
+        }
+        sums
+    }
+
+    /// The loss sums of the last forward pass against `targets` (batch, n_outputs), no gradients.
+    pub fn loss_sums(&self, targets: &[f32]) -> LossSums {
+        let logits = self.output_is_sigmoid().then_some(&self.logits[..]);
+        loss::sums(self.output(), logits, targets)
+    }
+
+    /// Activations of a layer from the last forward pass, (batch, n_out) row-major.
+    pub fn activations(&self, layer_idx: usize) -> &[f32] {
+        &self.outputs[layer_idx][..self.batch * self.layers[layer_idx].n_out]
+    }
+
+    /// The network's output from the last forward pass, (batch, n_outputs).
+    pub fn output(&self) -> &[f32] {
+        self.activations(self.layers.len() - 1)
+    }
+
+    /// A layer's effective weight matrix (n_out, n_in), transposing a tied layer's mirror.
+    pub fn weights(&self, layer_idx: usize) -> Vec<f32> {
+        let layer = &self.layers[layer_idx];
+        let w = &self.params[layer.weight].value;
+        if !layer.tied {
+            return w.clone();
+        }
+        let mut out = vec![0.0; w.len()]; // (n_out, n_in) from the mirror's (n_in, n_out)
+        for row in 0..layer.n_in {
+            for col in 0..layer.n_out {
+                out[col * layer.n_in + row] = w[row * layer.n_out + col];
+            }
+        }
+        out
+    }
+
+    pub fn zero_grads(&mut self) {
+        for p in &mut self.params {
+            p.grad.iter_mut().for_each(|g| *g = 0.0);
+        }
+    }
+
+    /// Weight-decay loss Σ l2/2 · w² + l1 · |w| over decaying params (shared weights count once).
+    pub fn decay_loss(&self, l1: f32, l2: f32) -> f64 {
+        self.params
+            .iter()
+            .filter(|p| p.decays)
+            .flat_map(|p| p.value.iter())
+            .map(|&w| 0.5 * l2 as f64 * (w as f64) * (w as f64) + l1 as f64 * (w as f64).abs())
+            .sum()
+    }
+
+    pub fn all_finite(&self) -> bool {
+        self.params.iter().all(|p| p.value.iter().all(|v| v.is_finite()))
+    }
+}
+
+impl Param {
+    pub fn new(name: String, rows: usize, cols: usize, value: Vec<f32>, decays: bool) -> Param {
+        debug_assert_eq!(value.len(), rows * cols);
+        let grad = vec![0.0; value.len()];
+        Param { name, rows, cols, value, grad, decays }
+    }
+}
+
+fn zero_masked(values: &mut [f32], keep: &[bool]) {
+    for row in values.chunks_exact_mut(keep.len()) {
+        row.iter_mut().zip(keep).filter(|(_, &k)| !k).for_each(|(v, _)| *v = 0.0);
+    }
+}

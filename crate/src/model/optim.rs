@@ -1,0 +1,338 @@
+//! Optimisers and weight decay, applied to a network's summed batch gradients.
+//!
+//! Every update first forms the raw per-parameter gradient the way ConvNetJS's trainer does:
+//! g = (Σ_batch ∂loss/∂w + l2 · w + l1 · sign(w)) / batch_size, with decay only on weights.
+//! The formulas, per parameter w with gradient g:
+//! - sgd:      v ← μv − lr·g;  w ← w + v, or with Nesterov w ← w + μv − lr·g (μ = 0: w ← w − lr·g)
+//! - adagrad:  c ← c + g²;  w ← w − lr·g / (√c + ε)
+//! - rmsprop:  c ← ρc + (1 − ρ)g²;  w ← w − lr·g / (√c + ε)
+//! - adadelta: c ← ρc + (1 − ρ)g²;  Δ = −√(d + ε)/√(c + ε) · g;  d ← ρd + (1 − ρ)Δ²;  w ← w + Δ
+//!   (Zeiler 2012: it has no learning rate)
+//! - adam:     m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;
+//!   w ← w − lr · (m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)   (Kingma & Ba's bias correction)
+
+use serde::{Deserialize, Serialize};
+
+use super::network::Param;
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Optimizer {
+    Sgd {
+        lr: f32,
+        #[serde(default)]
+        momentum: f32,
+        #[serde(default)]
+        nesterov: bool,
+    },
+    Adagrad {
+        lr: f32,
+        #[serde(default = "eps_1e8")]
+        eps: f32,
+    },
+    Rmsprop {
+        lr: f32,
+        #[serde(default = "rho_09")]
+        rho: f32,
+        #[serde(default = "eps_1e8")]
+        eps: f32,
+    },
+    Adadelta {
+        #[serde(default = "rho_095")]
+        rho: f32,
+        #[serde(default = "eps_1e6")]
+        eps: f32,
+    },
+    Adam {
+        lr: f32,
+        #[serde(default = "rho_09")]
+        beta1: f32,
+        #[serde(default = "beta2_0999")]
+        beta2: f32,
+        #[serde(default = "eps_1e8")]
+        eps: f32,
+    },
+}
+
+fn eps_1e8() -> f32 {
+    1e-8
+}
+fn eps_1e6() -> f32 {
+    1e-6
+}
+fn rho_09() -> f32 {
+    0.9
+}
+fn rho_095() -> f32 {
+    0.95
+}
+fn beta2_0999() -> f32 {
+    0.999
+}
+
+impl Optimizer {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Optimizer::Sgd { .. } => "sgd",
+            Optimizer::Adagrad { .. } => "adagrad",
+            Optimizer::Rmsprop { .. } => "rmsprop",
+            Optimizer::Adadelta { .. } => "adadelta",
+            Optimizer::Adam { .. } => "adam",
+        }
+    }
+
+    /// The learning rate, or None for Adadelta, which has none.
+    pub fn learning_rate(&self) -> Option<f32> {
+        match *self {
+            Optimizer::Sgd { lr, .. } | Optimizer::Adagrad { lr, .. } | Optimizer::Rmsprop { lr, .. } | Optimizer::Adam { lr, .. } => Some(lr),
+            Optimizer::Adadelta { .. } => None,
+        }
+    }
+
+    pub fn set_learning_rate(&mut self, new_lr: f32) -> Result<(), String> {
+        if !(new_lr.is_finite() && new_lr > 0.0) {
+            return Err(format!("learning rate must be a positive number, got {new_lr}"));
+        }
+        match self {
+            Optimizer::Sgd { lr, .. } | Optimizer::Adagrad { lr, .. } | Optimizer::Rmsprop { lr, .. } | Optimizer::Adam { lr, .. } => {
+                *lr = new_lr;
+                Ok(())
+            }
+            Optimizer::Adadelta { .. } => Err("Adadelta has no learning rate: its step size comes from running averages".into()),
+        }
+    }
+
+    /// How many state arrays of a parameter's size the optimiser keeps.
+    pub fn n_slots(&self) -> usize {
+        match *self {
+            Optimizer::Sgd { momentum, .. } => usize::from(momentum != 0.0),
+            Optimizer::Adagrad { .. } | Optimizer::Rmsprop { .. } => 1,
+            Optimizer::Adadelta { .. } | Optimizer::Adam { .. } => 2,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        let unit = |name: &str, v: f32| {
+            if (0.0..1.0).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("{}: {name} must be in [0, 1), got {v}", self.name()))
+            }
+        };
+        let positive = |name: &str, v: f32| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(format!("{}: {name} must be a positive number, got {v}", self.name()))
+            }
+        };
+        match *self {
+            Optimizer::Sgd { lr, momentum, .. } => {
+                positive("lr", lr)?;
+                unit("momentum", momentum)
+            }
+            Optimizer::Adagrad { lr, eps } => {
+                positive("lr", lr)?;
+                positive("eps", eps)
+            }
+            Optimizer::Rmsprop { lr, rho, eps } => {
+                positive("lr", lr)?;
+                unit("rho", rho)?;
+                positive("eps", eps)
+            }
+            Optimizer::Adadelta { rho, eps } => {
+                unit("rho", rho)?;
+                positive("eps", eps)
+            }
+            Optimizer::Adam { lr, beta1, beta2, eps } => {
+                positive("lr", lr)?;
+                unit("beta1", beta1)?;
+                unit("beta2", beta2)?;
+                positive("eps", eps)
+            }
+        }
+    }
+}
+
+/// The optimiser's memory: `slots[param_idx][slot_idx]` has the param's size.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct OptimState {
+    /// Updates applied so far (Adam's t).
+    pub step: u64,
+    pub slots: Vec<Vec<Vec<f32>>>,
+}
+
+impl OptimState {
+    pub fn new(optimizer: &Optimizer, params: &[Param]) -> OptimState {
+        let slots = params.iter().map(|p| vec![vec![0.0; p.value.len()]; optimizer.n_slots()]).collect();
+        OptimState { step: 0, slots }
+    }
+
+    /// Whether this state has the shape `optimizer` needs for `params`.
+    pub fn fits(&self, optimizer: &Optimizer, params: &[Param]) -> bool {
+        self.slots.len() == params.len()
+            && self.slots.iter().zip(params).all(|(s, p)| s.len() == optimizer.n_slots() && s.iter().all(|a| a.len() == p.value.len()))
+    }
+}
+
+/// Weight decay settings, ConvNetJS style.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct Decay {
+    pub l1: f32,
+    pub l2: f32,
+}
+
+/// Apply one update from the summed gradients of `batch_size` examples, then zero the gradients.
+pub fn apply(optimizer: &Optimizer, state: &mut OptimState, params: &mut [Param], decay: Decay, batch_size: usize) {
+    debug_assert!(state.fits(optimizer, params));
+    state.step += 1;
+    let inv_batch = 1.0 / batch_size as f32;
+    let t = state.step as i32;
+    for (param, slots) in params.iter_mut().zip(state.slots.iter_mut()) {
+        let (l1, l2) = if param.decays { (decay.l1, decay.l2) } else { (0.0, 0.0) };
+        let raw = |w: f32, g: f32| raw_gradient(w, g, l1, l2, inv_batch);
+        let Param { value, grad, .. } = param;
+        match *optimizer {
+            Optimizer::Sgd { lr, momentum, nesterov } => {
+                if momentum == 0.0 {
+                    for (w, g) in value.iter_mut().zip(grad.iter()) {
+                        *w -= lr * raw(*w, *g);
+                    }
+                } else {
+                    for ((w, g), v) in value.iter_mut().zip(grad.iter()).zip(slots[0].iter_mut()) {
+                        let g = raw(*w, *g);
+                        *v = momentum * *v - lr * g;
+                        *w += if nesterov { momentum * *v - lr * g } else { *v };
+                    }
+                }
+            }
+            Optimizer::Adagrad { lr, eps } => {
+                for ((w, g), c) in value.iter_mut().zip(grad.iter()).zip(slots[0].iter_mut()) {
+                    let g = raw(*w, *g);
+                    *c += g * g;
+                    *w -= lr * g / (c.sqrt() + eps);
+                }
+            }
+            Optimizer::Rmsprop { lr, rho, eps } => {
+                for ((w, g), c) in value.iter_mut().zip(grad.iter()).zip(slots[0].iter_mut()) {
+                    let g = raw(*w, *g);
+                    *c = rho * *c + (1.0 - rho) * g * g;
+                    *w -= lr * g / (c.sqrt() + eps);
+                }
+            }
+            Optimizer::Adadelta { rho, eps } => {
+                let (gsq, dsq) = slots.split_at_mut(1);
+                for (((w, g), c), d) in value.iter_mut().zip(grad.iter()).zip(gsq[0].iter_mut()).zip(dsq[0].iter_mut()) {
+                    let g = raw(*w, *g);
+                    *c = rho * *c + (1.0 - rho) * g * g;
+                    let step = -((*d + eps).sqrt() / (*c + eps).sqrt()) * g;
+                    *d = rho * *d + (1.0 - rho) * step * step;
+                    *w += step;
+                }
+            }
+            Optimizer::Adam { lr, beta1, beta2, eps } => {
+                let correct1 = (1.0 - (beta1 as f64).powi(t)) as f32;
+                let correct2 = (1.0 - (beta2 as f64).powi(t)) as f32;
+                let (ms, vs) = slots.split_at_mut(1);
+                for (((w, g), m), v) in value.iter_mut().zip(grad.iter()).zip(ms[0].iter_mut()).zip(vs[0].iter_mut()) {
+                    let g = raw(*w, *g);
+                    *m = beta1 * *m + (1.0 - beta1) * g;
+                    *v = beta2 * *v + (1.0 - beta2) * g * g;
+                    *w -= lr * (*m / correct1) / ((*v / correct2).sqrt() + eps);
+                }
+            }
+        }
+        grad.iter_mut().for_each(|g| *g = 0.0);
+    }
+}
+
+/// The per-example gradient an update uses: (summed gradient + l2·w + l1·sign(w)) / batch.
+#[inline]
+pub fn raw_gradient(w: f32, summed_grad: f32, l1: f32, l2: f32, inv_batch: f32) -> f32 {
+    (summed_grad + l2 * w + l1 * sign(w)) * inv_batch
+}
+
+fn sign(w: f32) -> f32 {
+    if w > 0.0 {
+        1.0
+    } else if w < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One optimiser case: a single weight w = 1 (no decay), batch size 1, the same summed
+    /// gradient 0.5 before each of two updates; `want` is w after each update.
+    fn check(optimizer: Optimizer, want: [f64; 2]) {
+        let mut params = vec![Param::new("w".into(), 1, 1, vec![1.0], false)];
+        let mut state = OptimState::new(&optimizer, &params);
+        for expected in want {
+            params[0].grad[0] = 0.5;
+            apply(&optimizer, &mut state, &mut params, Decay::default(), 1);
+            let got = params[0].value[0] as f64;
+            assert!((got - expected).abs() < 2e-6, "{optimizer:?}: got {got}, want {expected}");
+            assert_eq!(params[0].grad[0], 0.0, "gradients are zeroed after the update");
+        }
+    }
+
+    #[test]
+    fn hand_worked_updates() {
+        // Plain SGD, lr 0.1: w = 1 − 0.1·0.5 = 0.95, then 0.95 − 0.05 = 0.90.
+        check(Optimizer::Sgd { lr: 0.1, momentum: 0.0, nesterov: false }, [0.95, 0.90]);
+        // Momentum 0.9: v₁ = −0.05, w = 0.95; v₂ = 0.9·(−0.05) − 0.05 = −0.095, w = 0.855.
+        check(Optimizer::Sgd { lr: 0.1, momentum: 0.9, nesterov: false }, [0.95, 0.855]);
+        // Nesterov: v₁ = −0.05, w += 0.9·(−0.05) − 0.05 = −0.095 → 0.905;
+        // v₂ = −0.095, w += 0.9·(−0.095) − 0.05 = −0.1355 → 0.7695.
+        check(Optimizer::Sgd { lr: 0.1, momentum: 0.9, nesterov: true }, [0.905, 0.7695]);
+        // Adagrad, lr 0.1: c = 0.25, w −= 0.1·0.5/0.5 → 0.9; c = 0.5, w −= 0.05/√0.5 → 0.8292893.
+        check(Optimizer::Adagrad { lr: 0.1, eps: 1e-8 }, [0.9, 0.829_289_3]);
+        // RMSProp, lr 0.01, ρ 0.9: c = 0.025, w −= 0.005/√0.025 → 0.9683772;
+        // c = 0.9·0.025 + 0.025 = 0.0475, w −= 0.005/√0.0475 → 0.9454357.
+        check(Optimizer::Rmsprop { lr: 0.01, rho: 0.9, eps: 1e-8 }, [0.968_377_2, 0.945_435_7]);
+        // Adadelta, ρ 0.95, ε 1e-6: c = 0.0125, Δ = −√1e-6/√0.012501 · 0.5 = −0.0044720, d = 0.05Δ²;
+        // c = 0.024375, Δ = −√(d + 1e-6)/√0.024376 · 0.5 = −0.0045289 (worked in f64 by hand script).
+        check(Optimizer::Adadelta { rho: 0.95, eps: 1e-6 }, [0.995_528_0, 0.990_999_1]);
+        // Adam with bias correction and a constant gradient: m̂ = g and v̂ = g² at every step,
+        // so each update is lr · g/|g| = 0.1: w = 0.9, then 0.8. (ConvNetJS's uncorrected
+        // version would step by 0.1 · 0.05/√0.00025 · ... ≠ 0.1.)
+        check(Optimizer::Adam { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, [0.9, 0.8]);
+    }
+
+    #[test]
+    fn decay_is_added_to_the_summed_gradient_then_divided_by_the_batch() {
+        // Weights w = [1, −2] with summed gradient [0.4, −0.6] over a batch of 2, l2 0.1, l1 0.05:
+        // g = (0.4 + 0.1·1 + 0.05)/2 = 0.275 and (−0.6 − 0.2 − 0.05)/2 = −0.425;
+        // SGD lr 0.1 gives w = [0.9725, −1.9575]. A bias with the same numbers skips decay:
+        // g = [0.2, −0.3], w = [0.98, −1.97].
+        let sgd = Optimizer::Sgd { lr: 0.1, momentum: 0.0, nesterov: false };
+        let mut params = vec![
+            Param::new("w".into(), 1, 2, vec![1.0, -2.0], true),
+            Param::new("b".into(), 1, 2, vec![1.0, -2.0], false),
+        ];
+        for p in &mut params {
+            p.grad = vec![0.4, -0.6];
+        }
+        let mut state = OptimState::new(&sgd, &params);
+        apply(&sgd, &mut state, &mut params, Decay { l1: 0.05, l2: 0.1 }, 2);
+        let close = |a: &[f32], b: [f32; 2]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-6);
+        assert!(close(&params[0].value, [0.9725, -1.9575]), "{:?}", params[0].value);
+        assert!(close(&params[1].value, [0.98, -1.97]), "{:?}", params[1].value);
+    }
+
+    #[test]
+    fn learning_rate_rules() {
+        let mut adadelta = Optimizer::Adadelta { rho: 0.95, eps: 1e-6 };
+        assert_eq!(adadelta.learning_rate(), None);
+        assert!(adadelta.set_learning_rate(0.1).unwrap_err().contains("no learning rate"));
+        let mut adam = Optimizer::Adam { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+        adam.set_learning_rate(0.01).unwrap();
+        assert_eq!(adam.learning_rate(), Some(0.01));
+        assert!(adam.set_learning_rate(f32::NAN).is_err());
+        assert!(Optimizer::Sgd { lr: 0.1, momentum: 1.5, nesterov: false }.validate().is_err());
+    }
+}

@@ -1,0 +1,203 @@
+//! Principal component analysis, the linear baseline every autoencoder here is measured against:
+//! a k-component PCA is the best linear code of size k. Subspace iteration on the covariance
+//! matrix plus a Rayleigh-Ritz step (cyclic Jacobi on the small projected matrix).
+
+use super::matmul::{gemm, Op};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pca {
+    pub dim: usize,
+    pub mean: Vec<f32>,       // (dim)
+    pub components: Vec<f32>, // (k, dim), orthonormal rows, largest variance first
+    pub variances: Vec<f64>,  // (k), variance along each component
+}
+
+/// Extra directions iterated beyond k; they speed up convergence of the top k.
+const OVERSAMPLE: usize = 8;
+const ITERATIONS: usize = 150;
+
+impl Pca {
+    /// Fit the top `k` components of the rows of `data` (n, dim).
+    pub fn fit(data: &[f32], n: usize, dim: usize, k: usize) -> Pca {
+        assert_eq!(data.len(), n * dim);
+        assert!(n > 0 && k > 0 && k <= dim);
+        let mut mean = vec![0.0f64; dim];
+        for row in data.chunks_exact(dim) {
+            mean.iter_mut().zip(row).for_each(|(m, &v)| *m += v as f64);
+        }
+        mean.iter_mut().for_each(|m| *m /= n as f64);
+        let mean: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
+        let centred: Vec<f32> = data.chunks_exact(dim).flat_map(|row| row.iter().zip(&mean).map(|(v, m)| v - m)).collect();
+        let mut cov = vec![0.0f32; dim * dim]; // (dim, dim) = Xcᵀ Xc / n
+        gemm(dim, n, dim, &centred, Op::T, &centred, Op::N, 0.0, &mut cov);
+        cov.iter_mut().for_each(|c| *c /= n as f32);
+
+        let block = (k + OVERSAMPLE).min(dim);
+        // Deterministic start: DCT-II basis vectors, orthonormal and generic for image data.
+        let mut basis = vec![0.0f32; block * dim]; // (block, dim), rows are directions
+        for (j, row) in basis.chunks_exact_mut(dim).enumerate() {
+            for (i, v) in row.iter_mut().enumerate() {
+                *v = (std::f64::consts::PI * (i as f64 + 0.5) * j as f64 / dim as f64).cos() as f32;
+            }
+        }
+        orthonormalize(&mut basis, dim);
+        let mut next = vec![0.0f32; block * dim];
+        for _ in 0..ITERATIONS {
+            // next (block, dim) = basis (block, dim) · cov (dim, dim); cov is symmetric.
+            gemm(block, dim, dim, &basis, Op::N, &cov, Op::N, 0.0, &mut next);
+            std::mem::swap(&mut basis, &mut next);
+            orthonormalize(&mut basis, dim);
+        }
+        // Rayleigh-Ritz: diagonalise basis · cov · basisᵀ (block, block).
+        gemm(block, dim, dim, &basis, Op::N, &cov, Op::N, 0.0, &mut next);
+        let mut small = vec![0.0f32; block * block];
+        gemm(block, dim, block, &next, Op::N, &basis, Op::T, 0.0, &mut small);
+        let small: Vec<f64> = small.iter().map(|&v| v as f64).collect();
+        let (values, vectors) = jacobi_eigen(small, block);
+        let mut order: Vec<usize> = (0..block).collect();
+        order.sort_by(|&a, &b| values[b].total_cmp(&values[a]));
+        let mut components = vec![0.0f32; k * dim];
+        for (out_idx, &src) in order.iter().take(k).enumerate() {
+            let row = &mut components[out_idx * dim..(out_idx + 1) * dim];
+            for (basis_idx, basis_row) in basis.chunks_exact(dim).enumerate() {
+                let coef = vectors[basis_idx * block + src] as f32;
+                row.iter_mut().zip(basis_row).for_each(|(c, b)| *c += coef * b);
+            }
+        }
+        let variances = order.iter().take(k).map(|&i| values[i]).collect();
+        Pca { dim, mean, components, variances }
+    }
+
+    pub fn k(&self) -> usize {
+        self.variances.len()
+    }
+
+    /// Reconstruct rows of `data` (n, dim) from their first `k` coordinates, into `out` (n, dim).
+    pub fn reconstruct(&self, data: &[f32], n: usize, k: usize, out: &mut [f32]) {
+        let dim = self.dim;
+        assert!(k <= self.k());
+        let comps = &self.components[..k * dim];
+        let centred: Vec<f32> = data.chunks_exact(dim).flat_map(|row| row.iter().zip(&self.mean).map(|(v, m)| v - m)).collect();
+        let mut codes = vec![0.0f32; n * k]; // (n, k)
+        gemm(n, dim, k, &centred, Op::N, comps, Op::T, 0.0, &mut codes);
+        gemm(n, k, dim, &codes, Op::N, comps, Op::N, 0.0, out);
+        for row in out.chunks_exact_mut(dim) {
+            row.iter_mut().zip(&self.mean).for_each(|(o, m)| *o += m);
+        }
+    }
+
+    /// Mean squared error per pixel of the k-component reconstruction of `data` (n, dim).
+    pub fn mse_per_pixel(&self, data: &[f32], n: usize, k: usize) -> f64 {
+        let mut out = vec![0.0f32; n * self.dim];
+        self.reconstruct(data, n, k, &mut out);
+        let sse: f64 = data.iter().zip(&out).map(|(a, b)| ((a - b) as f64).powi(2)).sum();
+        sse / (n * self.dim) as f64
+    }
+}
+
+/// Modified Gram-Schmidt on the rows of `rows` (m, dim), done twice for stability.
+fn orthonormalize(rows: &mut [f32], dim: usize) {
+    let m = rows.len() / dim;
+    for _ in 0..2 {
+        for i in 0..m {
+            let (done, rest) = rows.split_at_mut(i * dim);
+            let row = &mut rest[..dim];
+            for prev in done.chunks_exact(dim) {
+                let dot: f64 = row.iter().zip(prev).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
+                row.iter_mut().zip(prev).for_each(|(a, b)| *a -= dot as f32 * b);
+            }
+            let norm = row.iter().map(|a| (*a as f64).powi(2)).sum::<f64>().sqrt();
+            if norm > 1e-30 {
+                row.iter_mut().for_each(|a| *a = (*a as f64 / norm) as f32);
+            }
+        }
+    }
+}
+
+/// Eigen-decomposition of a symmetric matrix (m, m) by cyclic Jacobi rotations.
+/// Returns the eigenvalues and the eigenvectors as the columns of an (m, m) matrix.
+fn jacobi_eigen(mut a: Vec<f64>, m: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut v = vec![0.0f64; m * m];
+    (0..m).for_each(|i| v[i * m + i] = 1.0);
+    for _sweep in 0..100 {
+        let off: f64 = (0..m).flat_map(|i| (0..m).filter(move |&j| j != i).map(move |j| (i, j))).map(|(i, j)| a[i * m + j].powi(2)).sum();
+        let total: f64 = a.iter().map(|x| x * x).sum();
+        if off <= 1e-24 * total.max(1e-300) {
+            break;
+        }
+        for p in 0..m {
+            for q in p + 1..m {
+                let apq = a[p * m + q];
+                if apq.abs() < 1e-300 {
+                    continue;
+                }
+                let theta = (a[q * m + q] - a[p * m + p]) / (2.0 * apq);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let t = if theta == 0.0 { 1.0 } else { t };
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                for k in 0..m {
+                    let akp = a[k * m + p];
+                    let akq = a[k * m + q];
+                    a[k * m + p] = c * akp - s * akq;
+                    a[k * m + q] = s * akp + c * akq;
+                }
+                for k in 0..m {
+                    let apk = a[p * m + k];
+                    let aqk = a[q * m + k];
+                    a[p * m + k] = c * apk - s * aqk;
+                    a[q * m + k] = s * apk + c * aqk;
+                }
+                for k in 0..m {
+                    let vkp = v[k * m + p];
+                    let vkq = v[k * m + q];
+                    v[k * m + p] = c * vkp - s * vkq;
+                    v[k * m + q] = s * vkp + c * vkq;
+                }
+            }
+        }
+    }
+    ((0..m).map(|i| a[i * m + i]).collect(), v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    #[test]
+    fn recovers_known_variances_and_error() {
+        // Data x = Σ_j sqrt(λ_j) z_j e_j in a rotated basis, λ = [9, 4, 1, 0.25, 0.01, ...]:
+        // the top-2 PCA error per coordinate is Σ_{j>2} λ_j / dim.
+        let dim = 12;
+        let n = 20_000;
+        let lambdas: Vec<f64> = (0..dim).map(|j| 9.0 * 0.45f64.powi(2 * j as i32)).collect();
+        let mut rng = Rng::from_seed(3);
+        // A rotation: Gram-Schmidt of a random matrix.
+        let mut rot: Vec<f32> = (0..dim * dim).map(|_| rng.normal()).collect();
+        orthonormalize(&mut rot, dim);
+        let mut data = vec![0.0f32; n * dim];
+        for row in data.chunks_exact_mut(dim) {
+            for (j, lambda) in lambdas.iter().enumerate() {
+                let z = rng.normal() * lambda.sqrt() as f32;
+                row.iter_mut().zip(&rot[j * dim..(j + 1) * dim]).for_each(|(x, r)| *x += z * r);
+            }
+            row.iter_mut().for_each(|x| *x += 0.5);
+        }
+        let pca = Pca::fit(&data, n, dim, 3);
+        for j in 0..3 {
+            let rel = (pca.variances[j] - lambdas[j]).abs() / lambdas[j];
+            assert!(rel < 0.05, "variance {j}: {} vs {}", pca.variances[j], lambdas[j]);
+        }
+        let want: f64 = lambdas[2..].iter().sum::<f64>() / dim as f64;
+        let got = pca.mse_per_pixel(&data, n, 2);
+        assert!((got - want).abs() / want < 0.05, "error {got} vs {want}");
+        // Components are orthonormal.
+        for a in 0..3 {
+            for b in 0..3 {
+                let dot: f32 = (0..dim).map(|i| pca.components[a * dim + i] * pca.components[b * dim + i]).sum();
+                assert!((dot - if a == b { 1.0 } else { 0.0 }).abs() < 1e-4);
+            }
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Versioned JSON snapshots: the spec, every parameter, the training settings, the optimiser's
+//! state, progress counters and the generator's state, so a loaded snapshot resumes training
+//! exactly where it stopped. Gradients are not saved. Field by field: docs/snapshot.md.
+//! Loading validates everything and reports the first problem; nothing is half-loaded.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::optim::OptimState;
+use crate::model::{NetSpec, Network};
+use crate::rng::{Rng, RngState};
+use crate::train::{Progress, TrainConfig, Trainer};
+
+pub const FORMAT: &str = "bottleneck-snapshot";
+pub const VERSION: u32 = 1;
+/// Larger text is refused before parsing.
+pub const MAX_BYTES: usize = 50 * 1024 * 1024;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    pub format: String,
+    pub version: u32,
+    pub seed: u64,
+    pub spec: NetSpec,
+    pub params: Vec<SavedParam>,
+    pub train: TrainConfig,
+    pub optimizer_state: SavedOptimState,
+    pub progress: Progress,
+    pub rng: RngState,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedParam {
+    pub name: String,
+    /// [rows, cols]; data is row-major.
+    pub shape: [usize; 2],
+    pub data: Vec<f32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedOptimState {
+    /// Updates applied so far.
+    pub step: u64,
+    /// Per parameter (same order as `params`): the optimiser's arrays, each of the param's size.
+    pub slots: Vec<Vec<Vec<f32>>>,
+}
+
+impl Snapshot {
+    pub fn of(trainer: &Trainer) -> Snapshot {
+        Snapshot {
+            format: FORMAT.into(),
+            version: VERSION,
+            seed: trainer.seed,
+            spec: trainer.net.spec.clone(),
+            params: trainer
+                .net
+                .params
+                .iter()
+                .map(|p| SavedParam { name: p.name.clone(), shape: [p.rows, p.cols], data: p.value.clone() })
+                .collect(),
+            train: trainer.config.clone(),
+            optimizer_state: SavedOptimState { step: trainer.optim.step, slots: trainer.optim.slots.clone() },
+            progress: trainer.progress.clone(),
+            rng: trainer.rng.state(),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("snapshot serializes")
+    }
+
+    /// Parse and check the envelope (format, version, spec); `restore` checks the rest.
+    pub fn parse(text: &str) -> Result<Snapshot, String> {
+        if text.len() > MAX_BYTES {
+            return Err(format!("snapshot is {} MB, larger than the {} MB limit", text.len() >> 20, MAX_BYTES >> 20));
+        }
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("snapshot is not valid JSON: {e}"))?;
+        let object = value.as_object().ok_or("snapshot: expected a JSON object")?;
+        match object.get("format").and_then(|f| f.as_str()) {
+            Some(FORMAT) => {}
+            Some(other) => return Err(format!("snapshot: format is {other:?}, expected {FORMAT:?}")),
+            None if object.contains_key("layers") => {
+                return Err("this looks like a ConvNetJS Net.toJSON() snapshot, not a Bottleneck one: import it as ConvNetJS instead".into())
+            }
+            None => return Err(format!("snapshot: missing \"format\": {FORMAT:?}")),
+        }
+        match object.get("version").and_then(|v| v.as_u64()) {
+            Some(v) if v == VERSION as u64 => {}
+            Some(v) => return Err(format!("snapshot: version {v} is not supported (this build reads version {VERSION})")),
+            None => return Err("snapshot: missing or non-integer \"version\"".into()),
+        }
+        // Check the spec on its own first, so its errors name the layer.
+        NetSpec::from_value(object.get("spec").ok_or("snapshot: missing \"spec\"")?).map_err(|e| format!("snapshot spec: {e}"))?;
+        serde_json::from_value(value).map_err(|e| format!("snapshot: {e}"))
+    }
+
+    /// Rebuild the trainer, checking every shape and number.
+    pub fn restore(&self) -> Result<Trainer, String> {
+        let mut net = Network::new(&self.spec, &mut Rng::from_seed(0)).map_err(|e| format!("snapshot spec: {e}"))?;
+        if self.params.len() != net.params.len() {
+            return Err(format!("snapshot has {} parameter arrays, but its spec needs {}", self.params.len(), net.params.len()));
+        }
+        for (param, saved) in net.params.iter_mut().zip(&self.params) {
+            if saved.name != param.name {
+                return Err(format!("snapshot parameter {:?} found where the spec needs {:?}", saved.name, param.name));
+            }
+            if saved.shape != [param.rows, param.cols] || saved.data.len() != param.value.len() {
+                return Err(format!(
+                    "snapshot parameter {:?} has shape {:?} and {} numbers; the spec needs [{}, {}]",
+                    saved.name,
+                    saved.shape,
+                    saved.data.len(),
+                    param.rows,
+                    param.cols
+                ));
+            }
+            if let Some(pos) = saved.data.iter().position(|v| !v.is_finite()) {
+                return Err(format!("snapshot parameter {:?}: entry {pos} is not a finite number", saved.name));
+            }
+            param.value.copy_from_slice(&saved.data);
+        }
+        self.train.validate().map_err(|e| format!("snapshot train settings: {e}"))?;
+        let optim = OptimState { step: self.optimizer_state.step, slots: self.optimizer_state.slots.clone() };
+        if !optim.fits(&self.train.optimizer, &net.params) {
+            return Err(format!(
+                "snapshot optimizer_state does not fit: {} keeps {} arrays per parameter, of the parameter's size",
+                self.train.optimizer.name(),
+                self.train.optimizer.n_slots()
+            ));
+        }
+        if optim.slots.iter().flatten().flatten().any(|v| !v.is_finite()) {
+            return Err("snapshot optimizer_state holds a number that is not finite".into());
+        }
+        let progress = &self.progress;
+        if progress.cursor > progress.order.len() || progress.order.iter().any(|&i| i as usize >= progress.order.len()) {
+            return Err("snapshot progress: cursor or order indices out of range".into());
+        }
+        let rng = Rng::from_state(&self.rng).map_err(|e| format!("snapshot {e}"))?;
+        Ok(Trainer::from_parts(self.seed, net, self.train.clone(), optim, rng, self.progress.clone()))
+    }
+}
+
+/// Save a trainer as snapshot JSON text.
+pub fn save(trainer: &Trainer) -> String {
+    Snapshot::of(trainer).to_json()
+}
+
+/// Load snapshot JSON text into a ready trainer.
+pub fn load(text: &str) -> Result<Trainer, String> {
+    Snapshot::parse(text)?.restore()
+}

@@ -1,0 +1,273 @@
+//! The training loop: one seeded generator, a network, its optimiser and the data order, stepped
+//! one minibatch at a time. Settings live in one `TrainConfig` that may change between any two
+//! steps. A step whose loss is not finite is refused and the parameters from before the previous
+//! update come back, so a diverging learning rate never costs the network.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Dataset, Noise};
+use crate::model::loss::{self, LossSums};
+use crate::model::optim::{self, Decay, OptimState, Optimizer};
+use crate::model::{NetSpec, Network};
+use crate::rng::Rng;
+
+/// Everything about how to train, as one typed value (presets and snapshots store it).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub optimizer: Optimizer,
+    pub batch_size: usize,
+    #[serde(default)]
+    pub l1_decay: f32,
+    #[serde(default)]
+    pub l2_decay: f32,
+    /// Corruption applied to the input (the target stays clean).
+    #[serde(default)]
+    pub noise: Noise,
+}
+
+pub const MAX_BATCH: usize = 4096;
+
+impl TrainConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        self.optimizer.validate()?;
+        if self.batch_size == 0 || self.batch_size > MAX_BATCH {
+            return Err(format!("batch_size must be between 1 and {MAX_BATCH}, got {}", self.batch_size));
+        }
+        for (name, v) in [("l1_decay", self.l1_decay), ("l2_decay", self.l2_decay)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(format!("{name} must be a non-negative number, got {v}"));
+            }
+        }
+        self.noise.validate()
+    }
+
+    fn decay(&self) -> Decay {
+        Decay { l1: self.l1_decay, l2: self.l2_decay }
+    }
+}
+
+/// Where training stands; saved in snapshots so a run resumes exactly.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Progress {
+    pub examples_seen: u64,
+    pub steps: u64,
+    /// Completed passes over the training data.
+    pub epoch: u64,
+    /// Position in `order` of the next example.
+    pub cursor: usize,
+    /// This epoch's shuffled order of training-example indices.
+    pub order: Vec<u32>,
+}
+
+/// What one step measured, on the batch it trained (before the update).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StepStats {
+    pub batch: usize,
+    pub mse_per_pixel: f64,
+    /// Present when the output is sigmoid.
+    pub bce_per_pixel: Option<f64>,
+    /// The training objective per example (see model/loss.rs for units).
+    pub objective: f64,
+    pub decay_loss: f64,
+}
+
+/// A network's reconstruction error on a dataset.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Eval {
+    pub n_images: usize,
+    pub mse_per_pixel: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bce_per_pixel: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrainError {
+    /// The loss went NaN or infinite; the parameters were rolled back.
+    Diverged(String),
+    /// The data does not fit the network.
+    Data(String),
+}
+
+impl std::fmt::Display for TrainError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrainError::Diverged(m) | TrainError::Data(m) => f.write_str(m),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Trainer {
+    /// The seed the network was initialised from (reset starts over from it).
+    pub seed: u64,
+    pub net: Network,
+    pub config: TrainConfig,
+    pub optim: OptimState,
+    pub rng: Rng,
+    pub progress: Progress,
+    /// Parameters and optimiser state from before the latest update, for rolling back.
+    backup: Option<(Vec<Vec<f32>>, OptimState)>,
+    batch_idx: Vec<u32>,
+    inputs: Vec<f32>,  // (batch, n_inputs), corrupted when noise is on
+    targets: Vec<f32>, // (batch, n_inputs), clean
+}
+
+impl Trainer {
+    /// A fresh network initialised from `seed`; the same generator then drives shuffles and noise.
+    pub fn new(spec: &NetSpec, config: TrainConfig, seed: u64) -> Result<Trainer, String> {
+        config.validate()?;
+        let mut rng = Rng::from_seed(seed);
+        let net = Network::new(spec, &mut rng)?;
+        let optim = OptimState::new(&config.optimizer, &net.params);
+        Ok(Trainer::from_parts(seed, net, config, optim, rng, Progress::default()))
+    }
+
+    pub fn from_parts(seed: u64, net: Network, config: TrainConfig, optim: OptimState, rng: Rng, progress: Progress) -> Trainer {
+        Trainer { seed, net, config, optim, rng, progress, backup: None, batch_idx: Vec::new(), inputs: Vec::new(), targets: Vec::new() }
+    }
+
+    /// Replace the settings. A different optimiser (or one needing other state) starts fresh
+    /// state; changing only hyper-parameters keeps it.
+    pub fn set_config(&mut self, config: TrainConfig) -> Result<(), String> {
+        config.validate()?;
+        let same_kind = config.optimizer.name() == self.config.optimizer.name();
+        if !same_kind || !self.optim.fits(&config.optimizer, &self.net.params) {
+            self.optim = OptimState::new(&config.optimizer, &self.net.params);
+            self.backup = None;
+        }
+        self.config = config;
+        Ok(())
+    }
+
+    pub fn set_learning_rate(&mut self, lr: f32) -> Result<(), String> {
+        let mut config = self.config.clone();
+        config.optimizer.set_learning_rate(lr)?;
+        self.set_config(config)
+    }
+
+    /// Train one minibatch of `config.batch_size` examples from `data`.
+    pub fn step(&mut self, data: &Dataset) -> Result<StepStats, TrainError> {
+        let n_inputs = self.net.n_inputs();
+        if data.n_pixels() != n_inputs {
+            return Err(TrainError::Data(format!(
+                "the network takes {n_inputs} inputs but the images have {} pixels",
+                data.n_pixels()
+            )));
+        }
+        if data.n_images == 0 {
+            return Err(TrainError::Data("the training set is empty".into()));
+        }
+        let batch = self.config.batch_size;
+        self.next_batch_indices(data.n_images, batch);
+        data.gather(&self.batch_idx, &mut self.targets);
+        self.inputs.clone_from(&self.targets);
+        self.config.noise.apply(&mut self.inputs, &mut self.rng);
+
+        self.net.forward(&self.inputs, batch, None);
+        let sums = self.net.backward(&self.targets);
+        let objective = loss::objective(self.net.loss(), &sums);
+        if !objective.is_finite() || !sums.sse.is_finite() {
+            self.net.zero_grads();
+            return Err(TrainError::Diverged(self.roll_back(objective)));
+        }
+        let stats = self.stats(&sums, batch, objective);
+
+        let mut backup = self.backup.take().unwrap_or_default();
+        backup.0.resize(self.net.params.len(), Vec::new());
+        for (saved, p) in backup.0.iter_mut().zip(&self.net.params) {
+            saved.clone_from(&p.value);
+        }
+        backup.1.clone_from(&self.optim);
+        self.backup = Some(backup);
+
+        optim::apply(&self.config.optimizer, &mut self.optim, &mut self.net.params, self.config.decay(), batch);
+        self.progress.examples_seen += batch as u64;
+        self.progress.steps += 1;
+        Ok(stats)
+    }
+
+    fn stats(&self, sums: &LossSums, batch: usize, objective: f64) -> StepStats {
+        let n_values = (batch * self.net.n_outputs()) as f64;
+        StepStats {
+            batch,
+            mse_per_pixel: sums.sse / n_values,
+            bce_per_pixel: self.net.output_is_sigmoid().then(|| sums.bce / n_values),
+            objective: objective / batch as f64,
+            decay_loss: self.net.decay_loss(self.config.l1_decay, self.config.l2_decay),
+        }
+    }
+
+    /// Restore the parameters from before the latest update and say what happened.
+    fn roll_back(&mut self, objective: f64) -> String {
+        let step = self.progress.steps + 1;
+        match self.backup.take() {
+            Some((values, optim_state)) => {
+                for (p, saved) in self.net.params.iter_mut().zip(values) {
+                    p.value = saved;
+                }
+                self.optim = optim_state;
+                self.progress.steps = self.progress.steps.saturating_sub(1);
+                self.progress.examples_seen = self.progress.examples_seen.saturating_sub(self.config.batch_size as u64);
+                format!(
+                    "training diverged at step {step}: the loss became {objective}. The parameters from before the last update are restored; lower the learning rate and resume."
+                )
+            }
+            None => format!("training diverged at step {step}: the loss is {objective} for the current parameters. Lower the learning rate or reset."),
+        }
+    }
+
+    /// Fill `batch_idx` from the epoch order, reshuffling when an epoch ends.
+    fn next_batch_indices(&mut self, n_images: usize, batch: usize) {
+        self.batch_idx.clear();
+        if self.progress.order.len() != n_images {
+            self.new_order(n_images);
+        }
+        while self.batch_idx.len() < batch {
+            if self.progress.cursor >= n_images {
+                self.progress.epoch += 1;
+                self.new_order(n_images);
+            }
+            self.batch_idx.push(self.progress.order[self.progress.cursor]);
+            self.progress.cursor += 1;
+        }
+    }
+
+    fn new_order(&mut self, n_images: usize) {
+        let order = &mut self.progress.order;
+        order.clear();
+        order.extend(0..n_images as u32);
+        self.rng.shuffle(order);
+        self.progress.cursor = 0;
+    }
+
+    /// Fractional epochs completed, for display.
+    pub fn epochs_done(&self) -> f64 {
+        let n = self.progress.order.len().max(1) as f64;
+        self.progress.epoch as f64 + self.progress.cursor as f64 / n
+    }
+}
+
+/// Reconstruction error of clean inputs over a whole dataset, in chunks.
+pub fn evaluate(net: &mut Network, data: &Dataset) -> Eval {
+    const CHUNK: usize = 500;
+    let n_px = data.n_pixels();
+    let mut sums = LossSums::default();
+    let mut start = 0;
+    while start < data.n_images {
+        let end = (start + CHUNK).min(data.n_images);
+        let x = &data.pixels[start * n_px..end * n_px];
+        net.forward(x, end - start, None);
+        let s = net.loss_sums(x);
+        sums.sse += s.sse;
+        sums.bce += s.bce;
+        start = end;
+    }
+    let n_values = (data.n_images * n_px).max(1) as f64;
+    Eval {
+        n_images: data.n_images,
+        mse_per_pixel: sums.sse / n_values,
+        bce_per_pixel: net.output_is_sigmoid().then(|| sums.bce / n_values),
+    }
+}

@@ -1,0 +1,101 @@
+// Build steps shared by `npm start`, `npm test` and `npm run build`: each installs what it
+// needs when it is missing (the wasm32 target, wasm-bindgen-cli at the crate's pinned version,
+// npm packages, Debian's chromium) and never downloads a browser or a prebuilt toolchain.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+// rustup's and cargo install's binaries, even when the shell's PATH lacks them.
+const cargoBin = join(process.env.CARGO_HOME || join(homedir(), '.cargo'), 'bin');
+if (!(process.env.PATH || '').split(':').includes(cargoBin)) {
+  process.env.PATH = `${cargoBin}:${process.env.PATH || ''}`;
+}
+
+export function log(message) {
+  console.log(`\x1b[1m[bottleneck]\x1b[0m ${message}`);
+}
+
+/** Run a command with inherited output; throw if it fails. */
+export function run(cmd, args, options = {}) {
+  const result = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...options });
+  if (result.error) throw new Error(`${cmd}: ${result.error.message}`);
+  if (result.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${result.status}`);
+}
+
+function output(cmd, args) {
+  const result = spawnSync(cmd, args, { cwd: root, encoding: 'utf8' });
+  return result.status === 0 ? result.stdout : null;
+}
+
+export function ensureWasmTarget() {
+  const installed = output('rustup', ['target', 'list', '--installed']);
+  if (installed === null) throw new Error('rustup is not on PATH: install Rust with rustup first');
+  if (!installed.split('\n').includes('wasm32-unknown-unknown')) {
+    log('adding the wasm32-unknown-unknown target');
+    run('rustup', ['target', 'add', 'wasm32-unknown-unknown']);
+  }
+}
+
+/** The wasm-bindgen version pinned with `=` in crate/Cargo.toml. */
+export function pinnedWasmBindgen() {
+  const toml = readFileSync(join(root, 'crate', 'Cargo.toml'), 'utf8');
+  const match = toml.match(/^wasm-bindgen\s*=\s*"=([0-9.]+)"/m);
+  if (!match) throw new Error('crate/Cargo.toml must pin wasm-bindgen with "=X.Y.Z"');
+  return match[1];
+}
+
+export function ensureWasmBindgen() {
+  const version = pinnedWasmBindgen();
+  const have = output('wasm-bindgen', ['--version']);
+  if (have && have.trim() === `wasm-bindgen ${version}`) return;
+  log(`installing wasm-bindgen-cli ${version} (have: ${have ? have.trim() : 'none'}); the first build takes about 10 minutes`);
+  // Not --locked: the registry mirror here lacks some of the CLI's locked transitive versions.
+  run('cargo', ['install', 'wasm-bindgen-cli', '--version', version]);
+}
+
+export function ensureNpmPackages() {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const names = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies });
+  const missing = names.filter((name) => !existsSync(join(root, 'node_modules', name, 'package.json')));
+  if (missing.length > 0) {
+    log(`installing npm packages (missing: ${missing.join(', ')})`);
+    run('npm', ['ci', '--no-audit', '--no-fund']);
+  }
+}
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+export function ensureChromium() {
+  if (existsSync(CHROMIUM)) return;
+  log("installing Debian's chromium for the browser tests");
+  const sudo = process.getuid && process.getuid() !== 0 ? ['sudo'] : [];
+  const apt = (args) => (sudo.length ? run('sudo', ['apt-get', ...args]) : run('apt-get', args));
+  apt(['update']);
+  apt(['install', '-y', '--no-install-recommends', 'chromium']);
+  if (!existsSync(CHROMIUM)) throw new Error(`apt installed chromium but ${CHROMIUM} is still missing`);
+}
+
+/** Compile the crate to wasm (simd128, see .cargo/config.toml) and generate the JS glue. */
+export function buildWasm() {
+  ensureWasmTarget();
+  ensureWasmBindgen();
+  log('building the wasm module');
+  run('cargo', ['build', '--release', '--target', 'wasm32-unknown-unknown', '--lib']);
+  run('wasm-bindgen', [
+    '--target', 'web',
+    '--out-dir', join(root, 'www', 'pkg'),
+    join(root, 'target', 'wasm32-unknown-unknown', 'release', 'bottleneck.wasm'),
+  ]);
+}
+
+/** Everything the page needs: npm packages, the digits asset, the wasm module. */
+export async function buildAll() {
+  ensureNpmPackages();
+  const { buildDataAsset } = await import('./build-data.mjs');
+  log(`digits asset: ${buildDataAsset()}`);
+  buildWasm();
+}

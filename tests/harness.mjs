@@ -1,0 +1,36 @@
+// Shared set-up for the browser tests: the page's own server on a free port and Debian's
+// headless chromium driven by playwright-core (never a downloaded browser).
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { startServer } from '../scripts/serve.mjs';
+import { root } from '../scripts/toolchain.mjs';
+
+export const outputDir = join(root, 'tests', 'output');
+
+export async function openPage(path = '') {
+  mkdirSync(outputDir, { recursive: true });
+  const { server, url } = await startServer({ root, port: 0 });
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const consoleErrors = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') consoleErrors.push(msg.text());
+  });
+  page.on('pageerror', (err) => consoleErrors.push(String(err)));
+  await page.goto(url + path);
+  const close = async () => {
+    await browser.close();
+    await new Promise((resolve) => server.close(resolve));
+  };
+  return { page, url, consoleErrors, close };
+}
+
+/** Poll `fn` in the page until it returns a truthy value or `timeoutMs` passes. */
+export async function waitFor(page, fn, arg, timeoutMs = 10_000) {
+  const handle = await page.waitForFunction(fn, arg, { timeout: timeoutMs, polling: 100 });
+  return handle.jsonValue();
+}
