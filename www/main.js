@@ -1,117 +1,257 @@
-// The page's logic: load the wasm module and the digits, train in short slices between frames,
-// and show progress. All numbers and pixels come from Rust; this file only wires the DOM.
-import init, { Session, presets_json } from './pkg/bottleneck.js';
-
+// The page thread: DOM controls, files and messages only. A module worker (worker.js) owns the
+// wasm trainer and draws every panel into the canvases transferred to it, so this thread stays
+// free while training runs at full speed. Network definitions and snapshots are data: they go
+// to Rust as text, never through eval.
 const $ = (id) => document.getElementById(id);
-const SLICE_MS = 12; // training time per animation frame, leaving the rest of the frame to the page
-const state = { session: null, paused: false, validMse: NaN, rate: 0, error: null };
+const PANELS = ['stats', 'loss', 'scatter', 'recon', 'network', 'current'];
+const MAX_SNAPSHOT_BYTES = 50 * 1024 * 1024;
 
-function setStatus(message, isError = false) {
-  $('status').textContent = message;
-  $('status').classList.toggle('error', isError);
+const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+const pending = new Map();
+let nextId = 1;
+let state = null;
+let stats = null;
+let presets = [];
+
+/** Send a typed control message; resolves to the reply, rejects with the error message. */
+function send(command) {
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    worker.postMessage({ type: 'command', id, command });
+  });
 }
 
-function fmt(x, digits = 5) {
-  return Number.isFinite(x) ? x.toFixed(digits) : '–';
+function setMessage(id, text, isError = false) {
+  const el = $(id);
+  el.textContent = text;
+  el.classList.toggle('error', isError);
 }
 
-function showLearningRate() {
-  const lr = state.session.learning_rate();
-  const input = $('lr');
-  if (lr === undefined) {
-    input.value = '';
-    input.disabled = true;
+/** Run a command; show its error in `errorId` (and keep everything as it was). */
+async function run(command, errorId = 'status') {
+  try {
+    const reply = await send(command);
+    if (errorId !== 'status') setMessage(errorId, '');
+    return reply;
+  } catch (message) {
+    setMessage(errorId, message, true);
+    return null;
+  }
+}
+
+worker.onmessage = ({ data }) => {
+  switch (data.type) {
+    case 'ready':
+      presets = data.presets;
+      fillPresets();
+      applyState(data.state, { spec: true });
+      break;
+    case 'stats':
+      showStats(data.stats);
+      break;
+    case 'reply': {
+      const p = pending.get(data.id);
+      pending.delete(data.id);
+      if (data.reply.stats) showStats(data.reply.stats);
+      if (data.reply.state) applyState(data.reply.state, { spec: specChanged(data.reply.state) });
+      p?.resolve(data.reply);
+      break;
+    }
+    case 'error': {
+      const p = pending.get(data.id);
+      pending.delete(data.id);
+      p?.reject(data.message);
+      break;
+    }
+    case 'fatal':
+      setMessage('status', `Could not start: ${data.message}`, true);
+      break;
+  }
+};
+worker.onerror = (e) => setMessage('status', `The training worker failed: ${e.message}`, true);
+
+function specChanged(next) {
+  return !state || next.spec !== state.spec || next.preset !== state.preset;
+}
+
+function showStats(next) {
+  stats = next;
+  $('pause').textContent = next.paused ? 'resume' : 'pause';
+  if (next.paused_reason) setMessage('status', `Paused: ${next.paused_reason}`, true);
+}
+
+function fillPresets() {
+  $('preset').replaceChildren(...presets.map((p) => new Option(`${p.name}: ${p.title}`, p.name)));
+}
+
+function fillSelect(select, count, selected, label) {
+  const shown = Math.min(count, 1024);
+  select.replaceChildren(...Array.from({ length: shown }, (_, i) => new Option(label(i), String(i))));
+  select.value = String(selected);
+}
+
+/** Show the worker's state in every control. `spec`: also refill the definition editor. */
+function applyState(next, { spec }) {
+  state = next;
+  const cfg = next.config;
+  const opt = cfg.optimizer;
+  if ([...$('preset').options].some((o) => o.value === next.preset)) $('preset').value = next.preset;
+  const preset = presets.find((p) => p.name === next.preset);
+  $('caption').textContent = preset ? preset.caption : `${next.preset}: a network of your own making.`;
+  $('seed').value = next.seed;
+  if (next.learning_rate == null) {
+    $('lr').value = '';
+    $('lr').disabled = true;
     $('lr-apply').disabled = true;
-    $('lr-note').textContent = `${state.session.optimizer_name()} has no learning rate: its step size adapts by itself`;
+    $('lr-note').textContent = `${next.optimizer} has no learning rate: it sizes each step from running averages of gradients and updates, so there is nothing to change here.`;
   } else {
-    input.value = lr;
-    input.disabled = false;
+    $('lr').value = next.learning_rate;
+    $('lr').disabled = false;
     $('lr-apply').disabled = false;
-    $('lr-note').textContent = state.session.optimizer_name();
+    $('lr-note').textContent = `applies to ${next.optimizer} at once`;
+  }
+  $('optimizer').value = opt.type;
+  for (const label of document.querySelectorAll('[data-for]')) label.hidden = !label.dataset.for.split(' ').includes(opt.type);
+  $('opt-momentum').value = opt.momentum ?? 0;
+  $('opt-nesterov').checked = !!opt.nesterov;
+  $('opt-rho').value = opt.rho ?? '';
+  $('opt-beta1').value = opt.beta1 ?? '';
+  $('opt-beta2').value = opt.beta2 ?? '';
+  $('opt-eps').value = opt.eps ?? '';
+  $('batch').value = cfg.batch_size;
+  $('l2').value = cfg.l2_decay;
+  $('l1').value = cfg.l1_decay;
+  const noise = cfg.noise ?? { type: 'none' };
+  $('noise').value = noise.type;
+  $('noise-level').value = noise.fraction ?? noise.sigma ?? '';
+  $('noise-level').disabled = noise.type === 'none';
+  if (spec) $('spec').value = next.spec;
+  const layers = next.layers;
+  $('scatter-layer').replaceChildren(
+    ...layers.map((l, i) => new Option(`${i + 1}: ${l.name} (${l.units} ${l.activation})${i === next.code_layer ? ' · code' : ''}`, String(i))),
+  );
+  $('scatter-layer').value = String(next.view.layer);
+  const units = layers[next.view.layer].units;
+  fillSelect($('scatter-x'), units, next.view.x, (i) => `neuron ${i}`);
+  fillSelect($('scatter-y'), units, next.view.y, (i) => `neuron ${i}`);
+  $('log-scale').checked = next.view.log_y;
+}
+
+/** The settings controls as one TrainConfig. */
+function readConfig() {
+  const num = (id) => Number($(id).value);
+  const type = $('optimizer').value;
+  const lr = state.learning_rate ?? 0.01;
+  const defaults = { sgd: {}, adagrad: { eps: 1e-8 }, rmsprop: { rho: 0.9, eps: 1e-8 }, adadelta: { rho: 0.95, eps: 1e-6 }, adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8 } };
+  const sameType = state.config.optimizer.type === type;
+  const pick = (field, id) => (sameType && $(id).value !== '' ? num(id) : defaults[type][field]);
+  let optimizer;
+  if (type === 'sgd') optimizer = { type, lr, momentum: sameType ? num('opt-momentum') : 0.9, nesterov: $('opt-nesterov').checked };
+  else if (type === 'adagrad') optimizer = { type, lr, eps: pick('eps', 'opt-eps') };
+  else if (type === 'rmsprop') optimizer = { type, lr, rho: pick('rho', 'opt-rho'), eps: pick('eps', 'opt-eps') };
+  else if (type === 'adadelta') optimizer = { type, rho: pick('rho', 'opt-rho'), eps: pick('eps', 'opt-eps') };
+  else optimizer = { type, lr, beta1: pick('beta1', 'opt-beta1'), beta2: pick('beta2', 'opt-beta2'), eps: pick('eps', 'opt-eps') };
+  const noiseType = $('noise').value;
+  const level = $('noise-level').value === '' ? (noiseType === 'gaussian' ? 0.2 : 0.3) : num('noise-level');
+  const noise = noiseType === 'none' ? { type: 'none' } : noiseType === 'gaussian' ? { type: noiseType, sigma: level } : { type: noiseType, fraction: level };
+  return { optimizer, batch_size: num('batch'), l1_decay: num('l1'), l2_decay: num('l2'), noise };
+}
+
+async function applySettings() {
+  const reply = await run({ type: 'set-config', config: readConfig() }, 'settings-error');
+  if (!reply && state) applyState(state, { spec: false }); // show the settings still in force
+}
+
+/** Load snapshot text of either kind: Bottleneck's own, or ConvNetJS's Net.toJSON(). */
+async function loadSnapshotText(text, source) {
+  if (text.length > MAX_SNAPSHOT_BYTES) {
+    setMessage('snapshot-status', `${source}: larger than the 50 MB limit; nothing was loaded`, true);
+    return;
+  }
+  let kind = 'load-snapshot';
+  try {
+    const parsed = JSON.parse(text);
+    if (parsed && Array.isArray(parsed.layers) && !('format' in parsed)) kind = 'import-convnetjs';
+  } catch {
+    // Not JSON: Rust says so, in its words.
+  }
+  const reply = await run({ type: kind, text }, 'snapshot-status');
+  if (reply) {
+    setMessage('snapshot-status', `${source}: loaded ${kind === 'import-convnetjs' ? 'a ConvNetJS network' : 'a snapshot'} (${reply.state.layers.length} layers); training continues from it`);
   }
 }
 
-function drawReconstructions() {
-  const picture = state.session.render_reconstructions(10, 3);
-  const canvas = $('reconstructions');
-  canvas.width = picture.width;
-  canvas.height = picture.height;
-  const image = new ImageData(new Uint8ClampedArray(picture.pixels()), picture.width, picture.height);
-  canvas.getContext('2d').putImageData(image, 0, 0);
-  picture.free();
+function download(name, text) {
+  const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+  const a = Object.assign(document.createElement('a'), { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-function showStats() {
-  const s = state.session;
-  $('stat-examples').textContent = s.examples_seen().toLocaleString('en');
-  $('stat-epoch').textContent = s.epochs().toFixed(2);
-  $('stat-rate').textContent = state.rate ? Math.round(state.rate).toLocaleString('en') : '–';
-  $('stat-train').textContent = fmt(s.train_mse());
-  $('stat-valid').textContent = fmt(state.validMse);
-}
-
-let rateWindow = { time: performance.now(), examples: 0 };
-let lastSlow = 0;
-
-function frame(now) {
-  const s = state.session;
-  if (!state.paused) {
-    try {
-      s.train_for(SLICE_MS);
-    } catch (err) {
-      state.paused = true;
-      $('pause').textContent = 'resume';
-      setStatus(`Paused: ${err.message ?? err}`, true);
-    }
-  }
-  if (now - rateWindow.time >= 1000) {
-    const seen = s.examples_seen();
-    state.rate = state.paused ? 0 : ((seen - rateWindow.examples) * 1000) / (now - rateWindow.time);
-    rateWindow = { time: now, examples: seen };
-  }
-  if (now - lastSlow >= 1000) {
-    lastSlow = now;
-    state.validMse = s.validate();
-    drawReconstructions();
-  }
-  showStats();
-  requestAnimationFrame(frame);
-}
-
-async function main() {
-  await init();
-  const preset = new URLSearchParams(location.search).get('preset') || 'convnetjs';
-  const response = await fetch('www/data/mnist10k.bin');
-  if (!response.ok) throw new Error(`could not fetch the digits (${response.status}): run npm start`);
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  state.session = new Session(bytes, preset, 1);
-  const info = JSON.parse(presets_json()).find((p) => p.name === preset);
-  $('stat-preset').textContent = info ? info.title : preset;
-  showLearningRate();
-  $('pause').addEventListener('click', () => {
-    state.paused = !state.paused;
-    $('pause').textContent = state.paused ? 'resume' : 'pause';
-    if (!state.paused) setStatus('');
-  });
-  $('lr-apply').addEventListener('click', () => {
-    try {
-      state.session.set_learning_rate(Number($('lr').value));
-      setStatus(`learning rate is now ${state.session.learning_rate()}`);
-    } catch (err) {
-      setStatus(err.message ?? String(err), true);
-    }
-    showLearningRate();
-  });
-  // A hook for the browser tests: read-only numbers, no control.
-  window.bottleneck = {
-    stats: () => ({
-      examplesSeen: state.session.examples_seen(),
-      trainMse: state.session.train_mse(),
-      validMse: state.validMse,
-      paused: state.paused,
-    }),
+function wire() {
+  $('pause').onclick = () => run({ type: stats?.paused ? 'resume' : 'pause' }).then((r) => r && !r.stats.paused && setMessage('status', ''));
+  $('step').onclick = () => run({ type: 'step' });
+  $('reset').onclick = () => run({ type: 'reset', seed: Number($('seed').value) }).then((r) => r && setMessage('status', `reset from seed ${r.state.seed}`));
+  $('preset').onchange = () => run({ type: 'load-preset', name: $('preset').value, seed: Number($('seed').value) });
+  $('lr-apply').onclick = async () => {
+    const reply = await run({ type: 'set-learning-rate', lr: Number($('lr').value) });
+    if (reply) setMessage('status', `learning rate is now ${reply.state.learning_rate}`);
   };
-  requestAnimationFrame(frame);
+  $('lr').onkeydown = (e) => e.key === 'Enter' && $('lr-apply').click();
+  for (const id of ['optimizer', 'opt-momentum', 'opt-nesterov', 'opt-rho', 'opt-beta1', 'opt-beta2', 'opt-eps', 'batch', 'l2', 'l1', 'noise', 'noise-level']) {
+    $(id).onchange = applySettings;
+  }
+  $('reload').onclick = async () => {
+    const reply = await run({ type: 'load-spec', spec: $('spec').value }, 'spec-error');
+    if (reply) setMessage('spec-error', '');
+  };
+  $('save').onclick = async () => {
+    const reply = await run({ type: 'save' }, 'snapshot-status');
+    if (reply) download(`bottleneck-${reply.state.preset}-${Math.round(reply.stats.examples_seen)}.json`, reply.snapshot);
+  };
+  $('export-cjs').onclick = async () => {
+    const reply = await run({ type: 'export-convnetjs' }, 'snapshot-status');
+    if (reply) download('convnetjs-net.json', reply.convnetjs);
+  };
+  $('load').onclick = () => $('load-file').click();
+  $('load-file').onchange = async () => {
+    const file = $('load-file').files[0];
+    if (file) await loadSnapshotText(await file.text(), file.name);
+    $('load-file').value = '';
+  };
+  $('load-paste').onclick = () => loadSnapshotText($('paste').value, 'pasted text');
+  document.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    document.body.classList.add('dragging');
+  });
+  document.addEventListener('dragleave', () => document.body.classList.remove('dragging'));
+  document.addEventListener('drop', async (e) => {
+    e.preventDefault();
+    document.body.classList.remove('dragging');
+    const file = e.dataTransfer?.files?.[0];
+    if (file) await loadSnapshotText(await file.text(), file.name);
+  });
+  $('log-scale').onchange = () => run({ type: 'view', log_y: $('log-scale').checked });
+  $('clear-graph').onclick = () => run({ type: 'clear-graph' });
+  $('scatter-layer').onchange = () => run({ type: 'view', layer: Number($('scatter-layer').value) });
+  $('scatter-x').onchange = () => run({ type: 'view', x: Number($('scatter-x').value) });
+  $('scatter-y').onchange = () => run({ type: 'view', y: Number($('scatter-y').value) });
+  $('cycle').onclick = () => run({ type: 'cycle' });
 }
 
-main().catch((err) => setStatus(`Could not start: ${err.message ?? err}`, true));
+function start() {
+  wire();
+  const params = new URLSearchParams(location.search);
+  const preset = params.get('preset') || 'convnetjs';
+  const seed = Number(params.get('seed') ?? 1);
+  const canvases = {};
+  for (const name of PANELS) canvases[name] = $(`canvas-${name}`).transferControlToOffscreen();
+  worker.postMessage({ type: 'init', canvases, preset, seed }, Object.values(canvases));
+  // Hooks for the browser tests: read the latest numbers, send typed commands.
+  window.bottleneck = { stats: () => stats, state: () => state, command: send };
+}
+
+start();

@@ -15,6 +15,8 @@ pub const USAGE: &str = "usage:
   bottleneck train --preset NAME [--epochs N] [--seed S] [--images IDX --labels IDX] --out SNAPSHOT.json
   bottleneck eval SNAPSHOT.json [--images IDX [--labels IDX]] [--json]
   bottleneck presets
+  bottleneck import-convnetjs CONVNETJS.json --out SNAPSHOT.json
+  bottleneck export-convnetjs SNAPSHOT.json --out CONVNETJS.json
 
 The built-in digits are read from www/data/mnist10k.bin (built by `npm start` or
 `npm run build:data`); set BOTTLENECK_DATA to read them from elsewhere.";
@@ -32,6 +34,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
             }
             Ok(())
         }
+        "import-convnetjs" => convert(&Flags::parse(rest, &["--out"], &[])?, Direction::Import),
+        "export-convnetjs" => convert(&Flags::parse(rest, &["--out"], &[])?, Direction::Export),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
@@ -192,6 +196,35 @@ fn train(flags: &Flags) -> Result<(), String> {
     }
     std::fs::write(out, snapshot::save(&trainer)).map_err(|e| format!("cannot write {out}: {e}"))?;
     println!("snapshot written to {out}");
+    Ok(())
+}
+
+enum Direction {
+    Import,
+    Export,
+}
+
+/// ConvNetJS `Net.toJSON()` to a Bottleneck snapshot or back. An imported network gets the
+/// `convnetjs` preset's training settings and seed 1, ready to train on.
+fn convert(flags: &Flags, direction: Direction) -> Result<(), String> {
+    let [path] = &flags.positional[..] else {
+        return Err(format!("expected exactly one input file, got {:?}\n{USAGE}", flags.positional));
+    };
+    let out = flags.get("--out").ok_or("needs --out FILE")?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let converted = match direction {
+        Direction::Import => {
+            let net = snapshot::convnetjs::import(&text).map_err(|e| format!("{path}: {e}"))?;
+            let trainer = Trainer::with_network(1, net, presets::find(presets::DEFAULT)?.train)?;
+            snapshot::save(&trainer)
+        }
+        Direction::Export => {
+            let trainer = snapshot::load(&text).map_err(|e| format!("{path}: {e}"))?;
+            snapshot::convnetjs::export(&trainer.net)?
+        }
+    };
+    std::fs::write(out, converted).map_err(|e| format!("cannot write {out}: {e}"))?;
+    println!("wrote {out}");
     Ok(())
 }
 

@@ -71,6 +71,10 @@ pub struct StepStats {
     /// The training objective per example (see model/loss.rs for units).
     pub objective: f64,
     pub decay_loss: f64,
+    /// Milliseconds spent in the forward pass, and in backward pass plus update, when the
+    /// trainer has a clock.
+    pub forward_ms: f64,
+    pub backward_ms: f64,
 }
 
 /// A network's reconstruction error on a dataset.
@@ -112,6 +116,8 @@ pub struct Trainer {
     batch_idx: Vec<u32>,
     inputs: Vec<f32>,  // (batch, n_inputs), corrupted when noise is on
     targets: Vec<f32>, // (batch, n_inputs), clean
+    /// Milliseconds from some fixed origin, for the step timings (None: no timings).
+    pub clock: Option<fn() -> f64>,
 }
 
 impl Trainer {
@@ -124,8 +130,28 @@ impl Trainer {
         Ok(Trainer::from_parts(seed, net, config, optim, rng, Progress::default()))
     }
 
+    /// A trainer for an existing network (imported weights): fresh optimiser state, data order
+    /// and generator from `seed`.
+    pub fn with_network(seed: u64, net: Network, config: TrainConfig) -> Result<Trainer, String> {
+        config.validate()?;
+        let optim = OptimState::new(&config.optimizer, &net.params);
+        Ok(Trainer::from_parts(seed, net, config, optim, Rng::from_seed(seed), Progress::default()))
+    }
+
     pub fn from_parts(seed: u64, net: Network, config: TrainConfig, optim: OptimState, rng: Rng, progress: Progress) -> Trainer {
-        Trainer { seed, net, config, optim, rng, progress, backup: None, batch_idx: Vec::new(), inputs: Vec::new(), targets: Vec::new() }
+        Trainer {
+            seed,
+            net,
+            config,
+            optim,
+            rng,
+            progress,
+            backup: None,
+            batch_idx: Vec::new(),
+            inputs: Vec::new(),
+            targets: Vec::new(),
+            clock: None,
+        }
     }
 
     /// Replace the settings. A different optimiser (or one needing other state) starts fresh
@@ -165,14 +191,17 @@ impl Trainer {
         self.inputs.clone_from(&self.targets);
         self.config.noise.apply(&mut self.inputs, &mut self.rng);
 
+        let now = || self.clock.map_or(0.0, |clock| clock());
+        let t0 = now();
         self.net.forward(&self.inputs, batch, None);
+        let t1 = now();
         let sums = self.net.backward(&self.targets);
         let objective = loss::objective(self.net.loss(), &sums);
         if !objective.is_finite() || !sums.sse.is_finite() {
             self.net.zero_grads();
             return Err(TrainError::Diverged(self.roll_back(objective)));
         }
-        let stats = self.stats(&sums, batch, objective);
+        let mut stats = self.stats(&sums, batch, objective);
 
         let mut backup = self.backup.take().unwrap_or_default();
         backup.0.resize(self.net.params.len(), Vec::new());
@@ -183,6 +212,9 @@ impl Trainer {
         self.backup = Some(backup);
 
         optim::apply(&self.config.optimizer, &mut self.optim, &mut self.net.params, self.config.decay(), batch);
+        let t2 = self.clock.map_or(0.0, |clock| clock());
+        stats.forward_ms = t1 - t0;
+        stats.backward_ms = t2 - t1;
         self.progress.examples_seen += batch as u64;
         self.progress.steps += 1;
         Ok(stats)
@@ -196,6 +228,8 @@ impl Trainer {
             bce_per_pixel: self.net.output_is_sigmoid().then(|| sums.bce / n_values),
             objective: objective / batch as f64,
             decay_loss: self.net.decay_loss(self.config.l1_decay, self.config.l2_decay),
+            forward_ms: 0.0,
+            backward_ms: 0.0,
         }
     }
 
@@ -240,6 +274,12 @@ impl Trainer {
         order.extend(0..n_images as u32);
         self.rng.shuffle(order);
         self.progress.cursor = 0;
+    }
+
+    /// The last trained batch: inputs as the network saw them (corrupted when noise is on),
+    /// clean targets, both (batch, n_inputs), and the training-set indices.
+    pub fn last_batch(&self) -> (&[f32], &[f32], &[u32]) {
+        (&self.inputs, &self.targets, &self.batch_idx)
     }
 
     /// Fractional epochs completed, for display.

@@ -91,6 +91,18 @@ fn train_then_eval_on_idx_files() {
     assert!(mse.is_finite() && mse > 0.0 && mse < 0.1, "{result}");
     assert!(result.get("bce_per_pixel").is_none(), "linear output has no BCE");
 
+    // Round trip through ConvNetJS's format keeps the evaluation.
+    let cjs = dir.join("cjs.json").display().to_string();
+    let back = dir.join("back.json").display().to_string();
+    assert!(bottleneck(&["export-convnetjs", &snapshot, "--out", &cjs]).status.success());
+    assert!(bottleneck(&["import-convnetjs", &cjs, "--out", &back]).status.success());
+    let again = bottleneck(&["eval", &back, "--images", &images, "--json"]);
+    let again: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert!((again["mse_per_pixel"].as_f64().unwrap() - mse).abs() < 1e-9, "{again} vs {mse}");
+    check_fails(&["import-convnetjs", &snapshot, "--out", &back], "\"layers\" array");
+    check_fails(&["export-convnetjs", &cjs, "--out", &back], "looks like a ConvNetJS");
+    check_fails(&["export-convnetjs", &cjs], "needs --out");
+
     // A snapshot for 784 inputs refuses 16-pixel images.
     let small = dir.join("small-idx3-ubyte");
     std::fs::write(&small, idx::encode_images(&[0; 32], 2, 4, 4)).unwrap();

@@ -1,69 +1,104 @@
-//! Tests that run inside WebAssembly (Node, via wasm-bindgen-test-runner): the `web::Session`
-//! handle the page uses, on a small synthetic digits asset, and the core's determinism in wasm.
+//! Tests that run inside WebAssembly (Node, via wasm-bindgen-test-runner): the `web::App`
+//! handle the page's worker drives, on a small synthetic digits asset, and the core's
+//! determinism in wasm. Canvases are a browser matter; the browser tests cover them.
 #![cfg(target_arch = "wasm32")]
 
-use bottleneck::data::asset;
-use bottleneck::web::Session;
+use bottleneck::data::{asset, synthetic};
+use bottleneck::web::App;
+use serde_json::{json, Value};
 use wasm_bindgen_test::wasm_bindgen_test;
 
-/// 200 synthetic 28x28 "digits": a bar whose position depends on the label.
 fn synthetic_asset() -> Vec<u8> {
-    let (labels, pixels) = bottleneck::data::synthetic::bars(200, 255);
+    let (labels, pixels) = synthetic::bars(200, 255);
     asset::encode(&labels, &pixels, 28, 28)
 }
 
+fn command(app: &mut App, message: Value) -> Result<Value, String> {
+    app.command(&message.to_string())
+        .map(|reply| serde_json::from_str(&reply).unwrap())
+        .map_err(|e| format!("{:?}", wasm_bindgen::JsValue::from(e)))
+}
+
+fn probe(app: &mut App) -> Value {
+    command(app, json!({"type": "probe", "count": 5})).unwrap()["outputs"].clone()
+}
+
 #[wasm_bindgen_test]
-fn a_session_trains_and_its_loss_falls() {
-    let mut session = Session::new(&synthetic_asset(), "convnetjs", 1).unwrap();
-    let before = session.validate();
-    for _ in 0..30 {
-        session.train_for(5.0).unwrap();
+fn the_app_trains_and_its_loss_falls() {
+    let mut app = App::new(&synthetic_asset(), "convnetjs", 1).unwrap();
+    let first: Value = serde_json::from_str(&app.tick(5.0)).unwrap();
+    for _ in 0..40 {
+        app.tick(5.0);
     }
-    assert!(session.examples_seen() > 0.0);
-    let after = session.validate();
-    assert!(after < before, "validation MSE/px went from {before} to {after}");
-    assert!(session.train_mse().is_finite());
+    let later: Value = serde_json::from_str(&app.tick(5.0)).unwrap();
+    assert!(later["examples_seen"].as_f64().unwrap() > first["examples_seen"].as_f64().unwrap());
+    let (a, b) = (first["train_mse"].as_f64().unwrap(), later["train_mse"].as_f64().unwrap());
+    assert!(b < a, "train MSE/px went from {a} to {b}");
+    assert!(later["forward_us_per_example"].as_f64().unwrap() > 0.0);
 }
 
 #[wasm_bindgen_test]
 fn snapshots_round_trip_and_bad_ones_change_nothing() {
     let bytes = synthetic_asset();
-    let mut a = Session::new(&bytes, "convnetjs", 3).unwrap();
-    a.train_for(20.0).unwrap();
-    let saved = a.save_snapshot();
-    let mut b = Session::new(&bytes, "turnoff", 9).unwrap();
-    b.load_snapshot(&saved).unwrap();
-    assert_eq!(a.reconstruct_validation(5), b.reconstruct_validation(5));
-    // A broken snapshot is refused and the loaded network is untouched.
-    let before = b.reconstruct_validation(5);
-    assert!(b.load_snapshot("{\"format\": \"bottleneck-snapshot\", \"version\": 1}").is_err());
-    assert!(b.load_snapshot(&saved[..saved.len() / 2]).is_err());
-    assert_eq!(b.reconstruct_validation(5), before);
+    let mut a = App::new(&bytes, "convnetjs", 3).unwrap();
+    a.tick(20.0);
+    let saved = command(&mut a, json!({"type": "save"})).unwrap()["snapshot"].as_str().unwrap().to_string();
+    let mut b = App::new(&bytes, "turnoff", 9).unwrap();
+    let reply = command(&mut b, json!({"type": "load-snapshot", "text": saved})).unwrap();
+    assert_eq!(reply["state"]["layers"].as_array().unwrap().len(), 6, "the loaded network replaced turnoff's");
+    assert_eq!(probe(&mut a), probe(&mut b));
+    // Broken snapshots are refused and the loaded network is untouched.
+    let before = probe(&mut b);
+    let err = command(&mut b, json!({"type": "load-snapshot", "text": "{\"format\": \"bottleneck-snapshot\", \"version\": 1}"})).unwrap_err();
+    assert!(err.contains("snapshot"), "{err}");
+    assert!(command(&mut b, json!({"type": "load-snapshot", "text": &saved[..saved.len() / 2]})).is_err());
+    assert_eq!(probe(&mut b), before);
 }
 
 #[wasm_bindgen_test]
 fn the_same_seed_trains_identically_in_wasm() {
     let bytes = synthetic_asset();
     let run = || {
-        let mut s = Session::new(&bytes, "convnetjs", 5).unwrap();
-        // Step counts, not time budgets, so both runs do the same work.
+        let mut app = App::new(&bytes, "convnetjs", 5).unwrap();
         for _ in 0..3 {
-            s.train_for(0.0).unwrap();
+            command(&mut app, json!({"type": "step"})).unwrap();
         }
-        s.save_snapshot()
+        command(&mut app, json!({"type": "save"})).unwrap()["snapshot"].clone()
     };
     assert_eq!(run(), run());
 }
 
 #[wasm_bindgen_test]
-fn adadelta_refuses_a_learning_rate_and_rmsprop_takes_one() {
+fn controls_are_validated() {
     let bytes = synthetic_asset();
-    let mut convnetjs = Session::new(&bytes, "convnetjs", 1).unwrap();
-    assert_eq!(convnetjs.learning_rate(), None);
-    assert!(convnetjs.set_learning_rate(0.1).is_err());
-    let mut turnoff = Session::new(&bytes, "turnoff", 1).unwrap();
-    turnoff.set_learning_rate(0.01).unwrap();
-    assert_eq!(turnoff.learning_rate(), Some(0.01));
-    assert!(Session::new(&bytes[..100], "convnetjs", 1).is_err());
-    assert!(Session::new(&bytes, "no-such-preset", 1).is_err());
+    let mut app = App::new(&bytes, "convnetjs", 1).unwrap();
+    let err = command(&mut app, json!({"type": "set-learning-rate", "lr": 0.1})).unwrap_err();
+    assert!(err.contains("no learning rate"), "{err}");
+    let reply = command(&mut app, json!({"type": "load-preset", "name": "turnoff"})).unwrap();
+    assert_eq!(reply["state"]["optimizer"], "rmsprop");
+    let reply = command(&mut app, json!({"type": "set-learning-rate", "lr": 0.01})).unwrap();
+    assert!((reply["state"]["learning_rate"].as_f64().unwrap() - 0.01).abs() < 1e-9);
+    assert!(command(&mut app, json!({"type": "load-spec", "spec": "{\"layers\": []}"})).unwrap_err().contains("layer 0"));
+    assert!(command(&mut app, json!({"type": "view", "layer": 1, "x": 99})).unwrap_err().contains("no neuron 99"));
+    assert!(command(&mut app, json!({"type": "fly"})).unwrap_err().contains("bad command"));
+    assert!(App::new(&bytes[..100], "convnetjs", 1).is_err());
+    assert!(App::new(&bytes, "no-such-preset", 1).is_err());
+}
+
+#[wasm_bindgen_test]
+fn a_diverging_learning_rate_pauses_and_keeps_the_network() {
+    let mut app = App::new(&synthetic_asset(), "convnetjs", 1).unwrap();
+    let config = json!({"optimizer": {"type": "sgd", "lr": 100.0}, "batch_size": 16});
+    command(&mut app, json!({"type": "set-config", "config": config})).unwrap();
+    let mut stats = Value::Null;
+    for _ in 0..200 {
+        stats = serde_json::from_str(&app.tick(2.0)).unwrap();
+        if stats["paused"] == true {
+            break;
+        }
+    }
+    assert_eq!(stats["paused"], true, "lr 100 never diverged: {stats}");
+    assert!(stats["paused_reason"].as_str().unwrap().contains("diverged"));
+    let outputs = probe(&mut app);
+    assert!(outputs.as_array().unwrap().iter().all(|v| v.as_f64().is_some_and(f64::is_finite)));
 }

@@ -2,6 +2,9 @@
 //! state, progress counters and the generator's state, so a loaded snapshot resumes training
 //! exactly where it stopped. Gradients are not saved. Field by field: docs/snapshot.md.
 //! Loading validates everything and reports the first problem; nothing is half-loaded.
+//! `convnetjs` converts to and from ConvNetJS's `Net.toJSON()`.
+
+pub mod convnetjs;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,276 @@
+//! ConvNetJS interchange: import a `Net.toJSON()` snapshot (layers input, fc, relu, tanh,
+//! sigmoid, regression; a volume's `w` written as an array or as an object keyed by index, as
+//! JSON.stringify writes typed arrays) and export a network in that format. Only the forward
+//! pass crosses: ConvNetJS snapshots carry no optimiser state.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::model::{Activation, LayerSpec, Loss, NetSpec, Network};
+use crate::rng::Rng;
+
+/// Build a network from ConvNetJS JSON text, with the snapshot's weights.
+pub fn import(text: &str) -> Result<Network, String> {
+    if text.len() > super::MAX_BYTES {
+        return Err(format!("ConvNetJS snapshot is larger than the {} MB limit", super::MAX_BYTES >> 20));
+    }
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("ConvNetJS snapshot is not valid JSON: {e}"))?;
+    let layers = value
+        .get("layers")
+        .and_then(Value::as_array)
+        .ok_or("ConvNetJS snapshot: expected an object with a \"layers\" array (the output of Net.toJSON())")?;
+    let kind = |idx: usize| layers.get(idx).and_then(|l| l.get("layer_type")).and_then(Value::as_str);
+    let Some("input") = kind(0) else {
+        return Err("ConvNetJS layer 0: the first layer must be an input layer".into());
+    };
+    let input = &layers[0];
+    let (width, height, depth) = (count(input, "out_sx", 0)?, count(input, "out_sy", 0)?, count(input, "out_depth", 0)?);
+    let mut spec_layers = vec![LayerSpec::Input { width, height, depth }];
+    let mut weights: Vec<(Vec<f32>, Vec<f32>)> = Vec::new(); // per fc: (w (n_out, n_in), b (n_out))
+    let mut n_in = width * height * depth;
+    let mut idx = 1;
+    let mut finished = false;
+    while idx < layers.len() {
+        let layer = &layers[idx];
+        match kind(idx) {
+            Some("fc") => {
+                let n_out = count(layer, "out_depth", idx)?;
+                let filters = layer.get("filters").and_then(Value::as_array).ok_or(format!("ConvNetJS layer {idx} (fc): missing \"filters\" array"))?;
+                if filters.len() != n_out {
+                    return Err(format!("ConvNetJS layer {idx} (fc): {} filters for out_depth {n_out}", filters.len()));
+                }
+                let mut w = Vec::with_capacity(n_out * n_in);
+                for (unit_idx, filter) in filters.iter().enumerate() {
+                    w.extend(volume(filter, n_in, &format!("ConvNetJS layer {idx} (fc) filter {unit_idx}"))?);
+                }
+                let biases = layer.get("biases").ok_or(format!("ConvNetJS layer {idx} (fc): missing \"biases\""))?;
+                let b = volume(biases, n_out, &format!("ConvNetJS layer {idx} (fc) biases"))?;
+                let activation = match kind(idx + 1) {
+                    Some("relu") => Some(Activation::Relu),
+                    Some("tanh") => Some(Activation::Tanh),
+                    Some("sigmoid") => Some(Activation::Sigmoid),
+                    _ => None,
+                };
+                if activation.is_some() {
+                    let act_layer = &layers[idx + 1];
+                    if count(act_layer, "out_depth", idx + 1)? != n_out {
+                        return Err(format!("ConvNetJS layer {}: out_depth does not match the fc layer before it", idx + 1));
+                    }
+                    idx += 1;
+                }
+                spec_layers.push(LayerSpec::Fc {
+                    name: Some(format!("fc{}", weights.len() + 1)),
+                    units: n_out,
+                    activation: activation.unwrap_or(Activation::Linear),
+                    tied: None,
+                    code: false,
+                });
+                weights.push((w, b));
+                n_in = n_out;
+            }
+            Some("regression") => {
+                if idx != layers.len() - 1 {
+                    return Err(format!("ConvNetJS layer {idx}: the regression layer must be the last layer"));
+                }
+                if weights.is_empty() {
+                    return Err(format!("ConvNetJS layer {idx}: a regression layer needs an fc layer before it"));
+                }
+                finished = true;
+            }
+            Some(other @ ("relu" | "tanh" | "sigmoid")) => {
+                return Err(format!("ConvNetJS layer {idx}: a {other} layer must follow an fc layer"));
+            }
+            Some(other) => {
+                return Err(format!(
+                    "ConvNetJS layer {idx}: layer type {other:?} is not supported (Bottleneck imports input, fc, relu, tanh, sigmoid and regression layers)"
+                ))
+            }
+            None => return Err(format!("ConvNetJS layer {idx}: missing \"layer_type\"")),
+        }
+        idx += 1;
+    }
+    if !finished {
+        return Err("ConvNetJS snapshot: the last layer must be a regression layer (an autoencoder's loss)".into());
+    }
+    spec_layers.push(LayerSpec::Output { loss: Loss::Mse });
+    let spec = NetSpec { layers: spec_layers };
+    let mut net = Network::new(&spec, &mut Rng::from_seed(0)).map_err(|e| format!("ConvNetJS snapshot: {e}"))?;
+    for (layer_idx, (w, b)) in weights.into_iter().enumerate() {
+        let (w_idx, b_idx) = (net.layers[layer_idx].weight, net.layers[layer_idx].bias);
+        net.params[w_idx].value = w;
+        net.params[b_idx].value = b;
+    }
+    Ok(net)
+}
+
+/// A non-negative integer field of a layer.
+fn count(layer: &Value, field: &str, idx: usize) -> Result<usize, String> {
+    layer
+        .get(field)
+        .and_then(Value::as_u64)
+        .filter(|&n| n > 0 && n <= 1 << 20)
+        .map(|n| n as usize)
+        .ok_or(format!("ConvNetJS layer {idx}: \"{field}\" must be a positive integer"))
+}
+
+/// A ConvNetJS Vol `{sx, sy, depth, w}` with exactly `len` finite numbers; `w` is an array or an
+/// object with keys "0".."len-1".
+fn volume(vol: &Value, len: usize, what: &str) -> Result<Vec<f32>, String> {
+    let w = vol.get("w").ok_or(format!("{what}: missing \"w\""))?;
+    let number = |v: Option<&Value>, i: usize| -> Result<f32, String> {
+        let x = v.and_then(Value::as_f64).ok_or(format!("{what}: w[{i}] is missing or not a number"))?;
+        let x32 = x as f32;
+        if !x32.is_finite() {
+            return Err(format!("{what}: w[{i}] = {x} is not a finite f32"));
+        }
+        Ok(x32)
+    };
+    match w {
+        Value::Array(items) => {
+            if items.len() != len {
+                return Err(format!("{what}: {} weights, expected {len}", items.len()));
+            }
+            items.iter().enumerate().map(|(i, v)| number(Some(v), i)).collect()
+        }
+        Value::Object(map) => {
+            if map.len() != len {
+                return Err(format!("{what}: {} weights, expected {len}", map.len()));
+            }
+            (0..len).map(|i| number(map.get(&i.to_string()), i)).collect()
+        }
+        _ => Err(format!("{what}: \"w\" must be an array or an object keyed by index")),
+    }
+}
+
+#[derive(Serialize)]
+struct Vol {
+    sx: usize,
+    sy: usize,
+    depth: usize,
+    w: Vec<f32>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum OutLayer {
+    Input { out_sx: usize, out_sy: usize, out_depth: usize, layer_type: &'static str },
+    Fc {
+        out_sx: usize,
+        out_sy: usize,
+        out_depth: usize,
+        layer_type: &'static str,
+        num_inputs: usize,
+        l1_decay_mul: f32,
+        l2_decay_mul: f32,
+        filters: Vec<Vol>,
+        biases: Vol,
+    },
+    Activation { out_sx: usize, out_sy: usize, out_depth: usize, layer_type: &'static str },
+    Regression { out_sx: usize, out_sy: usize, out_depth: usize, layer_type: &'static str, num_inputs: usize },
+}
+
+/// The network as ConvNetJS `Net.toJSON()` text (tied weights are written out transposed; a
+/// sigmoid output trained with cross-entropy is written as sigmoid + regression, which has the
+/// same forward pass).
+pub fn export(net: &Network) -> Result<String, String> {
+    let (width, height, depth) = net.checked.input_shape;
+    let mut layers = vec![OutLayer::Input { out_sx: width, out_sy: height, out_depth: depth, layer_type: "input" }];
+    for (layer_idx, layer) in net.layers.iter().enumerate() {
+        let w = net.weights(layer_idx);
+        let filters = w.chunks_exact(layer.n_in).map(|row| Vol { sx: 1, sy: 1, depth: layer.n_in, w: row.to_vec() }).collect();
+        let biases = Vol { sx: 1, sy: 1, depth: layer.n_out, w: net.params[layer.bias].value.clone() };
+        layers.push(OutLayer::Fc {
+            out_sx: 1,
+            out_sy: 1,
+            out_depth: layer.n_out,
+            layer_type: "fc",
+            num_inputs: layer.n_in,
+            l1_decay_mul: 0.0,
+            l2_decay_mul: 1.0,
+            filters,
+            biases,
+        });
+        if layer.activation != Activation::Linear {
+            layers.push(OutLayer::Activation { out_sx: 1, out_sy: 1, out_depth: layer.n_out, layer_type: layer.activation.name() });
+        }
+    }
+    let n_out = net.n_outputs();
+    layers.push(OutLayer::Regression { out_sx: 1, out_sy: 1, out_depth: n_out, layer_type: "regression", num_inputs: n_out });
+    #[derive(Serialize)]
+    struct NetJson {
+        layers: Vec<OutLayer>,
+    }
+    serde_json::to_string(&NetJson { layers }).map_err(|e| format!("export: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny_net() -> Network {
+        let spec = NetSpec::from_json(
+            r#"{"layers":[{"type":"input","width":2,"height":2,"depth":1},
+                {"type":"fc","name":"enc","units":3,"activation":"tanh"},
+                {"type":"fc","units":4,"activation":"sigmoid","tied":"enc"},
+                {"type":"output","loss":"bce"}]}"#,
+        )
+        .unwrap();
+        Network::new(&spec, &mut Rng::from_seed(4)).unwrap()
+    }
+
+    #[test]
+    fn export_then_import_keeps_the_forward_pass() {
+        let mut net = tiny_net();
+        let mut back = import(&export(&net).unwrap()).unwrap();
+        let x = [0.1, 0.9, 0.4, 0.0, 1.0, 0.2, 0.3, 0.7];
+        net.forward(&x, 2, None);
+        back.forward(&x, 2, None);
+        assert_eq!(net.output(), back.output());
+        assert_eq!(back.layers.len(), 2);
+        assert!(!back.layers[1].tied, "ConvNetJS has no ties; the transpose is written out");
+    }
+
+    /// A hand-written ConvNetJS snapshot in its own shape: `w` as objects keyed by index.
+    /// Input (1, 1, 2) → fc 1 unit, tanh → fc 2 units (linear) → regression.
+    /// For x = (1, 2): h = tanh(0.5·1 − 0.25·2 + 0.1) = tanh(0.1) = 0.0996680;
+    /// y = (2h − 1, −h + 0.5) = (−0.8006640, 0.4003320).
+    #[test]
+    fn imports_index_keyed_weights_and_computes_by_hand() {
+        let text = r#"{"layers":[
+            {"out_depth":2,"out_sx":1,"out_sy":1,"layer_type":"input"},
+            {"out_depth":1,"out_sx":1,"out_sy":1,"layer_type":"fc","num_inputs":2,"l1_decay_mul":0,"l2_decay_mul":1,
+             "filters":[{"sx":1,"sy":1,"depth":2,"w":{"0":0.5,"1":-0.25}}],"biases":{"sx":1,"sy":1,"depth":1,"w":{"0":0.1}}},
+            {"out_depth":1,"out_sx":1,"out_sy":1,"layer_type":"tanh"},
+            {"out_depth":2,"out_sx":1,"out_sy":1,"layer_type":"fc","num_inputs":1,
+             "filters":[{"sx":1,"sy":1,"depth":1,"w":[2]},{"sx":1,"sy":1,"depth":1,"w":[-1]}],"biases":{"sx":1,"sy":1,"depth":2,"w":[-1,0.5]}},
+            {"out_depth":2,"out_sx":1,"out_sy":1,"layer_type":"regression","num_inputs":2}]}"#;
+        let mut net = import(text).unwrap();
+        net.forward(&[1.0, 2.0], 1, None);
+        let y = net.output();
+        assert!((y[0] + 0.800_664_0).abs() < 1e-6 && (y[1] - 0.400_332_0).abs() < 1e-6, "{y:?}");
+    }
+
+    /// One refused import: the text and a fragment of the error.
+    fn check(text: &str, fragment: &str) {
+        let err = import(text).err().unwrap_or_else(|| panic!("imported: {text}"));
+        assert!(err.contains(fragment), "{err:?} should mention {fragment:?}");
+    }
+
+    #[test]
+    fn bad_convnetjs_snapshots_are_refused() {
+        let input = r#"{"out_depth":2,"out_sx":1,"out_sy":1,"layer_type":"input"}"#;
+        let fc = |w: &str| format!(r#"{{"out_depth":2,"layer_type":"fc","num_inputs":2,"filters":[{{"w":{w}}},{{"w":[1,2]}}],"biases":{{"w":[0,0]}}}}"#);
+        let reg = r#"{"out_depth":2,"layer_type":"regression"}"#;
+        check("nope", "not valid JSON");
+        check("{}", "\"layers\" array");
+        check(&format!(r#"{{"layers":[{}]}}"#, fc("[1,2]")), "first layer must be an input");
+        check(&format!(r#"{{"layers":[{input},{}]}}"#, fc("[1,2]")), "last layer must be a regression");
+        check(&format!(r#"{{"layers":[{input},{},{reg}]}}"#, fc("[1]")), "filter 0: 1 weights, expected 2");
+        check(&format!(r#"{{"layers":[{input},{},{reg}]}}"#, fc(r#"{"0":1,"5":2}"#)), "w[1] is missing");
+        check(&format!(r#"{{"layers":[{input},{},{reg}]}}"#, fc(r#"[1,"x"]"#)), "w[1] is missing or not a number");
+        check(&format!(r#"{{"layers":[{input},{},{reg}]}}"#, fc("[1,1e300]")), "not a finite f32");
+        check(&format!(r#"{{"layers":[{input},{{"layer_type":"softmax","out_depth":2}},{reg}]}}"#), "\"softmax\" is not supported");
+        check(&format!(r#"{{"layers":[{input},{{"layer_type":"tanh","out_depth":2}},{reg}]}}"#), "must follow an fc layer");
+        check(&format!(r#"{{"layers":[{input},{reg},{}]}}"#, fc("[1,2]")), "must be the last layer");
+    }
+}

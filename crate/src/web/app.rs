@@ -1,0 +1,680 @@
+//! The page's trainer handle. One `App` owns the trainer, the digits, the view settings, the
+//! loss history and the canvases; the worker calls `tick` in a loop and forwards the page's
+//! typed control messages to `command`. Panels are computed by the pure renderers and painted
+//! by `paint`.
+
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use web_sys::OffscreenCanvas;
+
+use super::paint::paint;
+use crate::data::{asset, Dataset};
+use crate::model::pca::Pca;
+use crate::model::NetSpec;
+use crate::presets;
+use crate::render::netview::{LayerView, NetworkView};
+use crate::render::plot::{LossGraph, Series};
+use crate::render::scatter::Scatter;
+use crate::render::scene::{Align, Scene, INK, MUTED, REFERENCE, TRAIN, VALID};
+use crate::render::TileGrid;
+use crate::rng::Rng;
+use crate::snapshot::{self, convnetjs};
+use crate::train::{evaluate, TrainConfig, Trainer};
+
+thread_local! {
+    static PERFORMANCE: Option<web_sys::Performance> =
+        js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("performance")).ok().and_then(|p| p.dyn_into().ok());
+}
+
+/// Milliseconds from the page's time origin (performance.now, or Date.now where absent).
+pub fn now_ms() -> f64 {
+    PERFORMANCE.with(|p| p.as_ref().map(|p| p.now()).unwrap_or_else(js_sys::Date::now))
+}
+
+/// Control messages from the page, as JSON `{"type": "...", ...}`.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+enum Command {
+    Pause,
+    Resume,
+    /// Train exactly one minibatch (while paused).
+    Step,
+    /// Re-initialise the current spec and settings from a seed (default: the current one).
+    Reset { seed: Option<u64> },
+    SetLearningRate { lr: f32 },
+    SetConfig { config: TrainConfig },
+    LoadPreset { name: String, seed: Option<u64> },
+    /// A network definition (JSON text) from the editor.
+    LoadSpec { spec: String },
+    Save,
+    LoadSnapshot { text: String },
+    ImportConvnetjs { text: String },
+    ExportConvnetjs,
+    /// Scatter layer and neuron pair, and the loss graph's scale.
+    View { layer: Option<usize>, x: Option<usize>, y: Option<usize>, log_y: Option<bool> },
+    /// Next neuron pair of the scatter's layer.
+    Cycle,
+    ClearGraph,
+    /// Test hook: reconstructions of `count` validation digits spread over the set.
+    Probe { count: usize },
+    /// Test hook: the network's outputs for arbitrary inputs (n, n_inputs).
+    Forward { inputs: Vec<f32> },
+}
+
+#[derive(Clone, Copy, Debug, Serialize)]
+struct View {
+    layer: usize,
+    x: usize,
+    y: usize,
+    log_y: bool,
+}
+
+/// Panels, in the order of `next_due`.
+#[derive(Clone, Copy)]
+enum Panel {
+    Stats,
+    Loss,
+    Scatter,
+    Recon,
+    Network,
+    Current,
+}
+// The network view and the current image share a period so they show the same example.
+const PANELS: [(&str, f64); 6] = [("stats", 200.0), ("loss", 500.0), ("scatter", 400.0), ("recon", 1000.0), ("network", 400.0), ("current", 400.0)];
+const VALIDATE_EVERY_MS: f64 = 1500.0;
+const SCATTER_DIGITS: usize = 500;
+const RECON_DIGITS: usize = 20;
+const MAX_HISTORY: usize = 1200;
+
+#[derive(Serialize)]
+struct Stats {
+    examples_seen: f64,
+    steps: f64,
+    epoch: f64,
+    examples_per_second: f64,
+    forward_us_per_example: f64,
+    backward_us_per_example: f64,
+    train_mse: Option<f64>,
+    train_bce: Option<f64>,
+    valid_mse: Option<f64>,
+    decay_loss: f64,
+    pca_mse: Option<f64>,
+    paused: bool,
+    paused_reason: Option<String>,
+    learning_rate: Option<f32>,
+}
+
+#[derive(Serialize)]
+struct LayerInfo {
+    name: String,
+    units: usize,
+    activation: &'static str,
+    tied: bool,
+}
+
+#[derive(Serialize)]
+struct State<'a> {
+    preset: &'a str,
+    seed: u64,
+    spec: String,
+    config: &'a TrainConfig,
+    optimizer: &'static str,
+    learning_rate: Option<f32>,
+    paused: bool,
+    layers: Vec<LayerInfo>,
+    code_layer: usize,
+    view: View,
+}
+
+#[wasm_bindgen]
+pub struct App {
+    trainer: Trainer,
+    preset: String,
+    train: Dataset,
+    valid: Dataset,
+    canvases: [Option<OffscreenCanvas>; 6],
+    next_due: [f64; 6],
+    view: View,
+    paused: bool,
+    paused_reason: Option<String>,
+    smoothed_mse: Option<f64>,
+    smoothed_bce: Option<f64>,
+    forward_us: f64,
+    backward_us: f64,
+    last_decay_loss: f64,
+    valid_mse: Option<f64>,
+    next_validation: f64,
+    train_history: Vec<(f64, f64)>,
+    valid_history: Vec<(f64, f64)>,
+    /// PCA reconstruction error on the validation digits for k components: (k, MSE/px).
+    pca: Option<(usize, f64)>,
+    /// (time, examples seen) samples for the examples/s figure.
+    rate_window: Vec<(f64, f64)>,
+    started: f64,
+}
+
+fn js_error(message: impl std::fmt::Display) -> JsError {
+    JsError::new(&message.to_string())
+}
+
+#[wasm_bindgen]
+impl App {
+    /// Parse the digits asset and build the named preset's network from `seed`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(asset_bytes: &[u8], preset: &str, seed: u32) -> Result<App, JsError> {
+        let data = asset::parse(asset_bytes).map_err(js_error)?;
+        let (train, valid) = data.split();
+        let found = presets::find(preset).map_err(js_error)?;
+        let trainer = Trainer::new(&found.spec, found.train, seed as u64).map_err(js_error)?;
+        let now = now_ms();
+        let mut app = App {
+            trainer,
+            preset: found.name,
+            train,
+            valid,
+            canvases: Default::default(),
+            next_due: [0.0; 6],
+            view: View { layer: 0, x: 0, y: 1, log_y: false },
+            paused: false,
+            paused_reason: None,
+            smoothed_mse: None,
+            smoothed_bce: None,
+            forward_us: 0.0,
+            backward_us: 0.0,
+            last_decay_loss: 0.0,
+            valid_mse: None,
+            next_validation: 0.0,
+            train_history: Vec::new(),
+            valid_history: Vec::new(),
+            pca: None,
+            rate_window: Vec::new(),
+            started: now,
+        };
+        app.replaced();
+        Ok(app)
+    }
+
+    /// Hand over a canvas for one panel: "stats", "loss", "scatter", "recon", "network", "current".
+    pub fn attach_canvas(&mut self, panel: &str, canvas: OffscreenCanvas) -> Result<(), JsError> {
+        let idx = PANELS.iter().position(|(name, _)| *name == panel).ok_or_else(|| js_error(format!("no panel named {panel:?}")))?;
+        self.canvases[idx] = Some(canvas);
+        self.next_due[idx] = 0.0;
+        Ok(())
+    }
+
+    /// Train for about `budget_ms` (unless paused), redraw the panels that are due, and return
+    /// the stats as JSON.
+    pub fn tick(&mut self, budget_ms: f64) -> String {
+        let start = now_ms();
+        if !self.paused {
+            loop {
+                if !self.train_one() || now_ms() - start >= budget_ms {
+                    break;
+                }
+            }
+        }
+        self.housekeeping();
+        self.draw_due();
+        self.stats_json()
+    }
+
+    /// Run one control message (JSON); the reply is JSON with the new `state` and any payload.
+    pub fn command(&mut self, message: &str) -> Result<String, JsError> {
+        let command: Command = serde_json::from_str(message).map_err(|e| js_error(format!("bad command: {e}")))?;
+        let mut extra = serde_json::Map::new();
+        match command {
+            Command::Pause => self.paused = true,
+            Command::Resume => {
+                self.paused = false;
+                self.paused_reason = None;
+            }
+            Command::Step => {
+                self.paused = true;
+                self.paused_reason = None;
+                self.train_one();
+                self.housekeeping();
+            }
+            Command::Reset { seed } => {
+                let seed = seed.unwrap_or(self.trainer.seed);
+                let trainer = Trainer::new(&self.trainer.net.spec, self.trainer.config.clone(), seed).map_err(js_error)?;
+                self.replace(trainer, None)?;
+            }
+            Command::SetLearningRate { lr } => self.trainer.set_learning_rate(lr).map_err(js_error)?,
+            Command::SetConfig { config } => self.trainer.set_config(config).map_err(js_error)?,
+            Command::LoadPreset { name, seed } => {
+                let preset = presets::find(&name).map_err(js_error)?;
+                let trainer = Trainer::new(&preset.spec, preset.train, seed.unwrap_or(self.trainer.seed)).map_err(js_error)?;
+                self.replace(trainer, Some(preset.name))?;
+            }
+            Command::LoadSpec { spec } => {
+                let spec = NetSpec::from_json(&spec).map_err(js_error)?;
+                let trainer = Trainer::new(&spec, self.trainer.config.clone(), self.trainer.seed).map_err(js_error)?;
+                self.replace(trainer, Some("custom".into()))?;
+            }
+            Command::Save => {
+                extra.insert("snapshot".into(), snapshot::save(&self.trainer).into());
+            }
+            Command::LoadSnapshot { text } => {
+                let trainer = snapshot::load(&text).map_err(js_error)?;
+                self.replace(trainer, Some("snapshot".into()))?;
+            }
+            Command::ImportConvnetjs { text } => {
+                let net = convnetjs::import(&text).map_err(js_error)?;
+                let trainer = Trainer::with_network(self.trainer.seed, net, self.trainer.config.clone()).map_err(js_error)?;
+                self.replace(trainer, Some("convnetjs-import".into()))?;
+            }
+            Command::ExportConvnetjs => {
+                extra.insert("convnetjs".into(), convnetjs::export(&self.trainer.net).map_err(js_error)?.into());
+            }
+            Command::View { layer, x, y, log_y } => {
+                if let Some(layer) = layer {
+                    if layer >= self.trainer.net.layers.len() {
+                        return Err(js_error(format!("no layer {layer}")));
+                    }
+                    self.view.layer = layer;
+                    let units = self.trainer.net.layers[layer].n_out;
+                    self.view.x = 0;
+                    self.view.y = 1.min(units - 1);
+                }
+                let units = self.trainer.net.layers[self.view.layer].n_out;
+                for (slot, value) in [(&mut self.view.x, x), (&mut self.view.y, y)] {
+                    if let Some(v) = value {
+                        if v >= units {
+                            return Err(js_error(format!("layer {} has {units} units; there is no neuron {v}", self.view.layer)));
+                        }
+                        *slot = v;
+                    }
+                }
+                if let Some(log_y) = log_y {
+                    self.view.log_y = log_y;
+                }
+            }
+            Command::Cycle => {
+                let units = self.trainer.net.layers[self.view.layer].n_out;
+                self.view.x = (self.view.x + 1) % units;
+                self.view.y = (self.view.y + 1) % units;
+            }
+            Command::ClearGraph => {
+                self.train_history.clear();
+                self.valid_history.clear();
+            }
+            Command::Probe { count } => {
+                let inputs = self.valid.subset(&spread(self.valid.n_images, count));
+                self.trainer.net.forward(&inputs.pixels, inputs.n_images, None);
+                extra.insert("outputs".into(), serde_json::to_value(self.trainer.net.output()).expect("floats"));
+            }
+            Command::Forward { inputs } => {
+                let n_inputs = self.trainer.net.n_inputs();
+                if inputs.is_empty() || inputs.len() % n_inputs != 0 {
+                    return Err(js_error(format!("forward: {} numbers is not a whole number of {n_inputs}-input examples", inputs.len())));
+                }
+                self.trainer.net.forward(&inputs, inputs.len() / n_inputs, None);
+                extra.insert("outputs".into(), serde_json::to_value(self.trainer.net.output()).expect("floats"));
+            }
+        }
+        self.next_due = [0.0; 6];
+        self.draw_due();
+        extra.insert("state".into(), serde_json::from_str(&self.state()).expect("state is JSON"));
+        extra.insert("stats".into(), serde_json::from_str(&self.stats_json()).expect("stats are JSON"));
+        Ok(serde_json::Value::Object(extra).to_string())
+    }
+
+    /// The settings and network description the page's controls show, as JSON.
+    pub fn state(&self) -> String {
+        let net = &self.trainer.net;
+        let layers = net
+            .layers
+            .iter()
+            .map(|l| LayerInfo { name: l.name.clone(), units: l.n_out, activation: l.activation.name(), tied: l.tied })
+            .collect();
+        let state = State {
+            preset: &self.preset,
+            seed: self.trainer.seed,
+            spec: net.spec.to_json(),
+            config: &self.trainer.config,
+            optimizer: self.trainer.config.optimizer.name(),
+            learning_rate: self.trainer.config.optimizer.learning_rate(),
+            paused: self.paused,
+            layers,
+            code_layer: net.code_layer(),
+            view: self.view,
+        };
+        serde_json::to_string(&state).expect("state serializes")
+    }
+}
+
+impl App {
+    /// Train one minibatch; false when training had to stop (divergence pauses it).
+    fn train_one(&mut self) -> bool {
+        match self.trainer.step(&self.train) {
+            Ok(stats) => {
+                let ema = |old: Option<f64>, new: f64| Some(old.map_or(new, |o| 0.97 * o + 0.03 * new));
+                self.smoothed_mse = ema(self.smoothed_mse, stats.mse_per_pixel);
+                if let Some(bce) = stats.bce_per_pixel {
+                    self.smoothed_bce = ema(self.smoothed_bce, bce);
+                }
+                let per = 1000.0 / stats.batch as f64;
+                let blend = |old: f64, new: f64| if old == 0.0 { new } else { 0.9 * old + 0.1 * new };
+                self.forward_us = blend(self.forward_us, stats.forward_ms * per);
+                self.backward_us = blend(self.backward_us, stats.backward_ms * per);
+                self.last_decay_loss = stats.decay_loss;
+                true
+            }
+            Err(e) => {
+                self.paused = true;
+                self.paused_reason = Some(e.to_string());
+                false
+            }
+        }
+    }
+
+    /// Periodic bookkeeping: history points, validation, the PCA reference, examples/s.
+    fn housekeeping(&mut self) {
+        let now = now_ms();
+        let seen = self.trainer.progress.examples_seen as f64;
+        if let Some(mse) = self.smoothed_mse {
+            if self.train_history.last().is_none_or(|p| p.0 < seen) {
+                self.train_history.push((seen, mse));
+            }
+        }
+        if now >= self.next_validation && (self.valid_mse.is_none() || !self.paused || self.valid_history.last().is_none_or(|p| p.0 < seen)) {
+            let mse = evaluate(&mut self.trainer.net, &self.valid).mse_per_pixel;
+            self.valid_mse = Some(mse);
+            if self.valid_history.last().is_none_or(|p| p.0 < seen) {
+                self.valid_history.push((seen, mse));
+            }
+            self.next_validation = now + VALIDATE_EVERY_MS;
+        }
+        for history in [&mut self.train_history, &mut self.valid_history] {
+            if history.len() > MAX_HISTORY {
+                let kept: Vec<(f64, f64)> = history.iter().step_by(2).copied().collect();
+                *history = kept;
+            }
+        }
+        // The PCA line waits until training has run a moment, so the first frames come fast.
+        let k = self.trainer.net.layers[self.trainer.net.code_layer()].n_out;
+        if self.pca.is_none_or(|(pk, _)| pk != k) && now - self.started > 1000.0 && k < self.train.n_pixels() {
+            let pca = Pca::fit(&self.train.pixels, self.train.n_images, self.train.n_pixels(), k);
+            self.pca = Some((k, pca.mse_per_pixel(&self.valid.pixels, self.valid.n_images, k)));
+        }
+        self.rate_window.push((now, seen));
+        while self.rate_window.len() > 2 && now - self.rate_window[0].0 > 1500.0 {
+            self.rate_window.remove(0);
+        }
+    }
+
+    fn examples_per_second(&self) -> f64 {
+        match (self.rate_window.first(), self.rate_window.last()) {
+            (Some(a), Some(b)) if b.0 - a.0 > 200.0 && !self.paused => (b.1 - a.1) * 1000.0 / (b.0 - a.0),
+            _ => 0.0,
+        }
+    }
+
+    fn stats_json(&self) -> String {
+        let p = &self.trainer.progress;
+        let stats = Stats {
+            examples_seen: p.examples_seen as f64,
+            steps: p.steps as f64,
+            epoch: self.trainer.epochs_done(),
+            examples_per_second: self.examples_per_second(),
+            forward_us_per_example: self.forward_us,
+            backward_us_per_example: self.backward_us,
+            train_mse: self.smoothed_mse,
+            train_bce: self.smoothed_bce,
+            valid_mse: self.valid_mse,
+            decay_loss: self.last_decay_loss,
+            pca_mse: self.pca.map(|p| p.1),
+            paused: self.paused,
+            paused_reason: self.paused_reason.clone(),
+            learning_rate: self.trainer.config.optimizer.learning_rate(),
+        };
+        serde_json::to_string(&stats).expect("stats serialize")
+    }
+
+    /// Swap in a new trainer (reset, preset, spec, snapshot, import); refuse networks that do
+    /// not fit the digits, leaving the old one in place.
+    fn replace(&mut self, mut trainer: Trainer, preset: Option<String>) -> Result<(), JsError> {
+        if trainer.net.n_inputs() != self.train.n_pixels() {
+            return Err(js_error(format!(
+                "the network takes {} inputs, but the digits have {} pixels",
+                trainer.net.n_inputs(),
+                self.train.n_pixels()
+            )));
+        }
+        trainer.clock = Some(now_ms);
+        self.trainer = trainer;
+        if let Some(name) = preset {
+            self.preset = name;
+        }
+        self.replaced();
+        Ok(())
+    }
+
+    /// Reset everything that described the previous network.
+    fn replaced(&mut self) {
+        self.trainer.clock = Some(now_ms);
+        let code = self.trainer.net.code_layer();
+        let units = self.trainer.net.layers[code].n_out;
+        self.view = View { layer: code, x: 0, y: 1.min(units - 1), log_y: self.view.log_y };
+        self.paused_reason = None;
+        self.smoothed_mse = None;
+        self.smoothed_bce = None;
+        self.valid_mse = None;
+        self.next_validation = 0.0;
+        self.train_history.clear();
+        self.valid_history.clear();
+        self.rate_window.clear();
+        self.next_due = [0.0; 6];
+    }
+
+    fn draw_due(&mut self) {
+        let now = now_ms();
+        for (idx, (name, every)) in PANELS.iter().enumerate() {
+            if self.canvases[idx].is_none() || now < self.next_due[idx] {
+                continue;
+            }
+            self.next_due[idx] = now + every;
+            let panel = [Panel::Stats, Panel::Loss, Panel::Scatter, Panel::Recon, Panel::Network, Panel::Current][idx];
+            let scene = self.scene(panel);
+            if let Some(canvas) = &self.canvases[idx] {
+                if let Err(e) = paint(canvas, &scene) {
+                    web_sys::console::error_2(&JsValue::from_str(&format!("painting the {name} panel failed:")), &e);
+                }
+            }
+        }
+    }
+
+    fn scene(&mut self, panel: Panel) -> Scene {
+        match panel {
+            Panel::Stats => self.stats_scene(),
+            Panel::Loss => self.loss_scene(),
+            Panel::Scatter => self.scatter_scene(),
+            Panel::Recon => self.recon_scene(),
+            Panel::Network => self.network_scene(),
+            Panel::Current => self.current_scene(),
+        }
+    }
+
+    fn stats_scene(&self) -> Scene {
+        let p = &self.trainer.progress;
+        let fmt = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.5}"));
+        let opt = &self.trainer.config.optimizer;
+        let rows = [
+            ("examples seen", group_thousands(p.examples_seen)),
+            ("epoch", format!("{:.2}", self.trainer.epochs_done())),
+            ("examples/s", if self.paused { "paused".into() } else { group_thousands(self.examples_per_second() as u64) }),
+            ("forward, per example", format!("{:.1} µs", self.forward_us)),
+            ("backward + update, per example", format!("{:.1} µs", self.backward_us)),
+            ("train loss (MSE/px, moving avg.)", fmt(self.smoothed_mse)),
+            ("validation MSE/px (1,000 digits)", fmt(self.valid_mse)),
+            ("weight-decay loss", format!("{:.5}", self.last_decay_loss)),
+            ("optimiser", match opt.learning_rate() {
+                Some(lr) => format!("{} · lr {lr}", opt.name()),
+                None => format!("{} · no learning rate", opt.name()),
+            }),
+            ("batch size", self.trainer.config.batch_size.to_string()),
+        ];
+        let mut scene = Scene::new(380, 20 + rows.len() * 20 + 22);
+        for (row, (label, value)) in rows.iter().enumerate() {
+            let y = 16.0 + row as f32 * 20.0;
+            scene.text(10.0, y, *label, 13.0, MUTED, Align::Left);
+            scene.text(370.0, y, value.clone(), 13.0, INK, Align::Right);
+        }
+        let status = match (&self.paused_reason, self.paused) {
+            (Some(reason), _) => format!("paused: {}", reason.chars().take(60).collect::<String>()),
+            (None, true) => "paused".into(),
+            (None, false) => "training".into(),
+        };
+        let colour = if self.paused_reason.is_some() { [255, 107, 107, 255] } else { MUTED };
+        scene.text(10.0, 16.0 + rows.len() as f32 * 20.0 + 4.0, status, 12.0, colour, Align::Left);
+        scene
+    }
+
+    fn loss_scene(&self) -> Scene {
+        let label = self.pca.map(|(k, _)| format!("PCA-{k}")).unwrap_or_default();
+        let graph = LossGraph {
+            width: 560,
+            height: 260,
+            series: vec![
+                Series { label: "train (smoothed)", colour: TRAIN, points: &self.train_history },
+                Series { label: "validation", colour: VALID, points: &self.valid_history },
+            ],
+            reference: self.pca.map(|(_, mse)| (label.as_str(), mse, REFERENCE)),
+            log_y: self.view.log_y,
+        };
+        graph.scene()
+    }
+
+    fn scatter_scene(&mut self) -> Scene {
+        let digits = self.valid.subset(&spread(self.valid.n_images, SCATTER_DIGITS));
+        let net = &mut self.trainer.net;
+        net.forward(&digits.pixels, digits.n_images, None);
+        let layer = &net.layers[self.view.layer];
+        let units = layer.n_out;
+        let acts = net.activations(self.view.layer);
+        let (x, y) = (self.view.x.min(units - 1), self.view.y.min(units - 1));
+        let points: Vec<(f32, f32)> = acts.chunks_exact(units).map(|row| (row[x], row[y])).collect();
+        let title = format!(
+            "layer {} ({} {} {}{}) · neuron {x} → x, neuron {y} → y · {} validation digits",
+            self.view.layer + 1,
+            layer.name,
+            units,
+            layer.activation.name(),
+            if self.view.layer == net.code_layer() { ", the code" } else { "" },
+            digits.n_images
+        );
+        let labels = digits.labels.clone().unwrap_or_default();
+        Scatter { width: 560, height: 560, points: &points, labels: &labels, images: &digits.pixels, thumb_w: digits.width, thumb_h: digits.height, title }.scene()
+    }
+
+    fn recon_scene(&mut self) -> Scene {
+        let digits = self.valid.subset(&spread(self.valid.n_images, RECON_DIGITS));
+        let noise = self.trainer.config.noise;
+        let mut corrupted = digits.pixels.clone();
+        // Display noise comes from a generator derived from the run's seed, so drawing never
+        // draws from (and never changes) the training stream.
+        noise.apply(&mut corrupted, &mut Rng::from_seed(self.trainer.seed ^ 0xd15_91a7));
+        self.trainer.net.forward(&corrupted, digits.n_images, None);
+        let outputs = self.trainer.net.output().to_vec();
+        let n_px = digits.n_pixels();
+        let per_block = 10;
+        let mut rows: Vec<(&str, &[f32])> = Vec::new();
+        let mut tiles = Vec::new();
+        for block in 0..digits.n_images.div_ceil(per_block) {
+            let range = block * per_block * n_px..((block + 1) * per_block).min(digits.n_images) * n_px;
+            rows.push(("x", &digits.pixels[range.clone()]));
+            if !noise.is_none() {
+                rows.push(("H(x)", &corrupted[range.clone()]));
+            }
+            rows.push((if noise.is_none() { "F(x)" } else { "F(H(x))" }, &outputs[range]));
+        }
+        for (_, values) in &rows {
+            tiles.extend_from_slice(values);
+        }
+        let grid = TileGrid { tile_w: digits.width, tile_h: digits.height, cols: per_block, scale: 2, gap: 2 };
+        let image = grid.render(&tiles, Some((0.0, 1.0)));
+        let mut scene = Scene::new(image.width + 70, image.height + 24);
+        for (row, (label, _)) in rows.iter().enumerate() {
+            let (_, y) = grid.origin(row * per_block);
+            scene.text(62.0, 24.0 + y as f32 + digits.height as f32, *label, 12.0, MUTED, Align::Right);
+        }
+        let caption = if noise.is_none() { "input x and reconstruction F(x)" } else { "input x, corrupted H(x), reconstruction F(H(x))" };
+        scene.text(70.0, 10.0, caption, 12.0, INK, Align::Left);
+        scene.image(70.0, 22.0, image);
+        scene
+    }
+
+    /// The example the network looks at: the first of the last trained batch, as it saw it.
+    fn current_example(&self) -> (Vec<f32>, Vec<f32>, Option<u8>) {
+        let n = self.trainer.net.n_inputs();
+        let (inputs, targets, indices) = self.trainer.last_batch();
+        if inputs.len() >= n && !indices.is_empty() {
+            let label = self.train.labels.as_ref().map(|l| l[indices[0] as usize]);
+            (inputs[..n].to_vec(), targets[..n].to_vec(), label)
+        } else {
+            (self.valid.image(0).to_vec(), self.valid.image(0).to_vec(), self.valid.labels.as_ref().map(|l| l[0]))
+        }
+    }
+
+    fn network_scene(&mut self) -> Scene {
+        let (input, _, _) = self.current_example();
+        let net = &mut self.trainer.net;
+        net.forward(&input, 1, None);
+        let (w, h, depth) = net.checked.input_shape;
+        let n_layers = net.layers.len();
+        let titles: Vec<String> = net
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(idx, l)| {
+                let tied = if l.tied { " (tied)" } else { "" };
+                let code = if idx == net.code_layer() { " · code" } else { "" };
+                format!("layer {} · fc {} · {}→{} {}{tied}{code}", idx + 1, l.name, l.n_in, l.n_out, l.activation.name())
+            })
+            .collect();
+        let filters = (depth == 1).then(|| net.weights(0));
+        let layers = (0..n_layers)
+            .map(|idx| LayerView {
+                title: titles[idx].clone(),
+                activations: net.activations(idx),
+                image_shape: (idx == n_layers - 1 && depth == 1).then_some((w, h)),
+            })
+            .collect();
+        NetworkView { width: 520, input: &input, input_shape: (w, h), layers, filters: filters.as_deref(), max_filters: 256 }.scene()
+    }
+
+    fn current_scene(&self) -> Scene {
+        let (input, target, label) = self.current_example();
+        let (w, h, _) = self.trainer.net.checked.input_shape;
+        let grid = TileGrid { tile_w: w, tile_h: h, cols: 2, scale: 4, gap: 4 };
+        let noisy = !self.trainer.config.noise.is_none();
+        let tiles = if noisy { [input, target].concat() } else { input };
+        let image = grid.render(&tiles, Some((0.0, 1.0)));
+        let mut scene = Scene::new(image.width.max(200), image.height + 26);
+        let text = match label {
+            Some(l) => format!("digit {l}{}", if noisy { " · as seen, and clean" } else { "" }),
+            None => "current example".into(),
+        };
+        scene.text(4.0, 10.0, text, 12.0, MUTED, Align::Left);
+        scene.image(0.0, 22.0, image);
+        scene
+    }
+}
+
+/// `count` indices spread evenly over `n` (so over the classes of the class-ordered digits).
+fn spread(n: usize, count: usize) -> Vec<usize> {
+    let count = count.clamp(1, n.max(1));
+    (0..count).map(|k| k * n / count).collect()
+}
+
+fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (idx, ch) in digits.chars().enumerate() {
+        if idx > 0 && (digits.len() - idx).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
