@@ -70,6 +70,10 @@ test('the learning rate: adadelta says it has none, another optimiser takes a ne
     await waitFor(page, () => window.bottleneck.state().learning_rate === 0.0005);
     assert.match(await page.textContent('#status'), /learning rate is now 0.0005/);
     await seenMore(page, (await stats(page)).examples_seen);
+    // Real denoising: masking noise goes into the trainer's settings.
+    await page.selectOption('#noise', 'masking');
+    await waitFor(page, () => window.bottleneck.state().config.noise.type === 'masking');
+    assert.equal((await state(page)).config.noise.fraction, 0.3);
     // A nonsense rate is refused and the old one stays.
     await page.fill('#lr', '-3');
     await page.click('#lr-apply');
@@ -125,6 +129,14 @@ test('corrupt snapshots and definitions are refused with a message while trainin
     await page.setInputFiles('#load-file', broken);
     await waitFor(page, () => document.getElementById('snapshot-status').classList.contains('error'));
     assert.match(await page.textContent('#snapshot-status'), /not valid JSON/);
+    // The same file dropped onto the page gets the same answer.
+    await page.evaluate(async (text) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([text], 'dropped.json', { type: 'application/json' }));
+      document.getElementById('snapshot-status').textContent = '';
+      document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    }, before.slice(0, 100));
+    await waitFor(page, () => /dropped.json: .*not valid JSON/.test(document.getElementById('snapshot-status').textContent));
     const edited = JSON.parse(before);
     edited.params[0].shape = [7, 7];
     await page.fill('#paste', JSON.stringify(edited));

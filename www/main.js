@@ -176,9 +176,11 @@ async function loadSnapshotText(text, source) {
   } catch {
     // Not JSON: Rust says so, in its words.
   }
-  const reply = await run({ type: kind, text }, 'snapshot-status');
-  if (reply) {
+  try {
+    const reply = await send({ type: kind, text });
     setMessage('snapshot-status', `${source}: loaded ${kind === 'import-convnetjs' ? 'a ConvNetJS network' : 'a snapshot'} (${reply.state.layers.length} layers); training continues from it`);
+  } catch (message) {
+    setMessage('snapshot-status', `${source}: ${message}. The current network is unchanged.`, true);
   }
 }
 
