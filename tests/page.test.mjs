@@ -221,3 +221,40 @@ test('a ConvNetJS Net.toJSON() snapshot imports and matches ConvNetJS forward pa
     await close();
   }
 });
+
+test('every preset loads from the URL, trains, and draws its panels without errors', async () => {
+  const names = JSON.parse(readFileSync(new URL('../crate/src/presets.json', import.meta.url))).presets.map((p) => p.name);
+  for (const name of names) {
+    const { page, consoleErrors, close } = await openPage(`?preset=${name}`);
+    try {
+      await training(page);
+      assert.equal((await state(page)).preset, name);
+      assert.ok((await page.textContent('#caption')).length > 40, `${name} shows its caption`);
+      await page.waitForTimeout(2500);
+      await page.screenshot({ path: join(outputDir, `preset-${name}.png`), fullPage: true });
+      assert.deepEqual(consoleErrors, [], name);
+    } finally {
+      await close();
+    }
+  }
+});
+
+test('linear-20: one click trains 19 hidden units beside 20, and they cannot keep up', async () => {
+  const { page, consoleErrors, close } = await openPage('?preset=linear-20');
+  try {
+    await training(page);
+    assert.match(await page.textContent('#compare'), /compare with 19 hidden units/);
+    await page.click('#compare');
+    await waitFor(page, () => window.bottleneck.stats().compare_valid_mse !== null, undefined, 20_000);
+    await page.waitForTimeout(6000);
+    const s = await stats(page);
+    assert.equal(s.compare_label, '19 hidden units');
+    assert.ok(s.valid_mse * 100 < s.compare_valid_mse, `20 units ${s.valid_mse} vs 19 units ${s.compare_valid_mse}`);
+    await page.screenshot({ path: join(outputDir, 'linear-20-compare.png'), fullPage: true });
+    await page.click('#compare');
+    await waitFor(page, () => window.bottleneck.state().comparing === null);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await close();
+  }
+});

@@ -3,7 +3,7 @@
 // free while training runs at full speed. Network definitions and snapshots are data: they go
 // to Rust as text, never through eval.
 const $ = (id) => document.getElementById(id);
-const PANELS = ['stats', 'loss', 'scatter', 'recon', 'network', 'current'];
+const PANELS = ['stats', 'loss', 'scatter', 'recon', 'network', 'current', 'filters', 'turnoff'];
 const MAX_SNAPSHOT_BYTES = 50 * 1024 * 1024;
 
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
@@ -100,6 +100,8 @@ function applyState(next, { spec }) {
   const preset = presets.find((p) => p.name === next.preset);
   $('caption').textContent = preset ? preset.caption : `${next.preset}: a network of your own making.`;
   $('seed').value = next.seed;
+  $('compare').hidden = !next.comparison && !next.comparing;
+  $('compare').textContent = next.comparing ? `stop comparing with ${next.comparing}` : `compare with ${next.comparison}`;
   if (next.learning_rate == null) {
     $('lr').value = '';
     $('lr').disabled = true;
@@ -197,6 +199,7 @@ function wire() {
   $('pause').onclick = () => run({ type: stats?.paused ? 'resume' : 'pause' }).then((r) => r && !r.stats.paused && setMessage('status', ''));
   $('step').onclick = () => run({ type: 'step' });
   $('reset').onclick = () => run({ type: 'reset', seed: Number($('seed').value) }).then((r) => r && setMessage('status', `reset from seed ${r.state.seed}`));
+  $('compare').onclick = () => run({ type: state.comparing ? 'stop-compare' : 'compare' });
   $('preset').onchange = () => run({ type: 'load-preset', name: $('preset').value, seed: Number($('seed').value) });
   $('lr-apply').onclick = async () => {
     const reply = await run({ type: 'set-learning-rate', lr: Number($('lr').value) });

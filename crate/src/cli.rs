@@ -125,14 +125,20 @@ fn train(flags: &Flags) -> Result<(), String> {
     }
     let preset = presets::find(flags.get("--preset").ok_or("train needs --preset NAME (see `bottleneck presets`)")?)?;
     let out = flags.get("--out").ok_or("train needs --out SNAPSHOT.json")?;
-    let epochs: u64 = flags.number("--epochs", 10)?;
+    let epochs: u64 = flags.number("--epochs", preset.epochs)?;
     let seed: u64 = flags.number("--seed", 1)?;
     if epochs == 0 {
         return Err("--epochs must be at least 1".into());
     }
-    let data = load_images(flags.get("--images"), flags.get("--labels"))?;
-    let (train_set, valid_set) = data.split();
+    let (train_set, valid_set) = if preset.data.is_mnist() {
+        load_images(flags.get("--images"), flags.get("--labels"))?.split()
+    } else if flags.get("--images").is_some() {
+        return Err(format!("preset {} makes its own synthetic data; --images does not apply", preset.name));
+    } else {
+        preset.data.build(None, seed)?
+    };
     let mut trainer = Trainer::new(&preset.spec, preset.train.clone(), seed)?;
+    trainer.data = preset.data.clone();
     if train_set.n_pixels() != trainer.net.n_inputs() {
         return Err(format!("preset {} takes {} inputs but the images have {} pixels", preset.name, trainer.net.n_inputs(), train_set.n_pixels()));
     }
@@ -170,9 +176,9 @@ fn train(flags: &Flags) -> Result<(), String> {
         let valid = evaluate(&mut trainer.net, &valid_set);
         let rate = per_epoch as f64 / epoch_start.elapsed().as_secs_f64();
         println!(
-            "epoch {epoch:>3}  train {:.5} MSE/px  validation {:.5} MSE/px{}  {:>8.0} ex/s  {:>7.1} s",
-            sum_mse / n_batches.max(1) as f64,
-            valid.mse_per_pixel,
+            "epoch {epoch:>3}  train {} MSE/px  validation {} MSE/px{}  {:>8.0} ex/s  {:>7.1} s",
+            loss_text(sum_mse / n_batches.max(1) as f64),
+            loss_text(valid.mse_per_pixel),
             valid.bce_per_pixel.map(|b| format!(" ({b:.5} BCE/px)")).unwrap_or_default(),
             rate,
             started.elapsed().as_secs_f64()
@@ -184,15 +190,25 @@ fn train(flags: &Flags) -> Result<(), String> {
         trainer.progress.examples_seen,
         trainer.progress.examples_seen as f64 / seconds
     );
+    if !trainer.ever_selected.is_empty() {
+        let used = trainer.ever_selected.iter().filter(|&&u| u).count();
+        println!("top-k: {used} of {} units were ever selected", trainer.ever_selected.len());
+    }
     let code_units = trainer.net.layers[trainer.net.code_layer()].n_out;
-    if code_units <= trainer.net.n_inputs() {
+    if code_units < trainer.net.n_inputs() {
         let pca = Pca::fit(&train_set.pixels, train_set.n_images, train_set.n_pixels(), code_units);
         let final_eval = evaluate(&mut trainer.net, &valid_set);
         println!(
-            "validation: autoencoder {:.5} MSE/px, PCA with {code_units} components {:.5} MSE/px (fit on the training split)",
-            final_eval.mse_per_pixel,
-            pca.mse_per_pixel(&valid_set.pixels, valid_set.n_images, code_units)
+            "validation: autoencoder {} MSE/px, PCA with {code_units} components {} MSE/px (fit on the training split)",
+            loss_text(final_eval.mse_per_pixel),
+            loss_text(pca.mse_per_pixel(&valid_set.pixels, valid_set.n_images, code_units))
         );
+        if !preset.data.is_mnist() {
+            let n = valid_set.pixels.len() as f64;
+            let mean = valid_set.pixels.iter().map(|&v| v as f64).sum::<f64>() / n;
+            let variance = valid_set.pixels.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+            println!("relative to the data's variance ({variance:.4}): {:.3e}", final_eval.mse_per_pixel / variance);
+        }
     }
     std::fs::write(out, snapshot::save(&trainer)).map_err(|e| format!("cannot write {out}: {e}"))?;
     println!("snapshot written to {out}");
@@ -228,6 +244,15 @@ fn convert(flags: &Flags, direction: Direction) -> Result<(), String> {
     Ok(())
 }
 
+/// A loss figure readable both near 0.05 and near 1e-9.
+fn loss_text(v: f64) -> String {
+    if v != 0.0 && v.abs() < 1e-3 {
+        format!("{v:.3e}")
+    } else {
+        format!("{v:.5}")
+    }
+}
+
 fn eval(flags: &Flags) -> Result<(), String> {
     let [path] = &flags.positional[..] else {
         return Err(format!("eval takes exactly one SNAPSHOT.json, got {:?}\n{USAGE}", flags.positional));
@@ -236,7 +261,8 @@ fn eval(flags: &Flags) -> Result<(), String> {
     let mut trainer = snapshot::load(&text).map_err(|e| format!("{path}: {e}"))?;
     let data = match flags.get("--images") {
         Some(_) => load_images(flags.get("--images"), flags.get("--labels"))?,
-        None => load_images(None, flags.get("--labels"))?.split().1,
+        None if trainer.data.is_mnist() => load_images(None, flags.get("--labels"))?.split().1,
+        None => trainer.data.build(None, trainer.seed)?.1,
     };
     if data.n_pixels() != trainer.net.n_inputs() {
         return Err(format!("the network takes {} inputs but the images have {} pixels", trainer.net.n_inputs(), data.n_pixels()));

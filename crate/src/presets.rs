@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::DataSpec;
 use crate::model::NetSpec;
 use crate::train::TrainConfig;
 
@@ -21,6 +22,29 @@ pub struct Preset {
     pub caption: String,
     pub spec: NetSpec,
     pub train: TrainConfig,
+    /// The data it trains on (default: the MNIST digits).
+    #[serde(default)]
+    pub data: DataSpec,
+    /// The CLI's default training length.
+    pub epochs: u64,
+    /// How the filters panel shades weights: a fixed [lo, hi] range, or (None) each filter
+    /// stretched to its own range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filters_range: Option<(f32, f32)>,
+    /// A second network trained beside the first, for comparison (same seed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
+}
+
+/// The variant a preset compares against: its spec and/or settings replace the preset's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Comparison {
+    pub label: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<NetSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train: Option<TrainConfig>,
 }
 
 #[derive(Deserialize)]

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Dataset, Noise};
+use crate::data::{DataSpec, Dataset, Noise};
 use crate::model::loss::{self, LossSums};
 use crate::model::optim::{self, Decay, OptimState, Optimizer};
 use crate::model::{NetSpec, Network};
@@ -24,6 +24,27 @@ pub struct TrainConfig {
     /// Corruption applied to the input (the target stays clean).
     #[serde(default)]
     pub noise: Noise,
+    /// Lower top-k layers' k linearly from `start` to their spec's k (Makhzani & Frey).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k_schedule: Option<KSchedule>,
+}
+
+/// k falls linearly from `start` to the layer's target over the first `anneal_examples`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KSchedule {
+    pub start: usize,
+    pub anneal_examples: u64,
+}
+
+impl KSchedule {
+    pub fn k_at(&self, target: usize, examples_seen: u64) -> usize {
+        if self.start <= target || examples_seen >= self.anneal_examples || self.anneal_examples == 0 {
+            return target;
+        }
+        let remaining = 1.0 - examples_seen as f64 / self.anneal_examples as f64;
+        target + ((self.start - target) as f64 * remaining).round() as usize
+    }
 }
 
 pub const MAX_BATCH: usize = 4096;
@@ -106,6 +127,10 @@ impl std::fmt::Display for TrainError {
 pub struct Trainer {
     /// The seed the network was initialised from (reset starts over from it).
     pub seed: u64,
+    /// What the network trains on (saved with it, so a snapshot knows its data).
+    pub data: DataSpec,
+    /// Per unit of the first top-k layer: whether training has ever kept it.
+    pub ever_selected: Vec<bool>,
     pub net: Network,
     pub config: TrainConfig,
     pub optim: OptimState,
@@ -141,6 +166,8 @@ impl Trainer {
     pub fn from_parts(seed: u64, net: Network, config: TrainConfig, optim: OptimState, rng: Rng, progress: Progress) -> Trainer {
         Trainer {
             seed,
+            data: DataSpec::Mnist,
+            ever_selected: Vec::new(),
             net,
             config,
             optim,
@@ -191,10 +218,12 @@ impl Trainer {
         self.inputs.clone_from(&self.targets);
         self.config.noise.apply(&mut self.inputs, &mut self.rng);
 
+        self.apply_k_schedule();
         let now = || self.clock.map_or(0.0, |clock| clock());
         let t0 = now();
         self.net.forward(&self.inputs, batch, None);
         let t1 = now();
+        self.note_selection();
         let sums = self.net.backward(&self.targets);
         let objective = loss::objective(self.net.loss(), &sums);
         if !objective.is_finite() || !sums.sse.is_finite() {
@@ -276,6 +305,29 @@ impl Trainer {
         self.progress.cursor = 0;
     }
 
+    /// Set every top-k layer's current k from the schedule (or its spec's target).
+    fn apply_k_schedule(&mut self) {
+        let seen = self.progress.examples_seen;
+        for (layer, dense) in self.net.layers.iter_mut().zip(&self.net.checked.dense) {
+            if let Some(target) = dense.top_k {
+                let k = self.config.k_schedule.map_or(target, |s| s.k_at(target, seen));
+                layer.top_k = Some(k.min(layer.n_out));
+            }
+        }
+    }
+
+    fn note_selection(&mut self) {
+        let Some(layer_idx) = self.net.layers.iter().position(|l| l.top_k.is_some()) else { return };
+        let n_units = self.net.layers[layer_idx].n_out;
+        self.ever_selected.resize(n_units, false);
+        match self.net.top_k_selection(layer_idx) {
+            Some(kept) => kept.chunks_exact(n_units).for_each(|row| {
+                self.ever_selected.iter_mut().zip(row).for_each(|(e, &k)| *e |= k);
+            }),
+            None => self.ever_selected.iter_mut().for_each(|e| *e = true),
+        }
+    }
+
     /// The last trained batch: inputs as the network saw them (corrupted when noise is on),
     /// clean targets, both (batch, n_inputs), and the training-set indices.
     pub fn last_batch(&self) -> (&[f32], &[f32], &[u32]) {
@@ -309,5 +361,21 @@ pub fn evaluate(net: &mut Network, data: &Dataset) -> Eval {
         n_images: data.n_images,
         mse_per_pixel: sums.sse / n_values,
         bce_per_pixel: net.output_is_sigmoid().then(|| sums.bce / n_values),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_k_schedule_hits_its_end_points() {
+        let schedule = KSchedule { start: 100, anneal_examples: 1000 };
+        assert_eq!(schedule.k_at(25, 0), 100);
+        assert_eq!(schedule.k_at(25, 500), 63); // 25 + 75 · 0.5 = 62.5, rounded
+        assert_eq!(schedule.k_at(25, 999), 25);
+        assert_eq!(schedule.k_at(25, 1000), 25);
+        assert_eq!(schedule.k_at(25, 10_000), 25);
+        assert_eq!(schedule.k_at(150, 0), 150, "a target above the start is used as is");
     }
 }

@@ -6,7 +6,9 @@ pub mod asset;
 pub mod corrupt;
 pub mod dataset;
 pub mod idx;
+pub mod source;
 pub mod synthetic;
 
 pub use corrupt::Noise;
 pub use dataset::Dataset;
+pub use source::DataSpec;

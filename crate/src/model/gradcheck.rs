@@ -27,7 +27,13 @@ fn check(label: &str, spec_json: &str, mask: Option<UnitMask>, l1: f32, l2: f32)
     let total = |net: &mut Network| -> (f64, Vec<bool>) {
         net.forward(&x, batch, mask.as_ref());
         let data = loss::objective(net.loss(), &net.loss_sums(&t));
-        let pattern = (0..net.layers.len()).flat_map(|l| net.activations(l).iter().map(|&a| a > 0.0).collect::<Vec<_>>()).collect();
+        let pattern = (0..net.layers.len())
+            .flat_map(|l| {
+                let relu_side = net.activations(l).iter().map(|&a| a > 0.0);
+                let kept = net.top_k_selection(l).map(|s| s.to_vec()).unwrap_or_default();
+                relu_side.chain(kept).collect::<Vec<_>>()
+            })
+            .collect();
         ((data + net.decay_loss(l1, l2)) / batch as f64, pattern)
     };
     let (_, base_pattern) = total(&mut net);
@@ -108,6 +114,17 @@ fn gradients_through_tied_weights() {
     // A deeper stack with two tied pairs and a linear code.
     let deep = r#"{"type":"fc","name":"e1","units":5,"activation":"tanh"},{"type":"fc","name":"e2","units":2,"activation":"linear"},{"type":"fc","units":5,"activation":"tanh","tied":"e2"},{"type":"fc","units":6,"activation":"linear","tied":"e1"}"#;
     check("two tied pairs, mse", &spec(deep, r#"{"type":"output","loss":"mse"}"#), None, 0.0, 0.0);
+}
+
+#[test]
+fn gradients_flow_only_through_the_top_k_units() {
+    // Linear hidden units keeping the 2 largest of 5, tied decoder: Makhzani & Frey's k-sparse
+    // autoencoder in miniature. Nudges that would change which units are kept flip the
+    // zero/non-zero pattern and are skipped, so the selection is fixed where we compare.
+    let layers = r#"{"type":"fc","name":"enc","units":5,"activation":"linear","top_k":2},{"type":"fc","units":6,"activation":"linear","tied":"enc"}"#;
+    check("top-2 of 5, tied, mse", &spec(layers, r#"{"type":"output","loss":"mse"}"#), None, 0.0, 0.0);
+    let deeper = r#"{"type":"fc","name":"enc","units":5,"activation":"tanh","top_k":3},{"type":"fc","units":6,"activation":"sigmoid"}"#;
+    check("top-3 of 5 tanh, bce", &spec(deeper, r#"{"type":"output","loss":"bce"}"#), None, 0.0, 0.0);
 }
 
 #[test]

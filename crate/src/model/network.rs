@@ -32,6 +32,9 @@ pub struct Dense {
     pub tied: bool,
     /// Index of the bias param (1, n_out).
     pub bias: usize,
+    /// How many units stay active per example (top-k sparsity); None keeps all. Training may
+    /// lower it over time toward the spec's target (train.rs's k schedule).
+    pub top_k: Option<usize>,
 }
 
 /// Code units forced to zero after a layer's activation (seed 000's "turn off units").
@@ -56,6 +59,7 @@ pub struct Network {
     delta: Vec<f32>,          // scratch (batch, widest layer)
     delta_next: Vec<f32>,     // scratch (batch, widest layer)
     mask: Option<UnitMask>,   // the mask of the last forward pass
+    selected: Vec<Vec<bool>>, // per layer (batch, n_out): kept by top-k in the last forward pass
 }
 
 impl Network {
@@ -69,7 +73,7 @@ impl Network {
             let (weight, tied) = match dense.tied_to {
                 Some(mirror) => (layers[mirror].weight, true),
                 None => {
-                    let std = (1.0 / dense.n_in as f64).sqrt() as f32;
+                    let std = dense.init_std.unwrap_or((1.0 / dense.n_in as f64).sqrt() as f32);
                     let value = (0..dense.n_out * dense.n_in).map(|_| rng.normal() * std).collect();
                     params.push(Param::new(format!("{}.w", dense.name), dense.n_out, dense.n_in, value, true));
                     (params.len() - 1, false)
@@ -85,6 +89,7 @@ impl Network {
                 weight,
                 tied,
                 bias: params.len() - 1,
+                top_k: dense.top_k,
             });
         }
         Ok(Network {
@@ -92,6 +97,7 @@ impl Network {
             checked,
             params,
             outputs: vec![Vec::new(); layers.len()],
+            selected: vec![Vec::new(); layers.len()],
             layers,
             batch: 0,
             input: Vec::new(),
@@ -163,6 +169,9 @@ impl Network {
                 self.logits.extend_from_slice(out);
             }
             layer.activation.apply(out);
+            if let Some(k) = layer.top_k.filter(|&k| k < layer.n_out) {
+                keep_top_k(out, layer.n_out, k, &mut self.selected[layer_idx]);
+            }
             if let Some(mask) = mask.filter(|m| m.layer == layer_idx) {
                 zero_masked(out, &mask.keep);
             }
@@ -208,6 +217,11 @@ impl Network {
             }
             let below = &self.layers[layer_idx - 1];
             below.activation.backward(&self.outputs[layer_idx - 1], &mut self.delta_next);
+            if below.top_k.is_some_and(|k| k < below.n_out) {
+                // Only the kept units carry gradient: the rest were set to zero, not computed.
+                let kept = &self.selected[layer_idx - 1];
+                self.delta_next.iter_mut().zip(kept).filter(|(_, &k)| !k).for_each(|(d, _)| *d = 0.0);
+            }
             if let Some(mask) = self.mask.as_ref().filter(|m| m.layer == layer_idx - 1) {
                 zero_masked(&mut self.delta_next, &mask.keep);
             }
@@ -220,6 +234,13 @@ impl Network {
     pub fn loss_sums(&self, targets: &[f32]) -> LossSums {
         let logits = self.output_is_sigmoid().then_some(&self.logits[..]);
         loss::sums(self.output(), logits, targets)
+    }
+
+    /// Which units top-k kept in the last forward pass, (batch, n_out); None for layers
+    /// without top-k (or with k ≥ units).
+    pub fn top_k_selection(&self, layer_idx: usize) -> Option<&[bool]> {
+        let layer = &self.layers[layer_idx];
+        layer.top_k.filter(|&k| k < layer.n_out).map(|_| &self.selected[layer_idx][..self.batch * layer.n_out])
     }
 
     /// Activations of a layer from the last forward pass, (batch, n_out) row-major.
@@ -277,8 +298,73 @@ impl Param {
     }
 }
 
+/// Zero all but the k largest values of each row (n_units wide), recording which were kept.
+fn keep_top_k(values: &mut [f32], n_units: usize, k: usize, kept: &mut Vec<bool>) {
+    kept.clear();
+    kept.resize(values.len(), false);
+    let mut order: Vec<usize> = Vec::with_capacity(n_units);
+    for (row, kept_row) in values.chunks_exact_mut(n_units).zip(kept.chunks_exact_mut(n_units)) {
+        order.clear();
+        order.extend(0..n_units);
+        // Partition so the k largest come first (ties broken by index, so exactly k stay).
+        order.select_nth_unstable_by(k - 1, |&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
+        order[..k].iter().for_each(|&unit_idx| kept_row[unit_idx] = true);
+        row.iter_mut().zip(kept_row.iter()).filter(|(_, &k)| !k).for_each(|(v, _)| *v = 0.0);
+    }
+}
+
 fn zero_masked(values: &mut [f32], keep: &[bool]) {
     for row in values.chunks_exact_mut(keep.len()) {
         row.iter_mut().zip(keep).filter(|(_, &k)| !k).for_each(|(v, _)| *v = 0.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_k_keeps_exactly_k_units_per_example() {
+        let spec = NetSpec::from_json(
+            r#"{"layers":[{"type":"input","width":8,"height":8,"depth":1},
+                {"type":"fc","name":"enc","units":40,"activation":"linear","top_k":7,"init_std":0.5},
+                {"type":"fc","units":64,"activation":"linear","tied":"enc"},
+                {"type":"output","loss":"mse"}]}"#,
+        )
+        .unwrap();
+        let mut rng = Rng::from_seed(9);
+        let mut net = Network::new(&spec, &mut rng).unwrap();
+        let batch = 16;
+        let x: Vec<f32> = (0..batch * 64).map(|_| rng.uniform()).collect();
+        net.forward(&x, batch, None);
+        let acts = net.activations(0).to_vec();
+        let kept = net.top_k_selection(0).unwrap().to_vec();
+        // Recompute the pre-top-k activations to check the kept ones are the largest.
+        let mut dense = vec![0.0; batch * 40];
+        matmul::forward(&x, &net.params[0].value, &mut dense, batch, 64, 40);
+        for row in 0..batch {
+            let a = &acts[row * 40..(row + 1) * 40];
+            let z = &dense[row * 40..(row + 1) * 40];
+            assert_eq!(a.iter().filter(|v| **v != 0.0).count(), 7, "row {row}");
+            assert_eq!(kept[row * 40..(row + 1) * 40].iter().filter(|k| **k).count(), 7);
+            let smallest_kept = (0..40).filter(|&u| kept[row * 40 + u]).map(|u| z[u]).fold(f32::INFINITY, f32::min);
+            let largest_dropped = (0..40).filter(|&u| !kept[row * 40 + u]).map(|u| z[u]).fold(f32::NEG_INFINITY, f32::max);
+            assert!(smallest_kept >= largest_dropped);
+        }
+        // The gradient of the encoder weights is zero in every row of a never-kept unit.
+        net.zero_grads();
+        net.backward(&x);
+        let never: Vec<usize> = (0..40).filter(|&u| (0..batch).all(|r| !kept[r * 40 + u])).collect();
+        // The tied decoder also feeds gradient into W; with a fixed selection, the encoder
+        // side of a dropped unit contributes nothing, so compare against the decoder-only part.
+        let mut decoder_only = vec![0.0; 40 * 64];
+        let delta_out: Vec<f32> = net.output().iter().zip(&x).map(|(y, t)| y - t).collect();
+        matmul::backward_weights_tied(&delta_out, &acts, &mut decoder_only, batch, 40, 64);
+        for &u in &never {
+            for i in 0..64 {
+                let (got, want) = (net.params[0].grad[u * 64 + i], decoder_only[u * 64 + i]);
+                assert!((got - want).abs() < 1e-5, "unit {u} input {i}: {got} vs {want}");
+            }
+        }
     }
 }

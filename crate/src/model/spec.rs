@@ -31,6 +31,13 @@ pub enum LayerSpec {
         /// Marks the bottleneck (code) layer.
         #[serde(default, skip_serializing_if = "is_false")]
         code: bool,
+        /// Keep only the k largest activations of each example, zeroing the rest (k-sparse
+        /// autoencoders, Makhzani & Frey 2013).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        top_k: Option<usize>,
+        /// Initial weights N(0, init_std²) instead of ConvNetJS's N(0, 1/fan_in).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        init_std: Option<f32>,
     },
     /// The loss the last fc layer's output is trained with; an autoencoder's target is its input.
     Output { loss: Loss },
@@ -59,6 +66,8 @@ pub struct DenseSpec {
     pub activation: Activation,
     /// Index into `dense` of the layer whose weights this one uses transposed.
     pub tied_to: Option<usize>,
+    pub top_k: Option<usize>,
+    pub init_std: Option<f32>,
 }
 
 /// Refuse absurd sizes before allocating anything.
@@ -120,7 +129,7 @@ impl NetSpec {
         let mut n_params = 0usize;
         let mut n_in = n_inputs;
         for (idx, layer) in self.layers.iter().enumerate().take(n_layers - 1).skip(1) {
-            let LayerSpec::Fc { name, units, activation, tied, code } = layer else {
+            let LayerSpec::Fc { name, units, activation, tied, code, top_k, init_std } = layer else {
                 return Err(format!("layer {idx}: only fc layers may stand between input and output"));
             };
             let name = name.clone().unwrap_or_else(|| format!("fc{idx}"));
@@ -157,13 +166,26 @@ impl NetSpec {
                 }
             };
             n_params += units;
+            if let Some(k) = top_k {
+                if *k == 0 || k > units {
+                    return Err(format!("{here}: top_k must be between 1 and the layer's {units} units, got {k}"));
+                }
+            }
+            if let Some(std) = init_std {
+                if tied.is_some() {
+                    return Err(format!("{here}: init_std: a tied layer has no weights of its own to initialise"));
+                }
+                if !(std.is_finite() && *std > 0.0) {
+                    return Err(format!("{here}: init_std must be a positive number, got {std}"));
+                }
+            }
             if *code {
                 if let Some(prev) = code_marked {
                     return Err(format!("{here}: code: only one layer may be the code layer (layer {:?} already is)", dense[prev].name));
                 }
                 code_marked = Some(dense.len());
             }
-            dense.push(DenseSpec { name, n_in, n_out: *units, activation: *activation, tied_to });
+            dense.push(DenseSpec { name, n_in, n_out: *units, activation: *activation, tied_to, top_k: *top_k, init_std: *init_std });
             n_in = *units;
         }
         if n_params > MAX_PARAMS {
@@ -176,6 +198,9 @@ impl NetSpec {
                 "layer {out_idx} (output): an autoencoder reproduces its input, so the last fc layer needs {n_inputs} units, not {}",
                 last.n_out
             ));
+        }
+        if last.top_k.is_some() {
+            return Err(format!("layer {} ({:?}): top_k is for hidden layers, not the output", out_idx - 1, last.name));
         }
         if loss == Loss::Bce && last.activation != Activation::Sigmoid {
             return Err(format!(
@@ -231,6 +256,11 @@ mod tests {
             (format!(r#"{{"layers":[{IN},{{"type":"fc","units":3,"activation":"tanh","code":true}},{{"type":"fc","units":4,"activation":"tanh","code":true}},{{"type":"output","loss":"mse"}}]}}"#), Err("only one layer may be the code layer")),
             (r#"{"layers":[{"type":"input","width":0,"height":2,"depth":1},{"type":"output","loss":"mse"}]}"#.into(), Err("width must be between")),
             (format!(r#"{{"layers":[{IN},{{"type":"output","loss":"mse"}},{},{{"type":"output","loss":"mse"}}]}}"#, fc("")), Err("layer 1: only fc layers")),
+            (format!(r#"{{"layers":[{IN},{},{{"type":"output","loss":"mse"}}]}}"#, fc(r#","top_k":5"#)), Err("top_k must be between 1 and the layer's 4 units")),
+            (format!(r#"{{"layers":[{IN},{},{{"type":"output","loss":"mse"}}]}}"#, fc(r#","top_k":2,"init_std":0.01"#)), Err("top_k is for hidden layers")),
+            (format!(r#"{{"layers":[{IN},{},{},{{"type":"output","loss":"mse"}}]}}"#, fc(r#","top_k":2,"init_std":0.01"#), fc("")), Ok(())),
+            (format!(r#"{{"layers":[{IN},{},{{"type":"output","loss":"mse"}}]}}"#, fc(r#","init_std":-1"#)), Err("init_std must be a positive number")),
+            (format!(r#"{{"layers":[{IN},{{"type":"fc","name":"e","units":3,"activation":"tanh"}},{{"type":"fc","units":4,"activation":"tanh","tied":"e","init_std":0.1}},{{"type":"output","loss":"mse"}}]}}"#), Err("a tied layer has no weights")),
         ];
         for (text, want) in cases {
             check(&text, want);

@@ -117,3 +117,60 @@ mod tests {
         assert_eq!(stretched.get(3, 0)[0], 0);
     }
 }
+
+/// A diverging colour for v in [−1, 1]: blue for negative, black at 0, orange for positive.
+pub fn diverging(v: f32) -> [u8; 4] {
+    let v = v.clamp(-1.0, 1.0);
+    if v >= 0.0 {
+        [(255.0 * v) as u8, (150.0 * v) as u8, (40.0 * v) as u8, 255]
+    } else {
+        let a = -v;
+        [(40.0 * a) as u8, (140.0 * a) as u8, (255.0 * a) as u8, 255]
+    }
+}
+
+/// Vectors (n, dim) as heat strips stacked top to bottom: each number a `cell_w × cell_h`
+/// cell coloured by `diverging(v / scale)`, with `scale` the largest |v| of all vectors.
+pub fn heat_strips(vectors: &[f32], dim: usize, cell_w: usize, cell_h: usize, gap: usize) -> Rgba {
+    let n = vectors.len() / dim.max(1);
+    let scale = vectors.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-12);
+    let mut image = Rgba::new(gap + dim * cell_w + gap, gap + n * (cell_h + gap), BACKGROUND);
+    for (row, vector) in vectors.chunks_exact(dim).enumerate() {
+        for (col, &v) in vector.iter().enumerate() {
+            let colour = diverging(v / scale);
+            for dy in 0..cell_h {
+                for dx in 0..cell_w {
+                    image.set(gap + col * cell_w + dx, gap + row * (cell_h + gap) + dy, colour);
+                }
+            }
+        }
+    }
+    image
+}
+
+/// Samples (n, w · h) drawn the way their shape suits: image tiles (values over `range`, or
+/// each tile stretched when None) for 2-D shapes, heat strips for 1-row vectors.
+pub fn samples(values: &[f32], shape: (usize, usize), cols: usize, scale: usize, range: Option<(f32, f32)>) -> Rgba {
+    let (w, h) = shape;
+    if h <= 1 {
+        heat_strips(values, w, (400 / w.max(1)).clamp(1, 8), 10, 2)
+    } else {
+        TileGrid { tile_w: w, tile_h: h, cols, scale, gap: 2 }.render(values, range)
+    }
+}
+
+#[cfg(test)]
+mod strip_tests {
+    use super::*;
+
+    #[test]
+    fn heat_strips_stack_vectors_and_colour_by_sign() {
+        let image = heat_strips(&[1.0, -1.0, 0.0, 0.5, 0.0, -0.5], 3, 2, 4, 1);
+        assert_eq!((image.width, image.height), (1 + 6 + 1, 1 + 2 * 5));
+        assert_eq!(image.get(1, 1), diverging(1.0));
+        assert_eq!(image.get(3, 1), diverging(-1.0));
+        assert_eq!(image.get(5, 1), [0, 0, 0, 255]);
+        assert_eq!(image.get(1, 6), diverging(0.5), "second vector on the second strip");
+        assert_eq!(samples(&[0.0; 8], (4, 2), 1, 1, None).width, 2 + 4 + 2, "2-D shapes become tiles");
+    }
+}

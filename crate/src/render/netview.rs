@@ -2,7 +2,7 @@
 //! its activations as a grid of squares (or as an image when the layer is image-shaped), the
 //! reconstruction beside the input, and the first layer's weights as tiles.
 
-use super::image::{min_max, Rgba, TileGrid};
+use super::image::{heat_strips, min_max, Rgba, TileGrid};
 use super::scene::{Align, Scene, INK, MUTED};
 
 pub struct LayerView<'a> {
@@ -41,7 +41,13 @@ impl NetworkView<'_> {
         let mut scene = Scene::new(self.width, 0);
         let mut y = 8.0f32;
         let (iw, ih) = self.input_shape;
-        let as_image = |values: &[f32], range: Option<(f32, f32)>| TileGrid { tile_w: iw, tile_h: ih, cols: 1, scale: 2, gap: 0 }.render(values, range);
+        let as_image = |values: &[f32], range: Option<(f32, f32)>| {
+            if ih <= 1 {
+                heat_strips(values, iw, (self.width / 2 / iw.max(1)).clamp(1, 4), 10, 0)
+            } else {
+                TileGrid { tile_w: iw, tile_h: ih, cols: 1, scale: 2, gap: 0 }.render(values, range)
+            }
+        };
         scene.text(8.0, y + 6.0, format!("input {iw}×{ih}"), 12.0, INK, Align::Left);
         y += TITLE;
         let input_image = as_image(self.input, Some((0.0, 1.0)));
@@ -54,16 +60,23 @@ impl NetworkView<'_> {
             scene.text(8.0, y + 6.0, format!("{} · min {lo:.3} · max {hi:.3}", layer.title), 12.0, INK, Align::Left);
             y += TITLE;
             let image = match layer.image_shape {
-                Some((w, h)) if w * h == layer.activations.len() => TileGrid { tile_w: w, tile_h: h, cols: 1, scale: 2, gap: 0 }.render(layer.activations, Some((0.0, 1.0))),
+                Some((w, h)) if w * h == layer.activations.len() => as_image(layer.activations, Some((0.0, 1.0))),
                 _ => activation_squares(layer.activations, self.width - 16),
             };
             let height = image.height;
             let width = image.width;
             scene.image(8.0, y, image);
+            let mut height = height;
             if layer_idx == n_layers - 1 && layer.image_shape.is_some() {
-                // The reconstruction beside the input it came from.
-                scene.image(16.0 + width as f32, y, as_image(self.input, Some((0.0, 1.0))));
-                scene.text(24.0 + 2.0 * width as f32, y + 10.0, "left: reconstruction · right: input", 11.0, MUTED, Align::Left);
+                // The reconstruction beside the input it came from (below it, for vectors).
+                let input_image = as_image(self.input, Some((0.0, 1.0)));
+                let (ix, iy) = if ih <= 1 { (8.0, y + height as f32 + 2.0) } else { (16.0 + width as f32, y) };
+                if ih <= 1 {
+                    height += input_image.height + 2;
+                }
+                let label = if ih <= 1 { "top: reconstruction · bottom: input" } else { "left: reconstruction · right: input" };
+                scene.text(if ih <= 1 { 16.0 + width as f32 } else { 24.0 + 2.0 * width as f32 }, y + 10.0, label, 11.0, MUTED, Align::Left);
+                scene.image(ix, iy, input_image);
             }
             y += height as f32 + ROW_GAP;
         }
@@ -73,8 +86,11 @@ impl NetworkView<'_> {
             scene.text(8.0, y + 6.0, format!("layer 1 weights: {n_filters} of {} units, each as a {iw}×{ih} image", filters.len() / n_pixels), 12.0, INK, Align::Left);
             y += TITLE;
             let cols = ((self.width - 16) / (iw + 1)).max(1);
-            let grid = TileGrid { tile_w: iw, tile_h: ih, cols, scale: 1, gap: 1 };
-            let image = grid.render(&filters[..n_filters * n_pixels], None);
+            let image = if ih <= 1 {
+                heat_strips(&filters[..n_filters * n_pixels], iw, (self.width / 2 / iw.max(1)).clamp(1, 4), 6, 1)
+            } else {
+                TileGrid { tile_w: iw, tile_h: ih, cols, scale: 1, gap: 1 }.render(&filters[..n_filters * n_pixels], None)
+            };
             let height = image.height;
             scene.image(8.0, y, image);
             y += height as f32 + ROW_GAP;

@@ -114,7 +114,7 @@ pub struct LossGraph<'a> {
 
 const LEFT: f32 = 62.0;
 const RIGHT: f32 = 14.0;
-const TOP: f32 = 28.0;
+const TOP: f32 = 40.0;
 const BOTTOM: f32 = 34.0;
 
 impl LossGraph<'_> {
@@ -160,7 +160,7 @@ impl LossGraph<'_> {
             scene.line(vec![(LEFT, py), (w - RIGHT, py)], colour, 1.5, true);
             scene.text(w - RIGHT - 4.0, py - 8.0, format!("{label} {}", format_tick(value)), 11.0, colour, Align::Right);
         }
-        let mut legend_x = LEFT + 130.0;
+        let (mut legend_x, mut legend_y) = (LEFT + 130.0, 8.0);
         for series in &self.series {
             let points: Vec<(f32, f32)> = series
                 .points
@@ -174,9 +174,14 @@ impl LossGraph<'_> {
             } else if points.len() > 1 {
                 scene.line(points, series.colour, 1.5, false);
             }
-            scene.rect(legend_x, 8.0, 12.0, 3.0, series.colour);
-            scene.text(legend_x + 16.0, 10.0, series.label, 11.0, INK, Align::Left);
-            legend_x += 16.0 + 7.0 * series.label.len() as f32 + 14.0;
+            let item_width = 16.0 + 6.5 * series.label.chars().count() as f32 + 14.0;
+            if legend_x + item_width > w - RIGHT {
+                legend_x = LEFT + 130.0;
+                legend_y += 14.0;
+            }
+            scene.rect(legend_x, legend_y, 12.0, 3.0, series.colour);
+            scene.text(legend_x + 16.0, legend_y + 2.0, series.label, 11.0, INK, Align::Left);
+            legend_x += item_width;
         }
         scene
     }

@@ -3,7 +3,7 @@
 
 use super::image::Rgba;
 use super::plot::{format_tick, nice_ticks, Axis};
-use super::scene::{Align, Scene, CLASS_COLOURS, GRID, INK, MUTED, PANEL};
+use super::scene::{Align, Scene, ACCENT, CLASS_COLOURS, GRID, INK, MUTED, PANEL};
 
 pub struct Scatter<'a> {
     pub width: usize,
@@ -83,8 +83,20 @@ impl Scatter<'_> {
             scene.text(x0 as f32 - 6.0, y_axis.map(tick), format_tick(tick), 11.0, MUTED, Align::Right);
         }
         let tile = self.thumb_w * self.thumb_h;
+        // Vectors that are not images (one row) are drawn as dots, not thumbnails.
+        let dots = self.thumb_h <= 1;
         for (idx, (left, top)) in self.positions().into_iter().enumerate() {
-            let colour = CLASS_COLOURS[self.labels.get(idx).copied().unwrap_or(0) as usize % 10];
+            let colour = self.labels.get(idx).map_or(ACCENT, |&l| CLASS_COLOURS[l as usize % 10]);
+            if dots {
+                let (cx, cy) = (left + (self.thumb_w / 2) as i64 - x0 as i64, top + (self.thumb_h / 2) as i64 - y0 as i64);
+                for (dx, dy) in (-2..=2).flat_map(|dx| (-2..=2).map(move |dy| (dx, dy))) {
+                    let (px, py) = (cx + dx, cy + dy);
+                    if px >= 0 && py >= 0 && px < w as i64 && py < h as i64 {
+                        plot.set(px as usize, py as usize, colour);
+                    }
+                }
+                continue;
+            }
             let image = &self.images[idx * tile..(idx + 1) * tile];
             for ty in 0..self.thumb_h + 2 {
                 for tx in 0..self.thumb_w + 2 {
@@ -105,9 +117,10 @@ impl Scatter<'_> {
         }
         scene.image(x0 as f32, y0 as f32, plot);
         scene.text(x0 as f32, 12.0, self.title.clone(), 12.0, INK, Align::Left);
-        // Legend: one swatch per class along the bottom.
+        // Legend: one swatch per class along the bottom (labelled data only).
         let legend_y = (self.height - 12) as f32;
-        for (digit, colour) in CLASS_COLOURS.iter().enumerate() {
+        let classes = if self.labels.is_empty() { 0 } else { 10 };
+        for (digit, colour) in CLASS_COLOURS.iter().enumerate().take(classes) {
             let lx = x0 as f32 + digit as f32 * 34.0;
             scene.rect(lx, legend_y - 6.0, 12.0, 12.0, *colour);
             scene.text(lx + 16.0, legend_y, digit.to_string(), 11.0, INK, Align::Left);

@@ -64,6 +64,8 @@ pub fn import(text: &str) -> Result<Network, String> {
                     activation: activation.unwrap_or(Activation::Linear),
                     tied: None,
                     code: false,
+                    top_k: None,
+                    init_std: None,
                 });
                 weights.push((w, b));
                 n_in = n_out;

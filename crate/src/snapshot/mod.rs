@@ -8,6 +8,7 @@ pub mod convnetjs;
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::DataSpec;
 use crate::model::optim::OptimState;
 use crate::model::{NetSpec, Network};
 use crate::rng::{Rng, RngState};
@@ -24,6 +25,9 @@ pub struct Snapshot {
     pub format: String,
     pub version: u32,
     pub seed: u64,
+    /// The data the network trains on (absent in older files: the MNIST digits).
+    #[serde(default)]
+    pub data: DataSpec,
     pub spec: NetSpec,
     pub params: Vec<SavedParam>,
     pub train: TrainConfig,
@@ -56,6 +60,7 @@ impl Snapshot {
             format: FORMAT.into(),
             version: VERSION,
             seed: trainer.seed,
+            data: trainer.data.clone(),
             spec: trainer.net.spec.clone(),
             params: trainer
                 .net
@@ -141,7 +146,9 @@ impl Snapshot {
             return Err("snapshot progress: cursor or order indices out of range".into());
         }
         let rng = Rng::from_state(&self.rng).map_err(|e| format!("snapshot {e}"))?;
-        Ok(Trainer::from_parts(self.seed, net, self.train.clone(), optim, rng, self.progress.clone()))
+        let mut trainer = Trainer::from_parts(self.seed, net, self.train.clone(), optim, rng, self.progress.clone());
+        trainer.data = self.data.clone();
+        Ok(trainer)
     }
 }
 

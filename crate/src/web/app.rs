@@ -8,14 +8,15 @@ use wasm_bindgen::prelude::*;
 use web_sys::OffscreenCanvas;
 
 use super::paint::paint;
-use crate::data::{asset, Dataset};
+use crate::data::{asset, DataSpec, Dataset};
 use crate::model::pca::Pca;
-use crate::model::NetSpec;
+use crate::model::{NetSpec, UnitMask};
 use crate::presets;
 use crate::render::netview::{LayerView, NetworkView};
 use crate::render::plot::{LossGraph, Series};
 use crate::render::scatter::Scatter;
-use crate::render::scene::{Align, Scene, INK, MUTED, REFERENCE, TRAIN, VALID};
+use crate::render::image::samples;
+use crate::render::scene::{Align, Colour, Scene, INK, MUTED, REFERENCE, TRAIN, VALID};
 use crate::render::TileGrid;
 use crate::rng::Rng;
 use crate::snapshot::{self, convnetjs};
@@ -55,6 +56,10 @@ enum Command {
     /// Next neuron pair of the scatter's layer.
     Cycle,
     ClearGraph,
+    /// Train a second network beside this one (same seed and data) with another spec and/or
+    /// settings; with neither given, the preset's own comparison. Again stops it.
+    Compare { label: Option<String>, spec: Option<String>, config: Option<TrainConfig> },
+    StopCompare,
     /// Test hook: reconstructions of `count` validation digits spread over the set.
     Probe { count: usize },
     /// Test hook: the network's outputs for arbitrary inputs (n, n_inputs).
@@ -69,7 +74,7 @@ struct View {
     log_y: bool,
 }
 
-/// Panels, in the order of `next_due`.
+/// Panels, in the order of `PANELS` and `next_due`.
 #[derive(Clone, Copy)]
 enum Panel {
     Stats,
@@ -78,9 +83,26 @@ enum Panel {
     Recon,
     Network,
     Current,
+    Filters,
+    Turnoff,
 }
+const N_PANELS: usize = 8;
 // The network view and the current image share a period so they show the same example.
-const PANELS: [(&str, f64); 6] = [("stats", 200.0), ("loss", 500.0), ("scatter", 400.0), ("recon", 1000.0), ("network", 400.0), ("current", 400.0)];
+const PANELS: [(&str, f64, Panel); N_PANELS] = [
+    ("stats", 200.0, Panel::Stats),
+    ("loss", 500.0, Panel::Loss),
+    ("scatter", 400.0, Panel::Scatter),
+    ("recon", 1000.0, Panel::Recon),
+    ("network", 400.0, Panel::Network),
+    ("current", 400.0, Panel::Current),
+    ("filters", 1000.0, Panel::Filters),
+    ("turnoff", 1500.0, Panel::Turnoff),
+];
+const COMPARE_TRAIN: Colour = [150, 120, 255, 255];
+const COMPARE_VALID: Colour = [255, 110, 200, 255];
+/// The turn-off grid is drawn for codes of at most this many units.
+const TURNOFF_MAX_UNITS: usize = 32;
+const TURNOFF_DIGITS: usize = 8;
 const VALIDATE_EVERY_MS: f64 = 1500.0;
 const SCATTER_DIGITS: usize = 500;
 const RECON_DIGITS: usize = 20;
@@ -99,6 +121,12 @@ struct Stats {
     valid_mse: Option<f64>,
     decay_loss: f64,
     pca_mse: Option<f64>,
+    /// The comparison network's figures, when one trains beside.
+    compare_label: Option<String>,
+    compare_train_mse: Option<f64>,
+    compare_valid_mse: Option<f64>,
+    /// Share of the top-k layer's units ever kept (k-sparse).
+    units_ever_selected: Option<f64>,
     paused: bool,
     paused_reason: Option<String>,
     learning_rate: Option<f32>,
@@ -124,16 +152,35 @@ struct State<'a> {
     layers: Vec<LayerInfo>,
     code_layer: usize,
     view: View,
+    /// The comparison the preset offers (label), and whether one is training now.
+    comparison: Option<String>,
+    comparing: Option<String>,
+    data: &'a DataSpec,
+}
+
+/// A second network trained beside the first, for comparison.
+struct Shadow {
+    label: String,
+    trainer: Trainer,
+    smoothed_mse: Option<f64>,
+    valid_mse: Option<f64>,
+    train_history: Vec<(f64, f64)>,
+    valid_history: Vec<(f64, f64)>,
 }
 
 #[wasm_bindgen]
 pub struct App {
     trainer: Trainer,
     preset: String,
+    /// All the built-in digits; `train` and `valid` are built from the trainer's DataSpec.
+    digits: Dataset,
     train: Dataset,
     valid: Dataset,
-    canvases: [Option<OffscreenCanvas>; 6],
-    next_due: [f64; 6],
+    /// The (data, seed) that `train` and `valid` were built from.
+    built_from: (DataSpec, u64),
+    shadow: Option<Shadow>,
+    canvases: [Option<OffscreenCanvas>; N_PANELS],
+    next_due: [f64; N_PANELS],
     view: View,
     paused: bool,
     paused_reason: Option<String>,
@@ -162,18 +209,22 @@ impl App {
     /// Parse the digits asset and build the named preset's network from `seed`.
     #[wasm_bindgen(constructor)]
     pub fn new(asset_bytes: &[u8], preset: &str, seed: u32) -> Result<App, JsError> {
-        let data = asset::parse(asset_bytes).map_err(js_error)?;
-        let (train, valid) = data.split();
+        let digits = asset::parse(asset_bytes).map_err(js_error)?;
         let found = presets::find(preset).map_err(js_error)?;
-        let trainer = Trainer::new(&found.spec, found.train, seed as u64).map_err(js_error)?;
+        let mut trainer = Trainer::new(&found.spec, found.train, seed as u64).map_err(js_error)?;
+        trainer.data = found.data;
+        let (train, valid) = trainer.data.build(Some(&digits), seed as u64).map_err(js_error)?;
         let now = now_ms();
         let mut app = App {
+            built_from: (trainer.data.clone(), seed as u64),
             trainer,
             preset: found.name,
+            digits,
             train,
             valid,
+            shadow: None,
             canvases: Default::default(),
-            next_due: [0.0; 6],
+            next_due: [0.0; N_PANELS],
             view: View { layer: 0, x: 0, y: 1, log_y: false },
             paused: false,
             paused_reason: None,
@@ -196,7 +247,7 @@ impl App {
 
     /// Hand over a canvas for one panel: "stats", "loss", "scatter", "recon", "network", "current".
     pub fn attach_canvas(&mut self, panel: &str, canvas: OffscreenCanvas) -> Result<(), JsError> {
-        let idx = PANELS.iter().position(|(name, _)| *name == panel).ok_or_else(|| js_error(format!("no panel named {panel:?}")))?;
+        let idx = PANELS.iter().position(|(name, _, _)| *name == panel).ok_or_else(|| js_error(format!("no panel named {panel:?}")))?;
         self.canvases[idx] = Some(canvas);
         self.next_due[idx] = 0.0;
         Ok(())
@@ -211,6 +262,7 @@ impl App {
                 if !self.train_one() || now_ms() - start >= budget_ms {
                     break;
                 }
+                self.train_shadow();
             }
         }
         self.housekeeping();
@@ -236,19 +288,22 @@ impl App {
             }
             Command::Reset { seed } => {
                 let seed = seed.unwrap_or(self.trainer.seed);
-                let trainer = Trainer::new(&self.trainer.net.spec, self.trainer.config.clone(), seed).map_err(js_error)?;
+                let mut trainer = Trainer::new(&self.trainer.net.spec, self.trainer.config.clone(), seed).map_err(js_error)?;
+                trainer.data = self.trainer.data.clone();
                 self.replace(trainer, None)?;
             }
             Command::SetLearningRate { lr } => self.trainer.set_learning_rate(lr).map_err(js_error)?,
             Command::SetConfig { config } => self.trainer.set_config(config).map_err(js_error)?,
             Command::LoadPreset { name, seed } => {
                 let preset = presets::find(&name).map_err(js_error)?;
-                let trainer = Trainer::new(&preset.spec, preset.train, seed.unwrap_or(self.trainer.seed)).map_err(js_error)?;
+                let mut trainer = Trainer::new(&preset.spec, preset.train, seed.unwrap_or(self.trainer.seed)).map_err(js_error)?;
+                trainer.data = preset.data;
                 self.replace(trainer, Some(preset.name))?;
             }
             Command::LoadSpec { spec } => {
                 let spec = NetSpec::from_json(&spec).map_err(js_error)?;
-                let trainer = Trainer::new(&spec, self.trainer.config.clone(), self.trainer.seed).map_err(js_error)?;
+                let mut trainer = Trainer::new(&spec, self.trainer.config.clone(), self.trainer.seed).map_err(js_error)?;
+                trainer.data = self.trainer.data.clone();
                 self.replace(trainer, Some("custom".into()))?;
             }
             Command::Save => {
@@ -260,7 +315,8 @@ impl App {
             }
             Command::ImportConvnetjs { text } => {
                 let net = convnetjs::import(&text).map_err(js_error)?;
-                let trainer = Trainer::with_network(self.trainer.seed, net, self.trainer.config.clone()).map_err(js_error)?;
+                let mut trainer = Trainer::with_network(self.trainer.seed, net, self.trainer.config.clone()).map_err(js_error)?;
+                trainer.data = DataSpec::Mnist;
                 self.replace(trainer, Some("convnetjs-import".into()))?;
             }
             Command::ExportConvnetjs => {
@@ -297,7 +353,13 @@ impl App {
             Command::ClearGraph => {
                 self.train_history.clear();
                 self.valid_history.clear();
+                if let Some(shadow) = &mut self.shadow {
+                    shadow.train_history.clear();
+                    shadow.valid_history.clear();
+                }
             }
+            Command::Compare { label, spec, config } => self.start_compare(label, spec, config)?,
+            Command::StopCompare => self.shadow = None,
             Command::Probe { count } => {
                 let inputs = self.valid.subset(&spread(self.valid.n_images, count));
                 self.trainer.net.forward(&inputs.pixels, inputs.n_images, None);
@@ -312,7 +374,7 @@ impl App {
                 extra.insert("outputs".into(), serde_json::to_value(self.trainer.net.output()).expect("floats"));
             }
         }
-        self.next_due = [0.0; 6];
+        self.next_due = [0.0; N_PANELS];
         self.draw_due();
         extra.insert("state".into(), serde_json::from_str(&self.state()).expect("state is JSON"));
         extra.insert("stats".into(), serde_json::from_str(&self.stats_json()).expect("stats are JSON"));
@@ -338,6 +400,9 @@ impl App {
             layers,
             code_layer: net.code_layer(),
             view: self.view,
+            comparison: presets::find(&self.preset).ok().and_then(|p| p.comparison).map(|c| c.label),
+            comparing: self.shadow.as_ref().map(|s| s.label.clone()),
+            data: &self.trainer.data,
         };
         serde_json::to_string(&state).expect("state serializes")
     }
@@ -385,6 +450,22 @@ impl App {
             }
             self.next_validation = now + VALIDATE_EVERY_MS;
         }
+        if let Some(shadow) = &mut self.shadow {
+            let shadow_seen = shadow.trainer.progress.examples_seen as f64;
+            if let Some(mse) = shadow.smoothed_mse.filter(|_| shadow.train_history.last().is_none_or(|p| p.0 < shadow_seen)) {
+                shadow.train_history.push((shadow_seen, mse));
+            }
+            if self.valid_history.last().is_some_and(|p| p.0 == seen) && shadow.valid_history.last().is_none_or(|p| p.0 < shadow_seen) {
+                let mse = evaluate(&mut shadow.trainer.net, &self.valid).mse_per_pixel;
+                shadow.valid_mse = Some(mse);
+                shadow.valid_history.push((shadow_seen, mse));
+            }
+            for history in [&mut shadow.train_history, &mut shadow.valid_history] {
+                if history.len() > MAX_HISTORY {
+                    *history = history.iter().step_by(2).copied().collect();
+                }
+            }
+        }
         for history in [&mut self.train_history, &mut self.valid_history] {
             if history.len() > MAX_HISTORY {
                 let kept: Vec<(f64, f64)> = history.iter().step_by(2).copied().collect();
@@ -424,6 +505,10 @@ impl App {
             valid_mse: self.valid_mse,
             decay_loss: self.last_decay_loss,
             pca_mse: self.pca.map(|p| p.1),
+            compare_label: self.shadow.as_ref().map(|s| s.label.clone()),
+            compare_train_mse: self.shadow.as_ref().and_then(|s| s.smoothed_mse),
+            compare_valid_mse: self.shadow.as_ref().and_then(|s| s.valid_mse),
+            units_ever_selected: self.units_ever_selected(),
             paused: self.paused,
             paused_reason: self.paused_reason.clone(),
             learning_rate: self.trainer.config.optimizer.learning_rate(),
@@ -434,15 +519,24 @@ impl App {
     /// Swap in a new trainer (reset, preset, spec, snapshot, import); refuse networks that do
     /// not fit the digits, leaving the old one in place.
     fn replace(&mut self, mut trainer: Trainer, preset: Option<String>) -> Result<(), JsError> {
-        if trainer.net.n_inputs() != self.train.n_pixels() {
-            return Err(js_error(format!(
-                "the network takes {} inputs, but the digits have {} pixels",
-                trainer.net.n_inputs(),
-                self.train.n_pixels()
-            )));
+        let key = (trainer.data.clone(), trainer.seed);
+        let rebuilt = if key != self.built_from && !(key.0.is_mnist() && self.built_from.0.is_mnist()) {
+            Some(trainer.data.build(Some(&self.digits), trainer.seed).map_err(js_error)?)
+        } else {
+            None
+        };
+        let n_pixels = rebuilt.as_ref().map_or(self.train.n_pixels(), |(t, _)| t.n_pixels());
+        if trainer.net.n_inputs() != n_pixels {
+            return Err(js_error(format!("the network takes {} inputs, but its data has {n_pixels} numbers per example", trainer.net.n_inputs())));
+        }
+        if let Some((train, valid)) = rebuilt {
+            self.train = train;
+            self.valid = valid;
+            self.built_from = key;
         }
         trainer.clock = Some(now_ms);
         self.trainer = trainer;
+        self.shadow = None;
         if let Some(name) = preset {
             self.preset = name;
         }
@@ -464,18 +558,55 @@ impl App {
         self.train_history.clear();
         self.valid_history.clear();
         self.rate_window.clear();
-        self.next_due = [0.0; 6];
+        self.next_due = [0.0; N_PANELS];
+    }
+
+    fn start_compare(&mut self, label: Option<String>, spec: Option<String>, config: Option<TrainConfig>) -> Result<(), JsError> {
+        let (label, spec, config) = if spec.is_none() && config.is_none() {
+            let preset = presets::find(&self.preset).map_err(|_| js_error("this network has no preset comparison; give a spec or settings to compare with"))?;
+            let comparison = preset.comparison.ok_or_else(|| js_error(format!("preset {} has no comparison", preset.name)))?;
+            (comparison.label, comparison.spec.unwrap_or_else(|| self.trainer.net.spec.clone()), comparison.train.unwrap_or_else(|| self.trainer.config.clone()))
+        } else {
+            let spec = match spec {
+                Some(text) => NetSpec::from_json(&text).map_err(js_error)?,
+                None => self.trainer.net.spec.clone(),
+            };
+            (label.unwrap_or_else(|| "comparison".into()), spec, config.unwrap_or_else(|| self.trainer.config.clone()))
+        };
+        let mut trainer = Trainer::new(&spec, config, self.trainer.seed).map_err(js_error)?;
+        if trainer.net.n_inputs() != self.train.n_pixels() {
+            return Err(js_error(format!("the comparison network takes {} inputs, but the data has {}", trainer.net.n_inputs(), self.train.n_pixels())));
+        }
+        trainer.data = self.trainer.data.clone();
+        self.shadow = Some(Shadow { label, trainer, smoothed_mse: None, valid_mse: None, train_history: Vec::new(), valid_history: Vec::new() });
+        Ok(())
+    }
+
+    /// One batch for the comparison network, if any (it shares the main network's time).
+    fn train_shadow(&mut self) {
+        let Some(shadow) = &mut self.shadow else { return };
+        match shadow.trainer.step(&self.train) {
+            Ok(stats) => shadow.smoothed_mse = Some(shadow.smoothed_mse.map_or(stats.mse_per_pixel, |o| 0.97 * o + 0.03 * stats.mse_per_pixel)),
+            Err(e) => {
+                web_sys::console::warn_1(&JsValue::from_str(&format!("the comparison stopped: {e}")));
+                self.shadow = None;
+            }
+        }
+    }
+
+    fn units_ever_selected(&self) -> Option<f64> {
+        let ever = &self.trainer.ever_selected;
+        (!ever.is_empty()).then(|| ever.iter().filter(|&&e| e).count() as f64 / ever.len() as f64)
     }
 
     fn draw_due(&mut self) {
         let now = now_ms();
-        for (idx, (name, every)) in PANELS.iter().enumerate() {
+        for (idx, (name, every, panel)) in PANELS.iter().enumerate() {
             if self.canvases[idx].is_none() || now < self.next_due[idx] {
                 continue;
             }
             self.next_due[idx] = now + every;
-            let panel = [Panel::Stats, Panel::Loss, Panel::Scatter, Panel::Recon, Panel::Network, Panel::Current][idx];
-            let scene = self.scene(panel);
+            let scene = self.scene(*panel);
             if let Some(canvas) = &self.canvases[idx] {
                 if let Err(e) = paint(canvas, &scene) {
                     web_sys::console::error_2(&JsValue::from_str(&format!("painting the {name} panel failed:")), &e);
@@ -492,6 +623,8 @@ impl App {
             Panel::Recon => self.recon_scene(),
             Panel::Network => self.network_scene(),
             Panel::Current => self.current_scene(),
+            Panel::Filters => self.filters_scene(),
+            Panel::Turnoff => self.turnoff_scene(),
         }
     }
 
@@ -532,13 +665,19 @@ impl App {
 
     fn loss_scene(&self) -> Scene {
         let label = self.pca.map(|(k, _)| format!("PCA-{k}")).unwrap_or_default();
+        let mut series = vec![
+            Series { label: "train (smoothed)", colour: TRAIN, points: &self.train_history },
+            Series { label: "validation", colour: VALID, points: &self.valid_history },
+        ];
+        let shadow_labels = self.shadow.as_ref().map(|s| (format!("train: {}", s.label), format!("validation: {}", s.label)));
+        if let (Some(shadow), Some((train_label, valid_label))) = (&self.shadow, &shadow_labels) {
+            series.push(Series { label: train_label, colour: COMPARE_TRAIN, points: &shadow.train_history });
+            series.push(Series { label: valid_label, colour: COMPARE_VALID, points: &shadow.valid_history });
+        }
         let graph = LossGraph {
             width: 560,
             height: 260,
-            series: vec![
-                Series { label: "train (smoothed)", colour: TRAIN, points: &self.train_history },
-                Series { label: "validation", colour: VALID, points: &self.valid_history },
-            ],
+            series,
             reference: self.pca.map(|(_, mse)| (label.as_str(), mse, REFERENCE)),
             log_y: self.view.log_y,
         };
@@ -568,7 +707,8 @@ impl App {
     }
 
     fn recon_scene(&mut self) -> Scene {
-        let digits = self.valid.subset(&spread(self.valid.n_images, RECON_DIGITS));
+        let vectors = self.valid.height <= 1;
+        let digits = self.valid.subset(&spread(self.valid.n_images, if vectors { 6 } else { RECON_DIGITS }));
         let noise = self.trainer.config.noise;
         let mut corrupted = digits.pixels.clone();
         // Display noise comes from a generator derived from the run's seed, so drawing never
@@ -577,30 +717,106 @@ impl App {
         self.trainer.net.forward(&corrupted, digits.n_images, None);
         let outputs = self.trainer.net.output().to_vec();
         let n_px = digits.n_pixels();
-        let per_block = 10;
+        let out_label = if noise.is_none() { "F(x)" } else { "F(H(x))" };
+        let caption = if noise.is_none() { "input x and reconstruction F(x)" } else { "input x, corrupted H(x), reconstruction F(H(x))" };
+        // Rows of (label, values): blocks of ten digits, or one strip per vector.
+        let per_block = if vectors { 1 } else { 10 };
         let mut rows: Vec<(&str, &[f32])> = Vec::new();
-        let mut tiles = Vec::new();
         for block in 0..digits.n_images.div_ceil(per_block) {
             let range = block * per_block * n_px..((block + 1) * per_block).min(digits.n_images) * n_px;
             rows.push(("x", &digits.pixels[range.clone()]));
             if !noise.is_none() {
                 rows.push(("H(x)", &corrupted[range.clone()]));
             }
-            rows.push((if noise.is_none() { "F(x)" } else { "F(H(x))" }, &outputs[range]));
+            rows.push((out_label, &outputs[range]));
         }
-        for (_, values) in &rows {
-            tiles.extend_from_slice(values);
-        }
-        let grid = TileGrid { tile_w: digits.width, tile_h: digits.height, cols: per_block, scale: 2, gap: 2 };
-        let image = grid.render(&tiles, Some((0.0, 1.0)));
+        let tiles: Vec<f32> = rows.iter().flat_map(|(_, v)| v.iter().copied()).collect();
+        let image = samples(&tiles, (digits.width, digits.height), per_block, 2, Some((0.0, 1.0)));
+        let row_height = image.height as f32 / rows.len() as f32;
         let mut scene = Scene::new(image.width + 70, image.height + 24);
         for (row, (label, _)) in rows.iter().enumerate() {
-            let (_, y) = grid.origin(row * per_block);
-            scene.text(62.0, 24.0 + y as f32 + digits.height as f32, *label, 12.0, MUTED, Align::Right);
+            scene.text(62.0, 22.0 + (row as f32 + 0.5) * row_height, *label, 12.0, MUTED, Align::Right);
         }
-        let caption = if noise.is_none() { "input x and reconstruction F(x)" } else { "input x, corrupted H(x), reconstruction F(H(x))" };
         scene.text(70.0, 10.0, caption, 12.0, INK, Align::Left);
         scene.image(70.0, 22.0, image);
+        scene
+    }
+
+    /// First-layer weights as tiles (or strips), with the comparison network's beside them.
+    fn filters_scene(&mut self) -> Scene {
+        const MAX_TILES: usize = 400;
+        let (w, h, depth) = self.trainer.net.checked.input_shape;
+        let range = presets::find(&self.preset).ok().and_then(|p| p.filters_range);
+        let mut blocks = vec![("this network".to_string(), self.trainer.net.weights(0), self.trainer.net.layers[0].n_out)];
+        if let Some(shadow) = &self.shadow {
+            blocks.push((shadow.label.clone(), shadow.trainer.net.weights(0), shadow.trainer.net.layers[0].n_out));
+        }
+        let mut scene = Scene::new(620, 0);
+        let mut y = 10.0;
+        if depth != 1 {
+            scene.text(8.0, y, "filters are drawn for one-channel inputs", 12.0, MUTED, Align::Left);
+            scene.height = 30;
+            return scene;
+        }
+        let shading = match range {
+            Some((lo, hi)) => format!("black ≤ {lo}, white ≥ {hi}"),
+            None => "each filter stretched to its own range".into(),
+        };
+        for (label, weights, n_units) in blocks {
+            let shown = n_units.min(MAX_TILES);
+            scene.text(8.0, y, format!("layer 1 of {label}: {shown} of {n_units} units · {shading}"), 12.0, INK, Align::Left);
+            y += 14.0;
+            let image = samples(&weights[..shown * w * h], (w, h), 20, 1, range);
+            let height = image.height;
+            scene.image(4.0, y, image);
+            y += height as f32 + 16.0;
+        }
+        if let Some(share) = self.units_ever_selected() {
+            scene.text(8.0, y - 4.0, format!("units ever among the top k: {:.0} %", 100.0 * share), 12.0, MUTED, Align::Left);
+            y += 14.0;
+        }
+        scene.height = y as usize;
+        scene
+    }
+
+    /// Seed 000's experiment: the decoder's output when every code unit but one is set to 0.
+    fn turnoff_scene(&mut self) -> Scene {
+        let net = &mut self.trainer.net;
+        let code = net.code_layer();
+        let units = net.layers[code].n_out;
+        let (w, h, _) = net.checked.input_shape;
+        if units > TURNOFF_MAX_UNITS || h <= 1 {
+            let mut scene = Scene::new(560, 30);
+            let why = if h <= 1 { "image data".to_string() } else { format!("codes of at most {TURNOFF_MAX_UNITS} units (this one has {units})") };
+            scene.text(8.0, 14.0, format!("the turn-off grid is drawn for {why}"), 12.0, MUTED, Align::Left);
+            return scene;
+        }
+        // A unit is dead when no validation digit activates it.
+        net.forward(&self.valid.pixels, self.valid.n_images, None);
+        let acts = net.activations(code);
+        let dead: Vec<bool> = (0..units).map(|u| acts.chunks_exact(units).all(|row| row[u] == 0.0)).collect();
+        let digits = self.valid.subset(&spread(self.valid.n_images, TURNOFF_DIGITS));
+        let mut tiles = digits.pixels.clone();
+        net.forward(&digits.pixels, digits.n_images, None);
+        tiles.extend_from_slice(net.output());
+        for unit in 0..units {
+            let keep = (0..units).map(|u| u == unit).collect();
+            net.forward(&digits.pixels, digits.n_images, Some(&UnitMask { layer: code, keep }));
+            tiles.extend_from_slice(net.output());
+        }
+        let grid = TileGrid { tile_w: w, tile_h: h, cols: TURNOFF_DIGITS, scale: 1, gap: 2 };
+        let image = grid.render(&tiles, Some((0.0, 1.0)));
+        let mut scene = Scene::new(image.width + 130, image.height + 24);
+        let n_dead = dead.iter().filter(|&&d| d).count();
+        scene.text(130.0, 10.0, format!("all code units but one set to 0 · {n_dead} dead unit{}", if n_dead == 1 { "" } else { "s" }), 12.0, INK, Align::Left);
+        let row_y = |row: usize| 22.0 + grid.origin(row * TURNOFF_DIGITS).1 as f32 + h as f32 / 2.0;
+        scene.text(122.0, row_y(0), "input", 12.0, MUTED, Align::Right);
+        scene.text(122.0, row_y(1), "all units on", 12.0, MUTED, Align::Right);
+        for (unit, is_dead) in dead.iter().enumerate() {
+            let (label, colour) = if *is_dead { (format!("unit {unit} only · dead"), [255, 107, 107, 255]) } else { (format!("unit {unit} only"), MUTED) };
+            scene.text(122.0, row_y(unit + 2), label, 12.0, colour, Align::Right);
+        }
+        scene.image(130.0, 22.0, image);
         scene
     }
 
@@ -646,10 +862,9 @@ impl App {
     fn current_scene(&self) -> Scene {
         let (input, target, label) = self.current_example();
         let (w, h, _) = self.trainer.net.checked.input_shape;
-        let grid = TileGrid { tile_w: w, tile_h: h, cols: 2, scale: 4, gap: 4 };
         let noisy = !self.trainer.config.noise.is_none();
         let tiles = if noisy { [input, target].concat() } else { input };
-        let image = grid.render(&tiles, Some((0.0, 1.0)));
+        let image = samples(&tiles, (w, h), 2, 4, Some((0.0, 1.0)));
         let mut scene = Scene::new(image.width.max(200), image.height + 26);
         let text = match label {
             Some(l) => format!("digit {l}{}", if noisy { " · as seen, and clean" } else { "" }),
