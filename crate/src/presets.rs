@@ -31,6 +31,9 @@ pub struct Preset {
     /// stretched to its own range.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filters_range: Option<(f32, f32)>,
+    /// Start the loss graph on a log scale (for losses that fall by orders of magnitude).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub log_scale: bool,
     /// A second network trained beside the first, for comparison (same seed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<Comparison>,

@@ -45,6 +45,9 @@ pub fn format_tick(v: f64) -> String {
         format!("{}k", trim(format!("{:.2}", v / 1e3)))
     } else if a >= 1.0 {
         trim(format!("{v:.2}"))
+    } else if a < 1e-3 {
+        let text = format!("{v:.1e}");
+        text.replace(".0e", "e")
     } else {
         let digits = (-a.log10().floor()) as usize + 1; // two significant digits
         trim(format!("{v:.digits$}"))
@@ -219,6 +222,8 @@ mod tests {
         assert_eq!(format_tick(2_000_000.0), "2M");
         assert_eq!(format_tick(0.05), "0.05");
         assert_eq!(format_tick(0.0123), "0.012");
+        assert_eq!(format_tick(7.3e-14), "7.3e-14");
+        assert_eq!(format_tick(1e-5), "1e-5");
     }
 
     #[test]

@@ -225,7 +225,7 @@ impl App {
             shadow: None,
             canvases: Default::default(),
             next_due: [0.0; N_PANELS],
-            view: View { layer: 0, x: 0, y: 1, log_y: false },
+            view: View { layer: 0, x: 0, y: 1, log_y: found.log_scale },
             paused: false,
             paused_reason: None,
             smoothed_mse: None,
@@ -299,6 +299,7 @@ impl App {
                 let mut trainer = Trainer::new(&preset.spec, preset.train, seed.unwrap_or(self.trainer.seed)).map_err(js_error)?;
                 trainer.data = preset.data;
                 self.replace(trainer, Some(preset.name))?;
+                self.view.log_y = preset.log_scale;
             }
             Command::LoadSpec { spec } => {
                 let spec = NetSpec::from_json(&spec).map_err(js_error)?;
@@ -694,12 +695,12 @@ impl App {
         let (x, y) = (self.view.x.min(units - 1), self.view.y.min(units - 1));
         let points: Vec<(f32, f32)> = acts.chunks_exact(units).map(|row| (row[x], row[y])).collect();
         let title = format!(
-            "layer {} ({} {} {}{}) · neuron {x} → x, neuron {y} → y · {} validation digits",
+            "layer {} ({}: {} {}{}) · x: neuron {x} · y: neuron {y} · {} examples",
             self.view.layer + 1,
             layer.name,
             units,
             layer.activation.name(),
-            if self.view.layer == net.code_layer() { ", the code" } else { "" },
+            if self.view.layer == net.code_layer() { ", code" } else { "" },
             digits.n_images
         );
         let labels = digits.labels.clone().unwrap_or_default();
