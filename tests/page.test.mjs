@@ -258,3 +258,22 @@ test('linear-20: one click trains 19 hidden units beside 20, and they cannot kee
     await close();
   }
 });
+
+test('pretrain: layer-wise pretraining, then the pretrained classifier beats random init on 1,000 labels', async () => {
+  const { page, consoleErrors, close } = await openPage('?preset=pretrain');
+  try {
+    await training(page);
+    assert.match((await stats(page)).phase, /pretraining layer 1 of 3/);
+    // Pretraining three layers takes a few seconds; then fine-tuning scores both classifiers.
+    await waitFor(page, () => (window.bottleneck.stats().phase || '').startsWith('fine-tuning'), undefined, 90_000);
+    await waitFor(page, () => window.bottleneck.stats().accuracy_pretrained > 0.5, undefined, 60_000);
+    const s = await stats(page);
+    console.log(`pretrain in chromium: ${s.phase}; accuracy ${s.accuracy_pretrained} (pretrained) vs ${s.accuracy_random} (random init)`);
+    assert.ok(s.accuracy_pretrained > s.accuracy_random + 0.2, `pretrained ${s.accuracy_pretrained} vs random ${s.accuracy_random}`);
+    await page.waitForTimeout(3000);
+    await page.screenshot({ path: join(outputDir, 'pretrain.png'), fullPage: true });
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await close();
+  }
+});

@@ -10,7 +10,14 @@ let lastStatsPost = 0;
 const wake = new MessageChannel();
 
 function loop() {
-  const stats = JSON.parse(app.tick(SLICE_MS));
+  let stats;
+  try {
+    stats = JSON.parse(app.tick(SLICE_MS));
+  } catch (err) {
+    // A panic leaves the wasm instance unusable: say so instead of going quiet.
+    postMessage({ type: 'fatal', message: `the trainer stopped: ${err.message ?? err}. Reload the page.` });
+    return;
+  }
   const now = performance.now();
   if (now - lastStatsPost >= STATS_EVERY_MS) {
     lastStatsPost = now;

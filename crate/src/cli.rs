@@ -8,6 +8,7 @@ use std::time::Instant;
 use crate::data::{asset, idx, Dataset};
 use crate::model::pca::Pca;
 use crate::presets;
+use crate::pretrain::{Phase, PretrainPlan, Pretrainer};
 use crate::snapshot;
 use crate::train::{evaluate, Trainer};
 
@@ -137,6 +138,11 @@ fn train(flags: &Flags) -> Result<(), String> {
     } else {
         preset.data.build(None, seed)?
     };
+    if let Some(plan) = &preset.pretrain {
+        let mut plan = plan.clone();
+        plan.finetune_epochs = epochs;
+        return pretrain(&preset, plan, seed, &train_set, valid_set, out);
+    }
     let mut trainer = Trainer::new(&preset.spec, preset.train.clone(), seed)?;
     trainer.data = preset.data.clone();
     if train_set.n_pixels() != trainer.net.n_inputs() {
@@ -244,6 +250,39 @@ fn convert(flags: &Flags, direction: Direction) -> Result<(), String> {
     Ok(())
 }
 
+/// Greedy layer-wise pretraining, then fine-tuning beside a randomly initialised twin; prints
+/// each phase and the two accuracy curves, and writes the pretrained classifier's snapshot.
+fn pretrain(preset: &presets::Preset, plan: PretrainPlan, seed: u64, train: &Dataset, valid: Dataset, out: &str) -> Result<(), String> {
+    std::fs::write(out, b"").map_err(|e| format!("cannot write {out}: {e}"))?;
+    let started = Instant::now();
+    let (mut p, mut classifier) = Pretrainer::new(&preset.spec, preset.train.clone(), plan, seed, train, valid)?;
+    println!("preset {} · pretraining {} hidden layers on {} digits, then fine-tuning on {} labels · seed {seed}", preset.name, p.n_hidden(), train.n_images, p.plan.n_labels);
+    let mut phase = p.phase;
+    let mut phase_start = Instant::now();
+    let mut sum = (0.0, 0usize);
+    while p.phase != Phase::Done {
+        if let Some(stats) = p.step(&mut classifier).map_err(|e| e.to_string())? {
+            sum = (sum.0 + stats.bce_per_pixel.unwrap_or(stats.mse_per_pixel), sum.1 + 1);
+        }
+        if p.phase != phase {
+            if let Phase::Pretraining { layer } = phase {
+                println!("layer {} autoencoder: train loss {:.5} per input (BCE or MSE) · {:.1} s", layer + 1, sum.0 / sum.1.max(1) as f64, phase_start.elapsed().as_secs_f64());
+            }
+            phase = p.phase;
+            phase_start = Instant::now();
+            sum = (0.0, 0);
+        }
+    }
+    println!("validation accuracy while fine-tuning (labelled examples seen: pretrained / random init):");
+    for ((seen, a), (_, b)) in p.pretrained_curve.iter().zip(&p.baseline_curve) {
+        println!("  {seen:>7.0}  {:6.2} %  {:6.2} %", 100.0 * a, 100.0 * b);
+    }
+    println!("done in {:.1} s", started.elapsed().as_secs_f64());
+    std::fs::write(out, snapshot::save(&classifier)).map_err(|e| format!("cannot write {out}: {e}"))?;
+    println!("snapshot of the pretrained classifier written to {out}");
+    Ok(())
+}
+
 /// A loss figure readable both near 0.05 and near 1e-9.
 fn loss_text(v: f64) -> String {
     if v != 0.0 && v.abs() < 1e-3 {
@@ -271,7 +310,10 @@ fn eval(flags: &Flags) -> Result<(), String> {
     if flags.switches.iter().any(|s| s == "--json") {
         println!("{}", serde_json::to_string(&result).expect("eval serializes"));
     } else {
-        println!("{} images: {:.5} MSE/px", result.n_images, result.mse_per_pixel);
+        match result.accuracy {
+            Some(accuracy) => println!("{} images: {:.2} % classified right", result.n_images, 100.0 * accuracy),
+            None => println!("{} images: {:.5} MSE/px", result.n_images, result.mse_per_pixel),
+        }
         if let Some(bce) = result.bce_per_pixel {
             println!("{bce:.5} BCE/px");
         }

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod data;
 pub mod model;
 pub mod presets;
+pub mod pretrain;
 pub mod render;
 pub mod rng;
 pub mod snapshot;

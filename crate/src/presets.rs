@@ -34,6 +34,9 @@ pub struct Preset {
     /// Start the loss graph on a log scale (for losses that fall by orders of magnitude).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub log_scale: bool,
+    /// Greedy layer-wise pretraining of the (classifier) spec before fine-tuning with `train`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pretrain: Option<crate::pretrain::PretrainPlan>,
     /// A second network trained beside the first, for comparison (same seed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<Comparison>,

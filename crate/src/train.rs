@@ -89,6 +89,8 @@ pub struct StepStats {
     pub mse_per_pixel: f64,
     /// Present when the output is sigmoid.
     pub bce_per_pixel: Option<f64>,
+    /// Share of the batch classified right (classifiers only).
+    pub accuracy: Option<f64>,
     /// The training objective per example (see model/loss.rs for units).
     pub objective: f64,
     pub decay_loss: f64,
@@ -102,9 +104,15 @@ pub struct StepStats {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Eval {
     pub n_images: usize,
+    /// For a classifier: the squared error of the class probabilities, per output.
     pub mse_per_pixel: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bce_per_pixel: Option<f64>,
+    /// Classifiers: the share classified right, and the cross-entropy per example.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cross_entropy: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -212,11 +220,18 @@ impl Trainer {
         if data.n_images == 0 {
             return Err(TrainError::Data("the training set is empty".into()));
         }
+        if self.net.is_classifier() {
+            check_labels(data, self.net.n_outputs()).map_err(TrainError::Data)?;
+        }
         let batch = self.config.batch_size;
         self.next_batch_indices(data.n_images, batch);
         data.gather(&self.batch_idx, &mut self.targets);
         self.inputs.clone_from(&self.targets);
         self.config.noise.apply(&mut self.inputs, &mut self.rng);
+        if self.net.is_classifier() {
+            let labels = data.labels.as_ref().expect("checked");
+            one_hot(self.batch_idx.iter().map(|&i| labels[i as usize]), self.net.n_outputs(), &mut self.targets);
+        }
 
         self.apply_k_schedule();
         let now = || self.clock.map_or(0.0, |clock| clock());
@@ -255,6 +270,7 @@ impl Trainer {
             batch,
             mse_per_pixel: sums.sse / n_values,
             bce_per_pixel: self.net.output_is_sigmoid().then(|| sums.bce / n_values),
+            accuracy: self.net.is_classifier().then(|| sums.correct as f64 / batch as f64),
             objective: objective / batch as f64,
             decay_loss: self.net.decay_loss(self.config.l1_decay, self.config.l2_decay),
             forward_ms: 0.0,
@@ -341,26 +357,63 @@ impl Trainer {
     }
 }
 
-/// Reconstruction error of clean inputs over a whole dataset, in chunks.
+/// Classifier data must carry labels below the number of classes.
+fn check_labels(data: &Dataset, n_classes: usize) -> Result<(), String> {
+    let labels = data.labels.as_ref().ok_or("a classifier needs labelled data")?;
+    match labels.iter().position(|&l| l as usize >= n_classes) {
+        Some(pos) => Err(format!("label {} of example {pos} is not one of the classifier's {n_classes} classes", labels[pos])),
+        None => Ok(()),
+    }
+}
+
+/// One-hot rows (n, n_classes) for `labels`.
+fn one_hot(labels: impl Iterator<Item = u8>, n_classes: usize, out: &mut Vec<f32>) {
+    out.clear();
+    for label in labels {
+        let start = out.len();
+        out.resize(start + n_classes, 0.0);
+        out[start + label as usize] = 1.0;
+    }
+}
+
+/// How a network does over a whole dataset, on clean inputs, in chunks: reconstruction error
+/// for an autoencoder; accuracy and cross-entropy for a classifier (labels required).
 pub fn evaluate(net: &mut Network, data: &Dataset) -> Eval {
     const CHUNK: usize = 500;
     let n_px = data.n_pixels();
+    let classifier = net.is_classifier() && check_labels(data, net.n_outputs()).is_ok();
+    if net.is_classifier() && !classifier {
+        // Without usable labels there is nothing to score a classifier against.
+        return Eval { n_images: data.n_images, mse_per_pixel: f64::NAN, bce_per_pixel: None, accuracy: None, cross_entropy: None };
+    }
     let mut sums = LossSums::default();
+    let mut targets = Vec::new();
     let mut start = 0;
     while start < data.n_images {
         let end = (start + CHUNK).min(data.n_images);
         let x = &data.pixels[start * n_px..end * n_px];
         net.forward(x, end - start, None);
-        let s = net.loss_sums(x);
+        let s = if classifier {
+            let labels = data.labels.as_ref().expect("checked");
+            one_hot(labels[start..end].iter().copied(), net.n_outputs(), &mut targets);
+            net.loss_sums(&targets)
+        } else {
+            net.loss_sums(x)
+        };
         sums.sse += s.sse;
         sums.bce += s.bce;
+        sums.ce += s.ce;
+        sums.correct += s.correct;
         start = end;
     }
-    let n_values = (data.n_images * n_px).max(1) as f64;
+    let n = data.n_images.max(1) as f64;
+    let n_values = n * net.n_outputs() as f64;
     Eval {
         n_images: data.n_images,
         mse_per_pixel: sums.sse / n_values,
         bce_per_pixel: net.output_is_sigmoid().then(|| sums.bce / n_values),
+        accuracy: classifier.then(|| sums.correct as f64 / n),
+        cross_entropy: classifier.then(|| sums.ce / n),
     }
 }
 

@@ -19,7 +19,15 @@ fn check(label: &str, spec_json: &str, mask: Option<UnitMask>, l1: f32, l2: f32)
     let n = net.n_inputs();
     // Inputs in (0, 1) like pixels; targets in (0.05, 0.95) so cross-entropy is smooth.
     let x: Vec<f32> = (0..batch * n).map(|_| rng.uniform()).collect();
-    let t: Vec<f32> = (0..batch * n).map(|_| 0.05 + 0.9 * rng.uniform()).collect();
+    let n_out = net.n_outputs();
+    let mut t: Vec<f32> = (0..batch * n_out).map(|_| 0.05 + 0.9 * rng.uniform()).collect();
+    if net.is_classifier() {
+        // Class targets are distributions: each row sums to 1.
+        for row in t.chunks_exact_mut(n_out) {
+            let total: f32 = row.iter().sum();
+            row.iter_mut().for_each(|v| *v /= total);
+        }
+    }
     let inv_batch = 1.0 / batch as f32;
 
     // The objective, and which units sit on the zero side of a relu (or of a mask): where a
@@ -104,6 +112,13 @@ fn gradients_of_every_activation_and_loss() {
             check(&label, &spec(&layers(act, out_act), &format!(r#"{{"type":"output","loss":"{loss}"}}"#)), None, 0.0, 0.0);
         }
     }
+}
+
+#[test]
+fn gradients_of_the_softmax_classifier() {
+    let layers = r#"{"type":"fc","name":"h","units":4,"activation":"sigmoid"},{"type":"fc","name":"classes","units":3,"activation":"linear"}"#;
+    check("sigmoid hidden, softmax over 3 classes", &spec(layers, r#"{"type":"output","loss":"softmax"}"#), None, 0.0, 0.0);
+    check("softmax with l2 decay", &spec(layers, r#"{"type":"output","loss":"softmax"}"#), None, 0.0, 0.2);
 }
 
 #[test]

@@ -6,6 +6,9 @@
 //! `bce` is −Σ_px [t ln y + (1 − t) ln(1 − y)] per example on a sigmoid output (gradient with
 //! respect to the pre-activation: y − t). The reported figures are per pixel: MSE/px is
 //! Σ (y − t)² / (examples · pixels); BCE/px likewise. ConvNetJS's loss is 0.5 · 784 · MSE/px.
+//! `softmax` is the classifier's loss: a softmax over the output's logits and the
+//! cross-entropy −Σ t ln p against one-hot labels (gradient with respect to the logits: p − t),
+//! reported per example with the share of examples classified right.
 
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +17,7 @@ use serde::{Deserialize, Serialize};
 pub enum Loss {
     Mse,
     Bce,
+    Softmax,
 }
 
 impl Loss {
@@ -21,6 +25,7 @@ impl Loss {
         match self {
             Loss::Mse => "mse",
             Loss::Bce => "bce",
+            Loss::Softmax => "softmax",
         }
     }
 }
@@ -32,6 +37,10 @@ pub struct LossSums {
     pub sse: f64,
     /// Σ of the per-unit cross-entropy; zero unless the output is sigmoid.
     pub bce: f64,
+    /// Σ of the per-example softmax cross-entropy, and how many argmaxes hit the label
+    /// (classifiers only).
+    pub ce: f64,
+    pub correct: usize,
 }
 
 /// Binary cross-entropy of target t given the pre-activation z of a sigmoid output, in the form
@@ -46,11 +55,38 @@ pub fn bce_from_logit(z: f32, t: f32) -> f64 {
 pub fn sums(outputs: &[f32], logits: Option<&[f32]>, targets: &[f32]) -> LossSums {
     let sse = outputs.iter().zip(targets).map(|(&y, &t)| ((y - t) as f64).powi(2)).sum();
     let bce = logits.map_or(0.0, |z| z.iter().zip(targets).map(|(&z, &t)| bce_from_logit(z, t)).sum());
-    LossSums { sse, bce }
+    LossSums { sse, bce, ce: 0.0, correct: 0 }
 }
 
-/// Write y − t into `grad`: that is dL/d(output) for `mse` and dL/d(pre-activation) for `bce`
-/// on a sigmoid output.
+/// Softmax each row of `values` (n_classes wide) in place, stably.
+pub fn softmax_rows(values: &mut [f32], n_classes: usize) {
+    for row in values.chunks_exact_mut(n_classes) {
+        let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        let mut total = 0.0f32;
+        row.iter_mut().for_each(|v| {
+            *v = (*v - max).exp();
+            total += *v;
+        });
+        row.iter_mut().for_each(|v| *v /= total);
+    }
+}
+
+/// A classifier batch's sums: squared error of the probabilities, cross-entropy from the
+/// logits (−Σ t·z + logsumexp z, exact where probabilities underflow), and correct argmaxes.
+pub fn softmax_sums(probs: &[f32], logits: &[f32], targets: &[f32], n_classes: usize) -> LossSums {
+    let mut sums = sums(probs, None, targets);
+    for ((p, z), t) in probs.chunks_exact(n_classes).zip(logits.chunks_exact(n_classes)).zip(targets.chunks_exact(n_classes)) {
+        let max = z.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v)) as f64;
+        let log_total = max + z.iter().map(|&v| (v as f64 - max).exp()).sum::<f64>().ln();
+        sums.ce += z.iter().zip(t).map(|(&zi, &ti)| ti as f64 * (log_total - zi as f64)).sum::<f64>();
+        let argmax = |v: &[f32]| v.iter().enumerate().fold(0, |best, (i, &x)| if x > v[best] { i } else { best });
+        sums.correct += usize::from(argmax(p) == argmax(t));
+    }
+    sums
+}
+
+/// Write y − t into `grad`: that is dL/d(output) for `mse`, dL/d(pre-activation) for `bce`
+/// on a sigmoid output, and dL/d(logits) for `softmax` (y being the probabilities).
 pub fn output_grad(outputs: &[f32], targets: &[f32], grad: &mut [f32]) {
     for ((g, &y), &t) in grad.iter_mut().zip(outputs).zip(targets) {
         *g = y - t;
@@ -62,5 +98,6 @@ pub fn objective(loss: Loss, sums: &LossSums) -> f64 {
     match loss {
         Loss::Mse => 0.5 * sums.sse,
         Loss::Bce => sums.bce,
+        Loss::Softmax => sums.ce,
     }
 }

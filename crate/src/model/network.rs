@@ -125,7 +125,12 @@ impl Network {
     }
 
     pub fn output_is_sigmoid(&self) -> bool {
-        self.layers.last().expect("validated").activation == Activation::Sigmoid
+        self.layers.last().expect("validated").activation == Activation::Sigmoid && !self.is_classifier()
+    }
+
+    /// A classifier (softmax output over classes) rather than an autoencoder.
+    pub fn is_classifier(&self) -> bool {
+        self.checked.loss == Loss::Softmax
     }
 
     pub fn n_params(&self) -> usize {
@@ -147,7 +152,8 @@ impl Network {
         self.mask = mask.cloned();
         self.input.clear();
         self.input.extend_from_slice(x);
-        let sigmoid_out = self.output_is_sigmoid();
+        let keep_logits = self.output_is_sigmoid() || self.is_classifier();
+        let classifier = self.is_classifier();
         let n_layers = self.layers.len();
         for (layer_idx, layer) in self.layers.iter().enumerate() {
             let (before, rest) = self.outputs.split_at_mut(layer_idx);
@@ -164,11 +170,14 @@ impl Network {
             for row in out.chunks_exact_mut(layer.n_out) {
                 row.iter_mut().zip(b).for_each(|(v, bias)| *v += bias);
             }
-            if layer_idx == n_layers - 1 && sigmoid_out {
+            if layer_idx == n_layers - 1 && keep_logits {
                 self.logits.clear();
                 self.logits.extend_from_slice(out);
             }
             layer.activation.apply(out);
+            if layer_idx == n_layers - 1 && classifier {
+                loss::softmax_rows(out, layer.n_out);
+            }
             if let Some(k) = layer.top_k.filter(|&k| k < layer.n_out) {
                 keep_top_k(out, layer.n_out, k, &mut self.selected[layer_idx]);
             }
@@ -232,6 +241,9 @@ impl Network {
 
     /// The loss sums of the last forward pass against `targets` (batch, n_outputs), no gradients.
     pub fn loss_sums(&self, targets: &[f32]) -> LossSums {
+        if self.is_classifier() {
+            return loss::softmax_sums(self.output(), &self.logits, targets, self.n_outputs());
+        }
         let logits = self.output_is_sigmoid().then_some(&self.logits[..]);
         loss::sums(self.output(), logits, targets)
     }

@@ -193,7 +193,16 @@ impl NetSpec {
         }
         let last = dense.last().expect("at least one fc layer");
         let out_idx = n_layers - 1;
-        if last.n_out != n_inputs {
+        if loss == Loss::Softmax {
+            if last.activation != Activation::Linear || last.n_out < 2 {
+                return Err(format!(
+                    "layer {out_idx} (output): loss \"softmax\" needs a linear last fc layer with one unit per class (at least 2); {:?} is {} {}",
+                    last.name,
+                    last.n_out,
+                    last.activation.name()
+                ));
+            }
+        } else if last.n_out != n_inputs {
             return Err(format!(
                 "layer {out_idx} (output): an autoencoder reproduces its input, so the last fc layer needs {n_inputs} units, not {}",
                 last.n_out
@@ -257,6 +266,8 @@ mod tests {
             (r#"{"layers":[{"type":"input","width":0,"height":2,"depth":1},{"type":"output","loss":"mse"}]}"#.into(), Err("width must be between")),
             (format!(r#"{{"layers":[{IN},{{"type":"output","loss":"mse"}},{},{{"type":"output","loss":"mse"}}]}}"#, fc("")), Err("layer 1: only fc layers")),
             (format!(r#"{{"layers":[{IN},{},{{"type":"output","loss":"mse"}}]}}"#, fc(r#","top_k":5"#)), Err("top_k must be between 1 and the layer's 4 units")),
+            (format!(r#"{{"layers":[{IN},{{"type":"fc","units":10,"activation":"linear"}},{{"type":"output","loss":"softmax"}}]}}"#), Ok(())),
+            (format!(r#"{{"layers":[{IN},{{"type":"fc","units":10,"activation":"relu"}},{{"type":"output","loss":"softmax"}}]}}"#), Err("needs a linear last fc layer")),
             (format!(r#"{{"layers":[{IN},{},{{"type":"output","loss":"mse"}}]}}"#, fc(r#","top_k":2,"init_std":0.01"#)), Err("top_k is for hidden layers")),
             (format!(r#"{{"layers":[{IN},{},{},{{"type":"output","loss":"mse"}}]}}"#, fc(r#","top_k":2,"init_std":0.01"#), fc("")), Ok(())),
             (format!(r#"{{"layers":[{IN},{},{{"type":"output","loss":"mse"}}]}}"#, fc(r#","init_std":-1"#)), Err("init_std must be a positive number")),

@@ -113,6 +113,8 @@ pub struct LossGraph<'a> {
     /// A horizontal dashed line: (label, value, colour).
     pub reference: Option<(&'a str, f64, Colour)>,
     pub log_y: bool,
+    /// What the y axis measures, e.g. "MSE/px".
+    pub y_label: &'a str,
 }
 
 const LEFT: f32 = 62.0;
@@ -156,14 +158,16 @@ impl LossGraph<'_> {
             scene.text(px, h - BOTTOM + 12.0, format_tick(tick), 11.0, MUTED, Align::Center);
         }
         scene.text(w - RIGHT, h - 8.0, "examples seen", 11.0, MUTED, Align::Right);
-        let scale = if self.log_y { "MSE/px (log scale)" } else { "MSE/px" };
-        scene.text(LEFT, 12.0, scale, 11.0, MUTED, Align::Left);
+        let scale = if self.log_y { format!("{} (log scale)", self.y_label) } else { self.y_label.to_string() };
+        scene.text(LEFT, 12.0, scale.clone(), 11.0, MUTED, Align::Left);
         if let Some((label, value, colour)) = self.reference {
             let py = y_axis.map(value);
             scene.line(vec![(LEFT, py), (w - RIGHT, py)], colour, 1.5, true);
             scene.text(w - RIGHT - 4.0, py - 8.0, format!("{label} {}", format_tick(value)), 11.0, colour, Align::Right);
         }
-        let (mut legend_x, mut legend_y) = (LEFT + 130.0, 8.0);
+        // The legend starts after the axis label.
+        let legend_start = LEFT + (6.5 * (scale.chars().count() as f32) + 24.0).max(130.0);
+        let (mut legend_x, mut legend_y) = (legend_start, 8.0);
         for series in &self.series {
             let points: Vec<(f32, f32)> = series
                 .points
@@ -179,7 +183,7 @@ impl LossGraph<'_> {
             }
             let item_width = 16.0 + 6.5 * series.label.chars().count() as f32 + 14.0;
             if legend_x + item_width > w - RIGHT {
-                legend_x = LEFT + 130.0;
+                legend_x = legend_start;
                 legend_y += 14.0;
             }
             scene.rect(legend_x, legend_y, 12.0, 3.0, series.colour);
@@ -235,6 +239,7 @@ mod tests {
             series: vec![Series { label: "train", colour: INK, points }],
             reference: None,
             log_y,
+            y_label: "MSE/px",
         };
         let points: &'static [(f64, f64)] = Box::leak(Box::new(train));
         let (x, y) = graph(points, false).axes().unwrap();

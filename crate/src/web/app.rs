@@ -12,6 +12,7 @@ use crate::data::{asset, DataSpec, Dataset};
 use crate::model::pca::Pca;
 use crate::model::{NetSpec, UnitMask};
 use crate::presets;
+use crate::pretrain::{Phase, Pretrainer};
 use crate::render::netview::{LayerView, NetworkView};
 use crate::render::plot::{LossGraph, Series};
 use crate::render::scatter::Scatter;
@@ -127,6 +128,11 @@ struct Stats {
     compare_valid_mse: Option<f64>,
     /// Share of the top-k layer's units ever kept (k-sparse).
     units_ever_selected: Option<f64>,
+    /// Pretraining: where the plan stands, and the latest validation accuracy of the
+    /// pretrained classifier and of its randomly initialised twin.
+    phase: Option<String>,
+    accuracy_pretrained: Option<f64>,
+    accuracy_random: Option<f64>,
     paused: bool,
     paused_reason: Option<String>,
     learning_rate: Option<f32>,
@@ -179,6 +185,8 @@ pub struct App {
     /// The (data, seed) that `train` and `valid` were built from.
     built_from: (DataSpec, u64),
     shadow: Option<Shadow>,
+    /// Layer-wise pretraining in progress; `trainer` is then the classifier it pretrains.
+    pretrain: Option<Pretrainer>,
     canvases: [Option<OffscreenCanvas>; N_PANELS],
     next_due: [f64; N_PANELS],
     view: View,
@@ -223,6 +231,7 @@ impl App {
             train,
             valid,
             shadow: None,
+            pretrain: None,
             canvases: Default::default(),
             next_due: [0.0; N_PANELS],
             view: View { layer: 0, x: 0, y: 1, log_y: found.log_scale },
@@ -242,6 +251,7 @@ impl App {
             started: now,
         };
         app.replaced();
+        app.start_pretraining(&found.pretrain.zip(Some(found.spec)))?;
         Ok(app)
     }
 
@@ -288,18 +298,31 @@ impl App {
             }
             Command::Reset { seed } => {
                 let seed = seed.unwrap_or(self.trainer.seed);
+                let plan = self.pretrain.as_ref().map(|p| (p.plan.clone(), self.trainer.net.spec.clone()));
                 let mut trainer = Trainer::new(&self.trainer.net.spec, self.trainer.config.clone(), seed).map_err(js_error)?;
                 trainer.data = self.trainer.data.clone();
                 self.replace(trainer, None)?;
+                self.start_pretraining(&plan)?;
             }
-            Command::SetLearningRate { lr } => self.trainer.set_learning_rate(lr).map_err(js_error)?,
-            Command::SetConfig { config } => self.trainer.set_config(config).map_err(js_error)?,
+            Command::SetLearningRate { lr } => {
+                self.trainer.set_learning_rate(lr).map_err(js_error)?;
+                if let Some(p) = &mut self.pretrain {
+                    p.baseline.set_learning_rate(lr).map_err(js_error)?;
+                }
+            }
+            Command::SetConfig { config } => {
+                self.trainer.set_config(config.clone()).map_err(js_error)?;
+                if let Some(p) = &mut self.pretrain {
+                    p.baseline.set_config(config).map_err(js_error)?;
+                }
+            }
             Command::LoadPreset { name, seed } => {
                 let preset = presets::find(&name).map_err(js_error)?;
                 let mut trainer = Trainer::new(&preset.spec, preset.train, seed.unwrap_or(self.trainer.seed)).map_err(js_error)?;
                 trainer.data = preset.data;
                 self.replace(trainer, Some(preset.name))?;
                 self.view.log_y = preset.log_scale;
+                self.start_pretraining(&preset.pretrain.zip(Some(preset.spec)))?;
             }
             Command::LoadSpec { spec } => {
                 let spec = NetSpec::from_json(&spec).map_err(js_error)?;
@@ -412,7 +435,18 @@ impl App {
 impl App {
     /// Train one minibatch; false when training had to stop (divergence pauses it).
     fn train_one(&mut self) -> bool {
-        match self.trainer.step(&self.train) {
+        let result = match &mut self.pretrain {
+            Some(p) => match p.step(&mut self.trainer) {
+                Ok(Some(stats)) => Ok(stats),
+                Ok(None) => {
+                    self.paused = true;
+                    return false;
+                }
+                Err(e) => Err(e),
+            },
+            None => self.trainer.step(&self.train),
+        };
+        match result {
             Ok(stats) => {
                 let ema = |old: Option<f64>, new: f64| Some(old.map_or(new, |o| 0.97 * o + 0.03 * new));
                 self.smoothed_mse = ema(self.smoothed_mse, stats.mse_per_pixel);
@@ -437,6 +471,20 @@ impl App {
     /// Periodic bookkeeping: history points, validation, the PCA reference, examples/s.
     fn housekeeping(&mut self) {
         let now = now_ms();
+        if let Some(p) = &self.pretrain {
+            // The pretrainer scores itself; here only the loss history of its current phase.
+            let seen = p.examples_seen(&self.trainer) as f64;
+            if let Some(loss) = self.smoothed_bce.or(self.smoothed_mse).filter(|_| matches!(p.phase, Phase::Pretraining { .. })) {
+                if self.train_history.last().is_none_or(|q| q.0 < seen) {
+                    self.train_history.push((seen, loss));
+                }
+            }
+            self.rate_window.push((now, seen));
+            while self.rate_window.len() > 2 && now - self.rate_window[0].0 > 1500.0 {
+                self.rate_window.remove(0);
+            }
+            return;
+        }
         let seen = self.trainer.progress.examples_seen as f64;
         if let Some(mse) = self.smoothed_mse {
             if self.train_history.last().is_none_or(|p| p.0 < seen) {
@@ -475,7 +523,7 @@ impl App {
         }
         // The PCA line waits until training has run a moment, so the first frames come fast.
         let k = self.trainer.net.layers[self.trainer.net.code_layer()].n_out;
-        if self.pca.is_none_or(|(pk, _)| pk != k) && now - self.started > 1000.0 && k < self.train.n_pixels() {
+        if self.pca.is_none_or(|(pk, _)| pk != k) && now - self.started > 1000.0 && k < self.train.n_pixels() && !self.trainer.net.is_classifier() {
             let pca = Pca::fit(&self.train.pixels, self.train.n_images, self.train.n_pixels(), k);
             self.pca = Some((k, pca.mse_per_pixel(&self.valid.pixels, self.valid.n_images, k)));
         }
@@ -494,8 +542,9 @@ impl App {
 
     fn stats_json(&self) -> String {
         let p = &self.trainer.progress;
+        let pre = self.pretrain.as_ref();
         let stats = Stats {
-            examples_seen: p.examples_seen as f64,
+            examples_seen: pre.map_or(p.examples_seen, |pt| pt.examples_seen(&self.trainer)) as f64,
             steps: p.steps as f64,
             epoch: self.trainer.epochs_done(),
             examples_per_second: self.examples_per_second(),
@@ -510,6 +559,9 @@ impl App {
             compare_train_mse: self.shadow.as_ref().and_then(|s| s.smoothed_mse),
             compare_valid_mse: self.shadow.as_ref().and_then(|s| s.valid_mse),
             units_ever_selected: self.units_ever_selected(),
+            phase: pre.map(|pt| pt.describe()),
+            accuracy_pretrained: pre.and_then(|pt| pt.pretrained_curve.last()).map(|c| c.1),
+            accuracy_random: pre.and_then(|pt| pt.baseline_curve.last()).map(|c| c.1),
             paused: self.paused,
             paused_reason: self.paused_reason.clone(),
             learning_rate: self.trainer.config.optimizer.learning_rate(),
@@ -538,6 +590,7 @@ impl App {
         trainer.clock = Some(now_ms);
         self.trainer = trainer;
         self.shadow = None;
+        self.pretrain = None;
         if let Some(name) = preset {
             self.preset = name;
         }
@@ -548,8 +601,10 @@ impl App {
     /// Reset everything that described the previous network.
     fn replaced(&mut self) {
         self.trainer.clock = Some(now_ms);
-        let code = self.trainer.net.code_layer();
-        let units = self.trainer.net.layers[code].n_out;
+        let net = &self.trainer.net;
+        // A classifier's narrowest layer is its class scores: show its last hidden layer.
+        let code = if net.is_classifier() && net.layers.len() > 1 { net.layers.len() - 2 } else { net.code_layer() };
+        let units = net.layers[code].n_out;
         self.view = View { layer: code, x: 0, y: 1.min(units - 1), log_y: self.view.log_y };
         self.paused_reason = None;
         self.smoothed_mse = None;
@@ -560,6 +615,19 @@ impl App {
         self.valid_history.clear();
         self.rate_window.clear();
         self.next_due = [0.0; N_PANELS];
+    }
+
+    /// Begin layer-wise pretraining of the current classifier: `trainer` becomes the
+    /// pretrainer's classifier. `plan` None leaves things as they are.
+    fn start_pretraining(&mut self, plan: &Option<(crate::pretrain::PretrainPlan, NetSpec)>) -> Result<(), JsError> {
+        let Some((plan, spec)) = plan else { return Ok(()) };
+        let (pretrainer, mut classifier) =
+            Pretrainer::new(spec, self.trainer.config.clone(), plan.clone(), self.trainer.seed, &self.train, self.valid.clone()).map_err(js_error)?;
+        classifier.data = self.trainer.data.clone();
+        classifier.clock = Some(now_ms);
+        self.trainer = classifier;
+        self.pretrain = Some(pretrainer);
+        Ok(())
     }
 
     fn start_compare(&mut self, label: Option<String>, spec: Option<String>, config: Option<TrainConfig>) -> Result<(), JsError> {
@@ -630,6 +698,25 @@ impl App {
     }
 
     fn stats_scene(&self) -> Scene {
+        if let Some(pre) = &self.pretrain {
+            let pct = |v: Option<&(f64, f64)>| v.map_or("–".to_string(), |c| format!("{:.1} %", 100.0 * c.1));
+            let rows = [
+                ("phase", pre.describe()),
+                ("examples trained (all phases)", group_thousands(pre.examples_seen(&self.trainer))),
+                ("examples/s", if self.paused { "paused".into() } else { group_thousands(self.examples_per_second() as u64) }),
+                ("current loss (moving avg.)", self.smoothed_bce.or(self.smoothed_mse).map_or("–".into(), |v| format!("{v:.4}"))),
+                ("validation accuracy, pretrained", pct(pre.pretrained_curve.last())),
+                ("validation accuracy, random init", pct(pre.baseline_curve.last())),
+                ("labelled examples", group_thousands(pre.plan.n_labels as u64)),
+            ];
+            let mut scene = Scene::new(380, 20 + rows.len() * 20 + 6);
+            for (row, (label, value)) in rows.iter().enumerate() {
+                let y = 16.0 + row as f32 * 20.0;
+                scene.text(10.0, y, *label, 13.0, MUTED, Align::Left);
+                scene.text(370.0, y, value.clone(), 13.0, INK, Align::Right);
+            }
+            return scene;
+        }
         let p = &self.trainer.progress;
         let fmt = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.5}"));
         let opt = &self.trainer.config.optimizer;
@@ -665,6 +752,19 @@ impl App {
     }
 
     fn loss_scene(&self) -> Scene {
+        if let Some(p) = &self.pretrain {
+            let fine_tuning = !matches!(p.phase, Phase::Pretraining { .. });
+            let series = if fine_tuning {
+                vec![
+                    Series { label: "pretrained", colour: TRAIN, points: &p.pretrained_curve },
+                    Series { label: "random init", colour: VALID, points: &p.baseline_curve },
+                ]
+            } else {
+                vec![Series { label: "autoencoder loss, layer by layer", colour: TRAIN, points: &self.train_history }]
+            };
+            let y_label = if fine_tuning { "validation accuracy" } else { "autoencoder loss (BCE/input)" };
+            return LossGraph { width: 560, height: 260, series, reference: None, log_y: self.view.log_y, y_label }.scene();
+        }
         let label = self.pca.map(|(k, _)| format!("PCA-{k}")).unwrap_or_default();
         let mut series = vec![
             Series { label: "train (smoothed)", colour: TRAIN, points: &self.train_history },
@@ -681,6 +781,7 @@ impl App {
             series,
             reference: self.pca.map(|(_, mse)| (label.as_str(), mse, REFERENCE)),
             log_y: self.view.log_y,
+            y_label: "MSE/px",
         };
         graph.scene()
     }
@@ -708,6 +809,9 @@ impl App {
     }
 
     fn recon_scene(&mut self) -> Scene {
+        if self.trainer.net.is_classifier() {
+            return self.predictions_scene();
+        }
         let vectors = self.valid.height <= 1;
         let digits = self.valid.subset(&spread(self.valid.n_images, if vectors { 6 } else { RECON_DIGITS }));
         let noise = self.trainer.config.noise;
@@ -743,6 +847,33 @@ impl App {
         scene
     }
 
+    /// A classifier's answers for validation digits: each digit with its predicted class.
+    fn predictions_scene(&mut self) -> Scene {
+        let digits = self.valid.subset(&spread(self.valid.n_images, RECON_DIGITS));
+        let net = &mut self.trainer.net;
+        net.forward(&digits.pixels, digits.n_images, None);
+        let n_classes = net.n_outputs();
+        let predicted: Vec<usize> = net
+            .output()
+            .chunks_exact(n_classes)
+            .map(|p| p.iter().enumerate().fold(0, |best, (i, &v)| if v > p[best] { i } else { best }))
+            .collect();
+        let grid = TileGrid { tile_w: digits.width, tile_h: digits.height, cols: 10, scale: 2, gap: 18 };
+        let image = grid.render(&digits.pixels, Some((0.0, 1.0)));
+        let mut scene = Scene::new(image.width + 20, image.height + 24);
+        scene.text(10.0, 10.0, "validation digits and the classifier's answer (green: right, red: wrong)", 12.0, INK, Align::Left);
+        scene.image(10.0, 22.0, image);
+        let labels = digits.labels.clone().unwrap_or_default();
+        for (idx, &class) in predicted.iter().enumerate() {
+            let (x, y) = grid.origin(idx);
+            let right = labels.get(idx).is_some_and(|&l| l as usize == class);
+            let colour = if right { [110, 220, 120, 255] } else { [255, 107, 107, 255] };
+            let tile_h = (digits.height * 2) as f32;
+            scene.text(10.0 + x as f32 + digits.width as f32, 22.0 + y as f32 + tile_h + 9.0, class.to_string(), 12.0, colour, Align::Center);
+        }
+        scene
+    }
+
     /// First-layer weights as tiles (or strips), with the comparison network's beside them.
     fn filters_scene(&mut self) -> Scene {
         const MAX_TILES: usize = 400;
@@ -751,6 +882,16 @@ impl App {
         let mut blocks = vec![("this network".to_string(), self.trainer.net.weights(0), self.trainer.net.layers[0].n_out)];
         if let Some(shadow) = &self.shadow {
             blocks.push((shadow.label.clone(), shadow.trainer.net.weights(0), shadow.trainer.net.layers[0].n_out));
+        }
+        if let Some(p) = &self.pretrain {
+            blocks = match p.phase {
+                Phase::Pretraining { layer: 0 } => vec![("the layer-1 autoencoder (pretraining)".into(), p.autoencoder.net.weights(0), p.autoencoder.net.layers[0].n_out)],
+                Phase::Pretraining { .. } => vec![("the classifier, pretrained".into(), self.trainer.net.weights(0), self.trainer.net.layers[0].n_out)],
+                _ => vec![
+                    ("the pretrained classifier".into(), self.trainer.net.weights(0), self.trainer.net.layers[0].n_out),
+                    ("the classifier from random init".into(), p.baseline.net.weights(0), p.baseline.net.layers[0].n_out),
+                ],
+            };
         }
         let mut scene = Scene::new(620, 0);
         let mut y = 10.0;
@@ -786,9 +927,13 @@ impl App {
         let code = net.code_layer();
         let units = net.layers[code].n_out;
         let (w, h, _) = net.checked.input_shape;
-        if units > TURNOFF_MAX_UNITS || h <= 1 {
+        if units > TURNOFF_MAX_UNITS || h <= 1 || net.is_classifier() {
             let mut scene = Scene::new(560, 30);
-            let why = if h <= 1 { "image data".to_string() } else { format!("codes of at most {TURNOFF_MAX_UNITS} units (this one has {units})") };
+            let why = if net.is_classifier() {
+                "autoencoders".to_string()
+            } else if h <= 1 {
+                "image data".to_string()
+            } else { format!("codes of at most {TURNOFF_MAX_UNITS} units (this one has {units})") };
             scene.text(8.0, 14.0, format!("the turn-off grid is drawn for {why}"), 12.0, MUTED, Align::Left);
             return scene;
         }
@@ -823,14 +968,21 @@ impl App {
 
     /// The example the network looks at: the first of the last trained batch, as it saw it.
     fn current_example(&self) -> (Vec<f32>, Vec<f32>, Option<u8>) {
-        let n = self.trainer.net.n_inputs();
+        let net = &self.trainer.net;
+        let n = net.n_inputs();
         let (inputs, targets, indices) = self.trainer.last_batch();
-        if inputs.len() >= n && !indices.is_empty() {
-            let label = self.train.labels.as_ref().map(|l| l[indices[0] as usize]);
-            (inputs[..n].to_vec(), targets[..n].to_vec(), label)
-        } else {
-            (self.valid.image(0).to_vec(), self.valid.image(0).to_vec(), self.valid.labels.as_ref().map(|l| l[0]))
+        if inputs.len() < n || indices.is_empty() {
+            return (self.valid.image(0).to_vec(), self.valid.image(0).to_vec(), self.valid.labels.as_ref().map(|l| l[0]));
         }
+        let input = inputs[..n].to_vec();
+        if net.is_classifier() {
+            // A classifier's targets are one-hot rows: the label is where the 1 is.
+            let row = &targets[..net.n_outputs()];
+            let label = row.iter().position(|&t| t == 1.0).map(|c| c as u8);
+            return (input.clone(), input, label);
+        }
+        let label = self.train.labels.as_ref().and_then(|l| l.get(indices[0] as usize).copied());
+        (input, targets[..n].to_vec(), label)
     }
 
     fn network_scene(&mut self) -> Scene {
@@ -854,7 +1006,7 @@ impl App {
             .map(|idx| LayerView {
                 title: titles[idx].clone(),
                 activations: net.activations(idx),
-                image_shape: (idx == n_layers - 1 && depth == 1).then_some((w, h)),
+                image_shape: (idx == n_layers - 1 && depth == 1 && net.layers[idx].n_out == w * h).then_some((w, h)),
             })
             .collect();
         NetworkView { width: 520, input: &input, input_shape: (w, h), layers, filters: filters.as_deref(), max_filters: 256 }.scene()
