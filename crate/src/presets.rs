@@ -80,8 +80,10 @@ pub const DEFAULT: &str = "convnetjs";
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::Noise;
     use crate::model::optim::Optimizer;
     use crate::model::{Activation, Loss};
+    use crate::train::KSchedule;
 
     /// What a preset must be, in the terms of the issues that define it.
     struct Want {
@@ -94,6 +96,20 @@ mod tests {
         optimizer: Optimizer,
         batch_size: usize,
         l2_decay: f32,
+        /// The rest, for the presets that have them.
+        extra: Extra,
+    }
+
+    #[derive(Default)]
+    struct Extra {
+        noise: Noise,
+        top_k: Option<usize>,
+        init_std: Option<f32>,
+        k_schedule: Option<KSchedule>,
+        data: DataSpec,
+        comparison: Option<&'static str>,
+        pretrain: Option<(usize, u64)>, // (labels, epochs per layer)
+        filters_range: Option<(f32, f32)>,
     }
 
     /// Check one preset's layers, optimiser and settings against the description.
@@ -113,6 +129,17 @@ mod tests {
         assert_eq!(preset.train.l2_decay, want.l2_decay, "{}: l2", want.name);
         preset.train.validate().unwrap();
         assert!(preset.caption.len() > 40 && preset.description.len() > 20);
+        let extra = &want.extra;
+        assert_eq!(preset.train.noise, extra.noise, "{}: noise", want.name);
+        assert_eq!(checked.dense.iter().find_map(|d| d.top_k), extra.top_k, "{}: top_k", want.name);
+        assert_eq!(checked.dense.iter().find_map(|d| d.init_std), extra.init_std, "{}: init_std", want.name);
+        assert_eq!(preset.train.k_schedule, extra.k_schedule, "{}: k schedule", want.name);
+        assert_eq!(preset.data, extra.data, "{}: data", want.name);
+        assert_eq!(preset.comparison.as_ref().map(|c| c.label.as_str()), extra.comparison, "{}: comparison", want.name);
+        assert_eq!(preset.pretrain.as_ref().map(|p| (p.n_labels, p.epochs_per_layer)), extra.pretrain, "{}: pretrain", want.name);
+        assert_eq!(preset.filters_range, extra.filters_range, "{}: filters", want.name);
+        assert!(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/seeds").join(&preset.seed_doc).exists()
+            || !std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/seeds").exists(), "{}: seed document", want.name);
     }
 
     #[test]
@@ -128,6 +155,7 @@ mod tests {
             optimizer: Optimizer::Adadelta { rho: 0.95, eps: 1e-8 },
             batch_size: 50,
             l2_decay: 0.001,
+            extra: Extra::default(),
         });
         check(&Want {
             name: "turnoff",
@@ -139,6 +167,71 @@ mod tests {
             optimizer: Optimizer::Rmsprop { lr: 0.001, rho: 0.9, eps: 1e-7 },
             batch_size: 256,
             l2_decay: 0.0,
+            extra: Extra::default(),
+        });
+        let sgd = Optimizer::Sgd { lr: 0.1, momentum: 0.0, nesterov: false };
+        for (name, noise, comparison) in [
+            ("tied-sigmoid", Noise::None, None),
+            ("denoising", Noise::Masking { fraction: 0.3 }, Some("the same network without noise")),
+        ] {
+            check(&Want {
+                name,
+                sizes: &[784, 100, 784],
+                activations: &[Sigmoid, Sigmoid],
+                tied: true,
+                code_units: 100,
+                loss: Loss::Bce,
+                optimizer: sgd,
+                batch_size: 20,
+                l2_decay: 0.0,
+                extra: Extra { noise, comparison, filters_range: Some((-3.0, 3.0)), ..Extra::default() },
+            });
+        }
+        for (name, k) in [("k-sparse", 25), ("k-sparse-70", 70), ("k-sparse-10", 10)] {
+            check(&Want {
+                name,
+                sizes: &[784, 1000, 784],
+                activations: &[Linear, Linear],
+                tied: true,
+                code_units: 1000,
+                loss: Loss::Mse,
+                optimizer: Optimizer::Sgd { lr: 0.01, momentum: 0.9, nesterov: false },
+                batch_size: 128,
+                l2_decay: 0.0,
+                // k falls from 100 over the first half of the 20 epochs: 10 · 9,000 examples.
+                extra: Extra { top_k: Some(k), init_std: Some(0.01), k_schedule: Some(KSchedule { start: 100, anneal_examples: 90_000 }), ..Extra::default() },
+            });
+            assert_eq!(find(name).unwrap().epochs, 20);
+        }
+        check(&Want {
+            name: "linear-20",
+            sizes: &[100, 20, 100],
+            activations: &[Linear, Linear],
+            tied: false,
+            code_units: 20,
+            loss: Loss::Mse,
+            optimizer: Optimizer::Adam { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+            batch_size: 50,
+            l2_decay: 0.0,
+            extra: Extra {
+                data: DataSpec::Linear { n_samples: 10_000, n_independent: 20, dim: 100 },
+                comparison: Some("19 hidden units"),
+                ..Extra::default()
+            },
+        });
+        let nineteen = find("linear-20").unwrap().comparison.unwrap().spec.unwrap().check().unwrap();
+        assert_eq!(nineteen.dense[0].n_out, 19);
+        check(&Want {
+            name: "pretrain",
+            sizes: &[784, 500, 250, 100, 10],
+            activations: &[Sigmoid, Sigmoid, Sigmoid, Linear],
+            tied: false,
+            code_units: 10,
+            loss: Loss::Softmax,
+            optimizer: sgd,
+            batch_size: 20,
+            l2_decay: 0.0,
+            extra: Extra { pretrain: Some((1000, 2)), ..Extra::default() },
         });
         let names: Vec<String> = all().into_iter().map(|p| p.name).collect();
         let mut unique = names.clone();

@@ -196,3 +196,30 @@ fn damaged_snapshots_are_refused_with_a_reason() {
     let parsed = Snapshot::parse(&good).unwrap();
     assert_eq!(parsed.version, snapshot::VERSION);
 }
+
+/// Seed 004's example: 100 numbers of which 20 are independent. A linear 100-20-100
+/// autoencoder drives the error to about zero; with 19 hidden units it cannot.
+#[test]
+fn twenty_hidden_units_reproduce_the_linear_data_and_nineteen_cannot() {
+    let (train, valid) = bottleneck::data::DataSpec::Linear { n_samples: 2000, n_independent: 20, dim: 100 }.build(None, 7).unwrap();
+    let variance = {
+        let n = valid.pixels.len() as f64;
+        let mean = valid.pixels.iter().map(|&v| v as f64).sum::<f64>() / n;
+        valid.pixels.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n
+    };
+    let error = |units: usize| {
+        let spec = NetSpec::from_json(&format!(
+            r#"{{"layers":[{{"type":"input","width":100,"height":1,"depth":1}},
+                {{"type":"fc","name":"code","units":{units},"activation":"linear"}},
+                {{"type":"fc","units":100,"activation":"linear"}},{{"type":"output","loss":"mse"}}]}}"#
+        ))
+        .unwrap();
+        let adam = Optimizer::Adam { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+        let mut trainer = Trainer::new(&spec, TrainConfig { batch_size: 50, l2_decay: 0.0, ..config(adam, Noise::None) }, 7).unwrap();
+        train_steps(&mut trainer, &train, 4000);
+        evaluate(&mut trainer.net, &valid).mse_per_pixel / variance
+    };
+    let (twenty, nineteen) = (error(20), error(19));
+    assert!(twenty < 1e-4, "20 units: relative MSE {twenty}");
+    assert!(nineteen > 100.0 * twenty && nineteen > 1e-3, "19 units: relative MSE {nineteen} (20 units: {twenty})");
+}

@@ -120,6 +120,7 @@ struct Stats {
     train_mse: Option<f64>,
     train_bce: Option<f64>,
     valid_mse: Option<f64>,
+    valid_bce: Option<f64>,
     decay_loss: f64,
     pca_mse: Option<f64>,
     /// The comparison network's figures, when one trains beside.
@@ -198,6 +199,7 @@ pub struct App {
     backward_us: f64,
     last_decay_loss: f64,
     valid_mse: Option<f64>,
+    valid_bce: Option<f64>,
     next_validation: f64,
     train_history: Vec<(f64, f64)>,
     valid_history: Vec<(f64, f64)>,
@@ -243,6 +245,7 @@ impl App {
             backward_us: 0.0,
             last_decay_loss: 0.0,
             valid_mse: None,
+            valid_bce: None,
             next_validation: 0.0,
             train_history: Vec::new(),
             valid_history: Vec::new(),
@@ -492,8 +495,10 @@ impl App {
             }
         }
         if now >= self.next_validation && (self.valid_mse.is_none() || !self.paused || self.valid_history.last().is_none_or(|p| p.0 < seen)) {
-            let mse = evaluate(&mut self.trainer.net, &self.valid).mse_per_pixel;
+            let eval = evaluate(&mut self.trainer.net, &self.valid);
+            let mse = eval.mse_per_pixel;
             self.valid_mse = Some(mse);
+            self.valid_bce = eval.bce_per_pixel;
             if self.valid_history.last().is_none_or(|p| p.0 < seen) {
                 self.valid_history.push((seen, mse));
             }
@@ -553,6 +558,7 @@ impl App {
             train_mse: self.smoothed_mse,
             train_bce: self.smoothed_bce,
             valid_mse: self.valid_mse,
+            valid_bce: self.valid_bce,
             decay_loss: self.last_decay_loss,
             pca_mse: self.pca.map(|p| p.1),
             compare_label: self.shadow.as_ref().map(|s| s.label.clone()),
@@ -610,6 +616,7 @@ impl App {
         self.smoothed_mse = None;
         self.smoothed_bce = None;
         self.valid_mse = None;
+        self.valid_bce = None;
         self.next_validation = 0.0;
         self.train_history.clear();
         self.valid_history.clear();
@@ -720,7 +727,7 @@ impl App {
         let p = &self.trainer.progress;
         let fmt = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.5}"));
         let opt = &self.trainer.config.optimizer;
-        let rows = [
+        let mut rows = vec![
             ("examples seen", group_thousands(p.examples_seen)),
             ("epoch", format!("{:.2}", self.trainer.epochs_done())),
             ("examples/s", if self.paused { "paused".into() } else { group_thousands(self.examples_per_second() as u64) }),
@@ -735,6 +742,14 @@ impl App {
             }),
             ("batch size", self.trainer.config.batch_size.to_string()),
         ];
+        if self.trainer.net.output_is_sigmoid() {
+            // Sigmoid outputs report cross-entropy too (Larochelle's figures).
+            rows.insert(6, ("train BCE/px (moving avg.)", fmt(self.smoothed_bce)));
+            rows.insert(8, ("validation BCE/px", fmt(self.valid_bce)));
+        }
+        if let Some(share) = self.units_ever_selected() {
+            rows.push(("top-k units ever selected", format!("{:.1} %", 100.0 * share)));
+        }
         let mut scene = Scene::new(380, 20 + rows.len() * 20 + 22);
         for (row, (label, value)) in rows.iter().enumerate() {
             let y = 16.0 + row as f32 * 20.0;
