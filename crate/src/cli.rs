@@ -132,7 +132,7 @@ fn train(flags: &Flags) -> Result<(), String> {
         return Err("--epochs must be at least 1".into());
     }
     let (train_set, valid_set) = if preset.data.is_mnist() {
-        load_images(flags.get("--images"), flags.get("--labels"))?.split()
+        preset.data.build(Some(&load_images(flags.get("--images"), flags.get("--labels"))?), seed)?
     } else if flags.get("--images").is_some() {
         return Err(format!("preset {} makes its own synthetic data; --images does not apply", preset.name));
     } else {
@@ -298,9 +298,10 @@ fn eval(flags: &Flags) -> Result<(), String> {
     };
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
     let mut trainer = snapshot::load(&text).map_err(|e| format!("{path}: {e}"))?;
+    // The snapshot's data transforms (classes, size) apply to whatever digits are given.
     let data = match flags.get("--images") {
-        Some(_) => load_images(flags.get("--images"), flags.get("--labels"))?,
-        None if trainer.data.is_mnist() => load_images(None, flags.get("--labels"))?.split().1,
+        Some(_) => trainer.data.prepare(&load_images(flags.get("--images"), flags.get("--labels"))?)?,
+        None if trainer.data.is_mnist() => trainer.data.build(Some(&load_images(None, flags.get("--labels"))?), trainer.seed)?.1,
         None => trainer.data.build(None, trainer.seed)?.1,
     };
     if data.n_pixels() != trainer.net.n_inputs() {

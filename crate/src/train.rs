@@ -174,7 +174,7 @@ impl Trainer {
     pub fn from_parts(seed: u64, net: Network, config: TrainConfig, optim: OptimState, rng: Rng, progress: Progress) -> Trainer {
         Trainer {
             seed,
-            data: DataSpec::Mnist,
+            data: DataSpec::mnist(),
             ever_selected: Vec::new(),
             net,
             config,

@@ -8,6 +8,7 @@ pub mod dataset;
 pub mod idx;
 pub mod source;
 pub mod synthetic;
+pub mod transform;
 
 pub use corrupt::Noise;
 pub use dataset::Dataset;

@@ -343,7 +343,7 @@ impl App {
             Command::ImportConvnetjs { text } => {
                 let net = convnetjs::import(&text).map_err(js_error)?;
                 let mut trainer = Trainer::with_network(self.trainer.seed, net, self.trainer.config.clone()).map_err(js_error)?;
-                trainer.data = DataSpec::Mnist;
+                trainer.data = DataSpec::mnist();
                 self.replace(trainer, Some("convnetjs-import".into()))?;
             }
             Command::ExportConvnetjs => {
@@ -579,7 +579,9 @@ impl App {
     /// not fit the digits, leaving the old one in place.
     fn replace(&mut self, mut trainer: Trainer, preset: Option<String>) -> Result<(), JsError> {
         let key = (trainer.data.clone(), trainer.seed);
-        let rebuilt = if key != self.built_from && !(key.0.is_mnist() && self.built_from.0.is_mnist()) {
+        // Digits do not depend on the seed; synthetic data does.
+        let same = key.0 == self.built_from.0 && (key.0.is_mnist() || key.1 == self.built_from.1);
+        let rebuilt = if !same {
             Some(trainer.data.build(Some(&self.digits), trainer.seed).map_err(js_error)?)
         } else {
             None
