@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
+use crate::model::spec::Kind;
 use crate::model::{Activation, LayerSpec, Loss, NetSpec};
 use crate::train::{evaluate, StepStats, TrainConfig, TrainError, Trainer};
 
@@ -67,8 +68,8 @@ impl Pretrainer {
         if checked.loss != Loss::Softmax || checked.dense.len() < 2 {
             return Err("pretraining needs a classifier: hidden fc layers, then a linear layer with the softmax loss".into());
         }
-        if checked.dense.iter().any(|d| d.tied_to.is_some() || d.top_k.is_some()) {
-            return Err("pretraining stacks plain fc layers: no tied or top-k layers".into());
+        if checked.dense.iter().any(|d| d.tied_to.is_some() || d.top_k.is_some() || d.kind != Kind::Fc) {
+            return Err("pretraining stacks plain fc layers: no tied, top-k, conv or deconv layers".into());
         }
         if train.labels.is_none() || valid.labels.is_none() {
             return Err("pretraining fine-tunes on labels: the digits need labels".into());
@@ -206,7 +207,7 @@ fn layer_autoencoder(spec: &NetSpec, layer: usize, config: &TrainConfig, seed: u
                 top_k: None,
                 init_std: None,
             },
-            LayerSpec::Output { loss: if unit_range { Loss::Bce } else { Loss::Mse } },
+            LayerSpec::Output { loss: if unit_range { Loss::Bce } else { Loss::Mse }, mean: false },
         ],
     };
     // Each layer's autoencoder draws its own initialisation from a seed derived from the run's.

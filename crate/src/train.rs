@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::{DataSpec, Dataset, Noise};
-use crate::model::loss::{self, LossSums};
+use crate::model::loss::LossSums;
 use crate::model::optim::{self, Decay, OptimState, Optimizer};
 use crate::model::{NetSpec, Network};
 use crate::rng::Rng;
@@ -240,7 +240,7 @@ impl Trainer {
         let t1 = now();
         self.note_selection();
         let sums = self.net.backward(&self.targets);
-        let objective = loss::objective(self.net.loss(), &sums);
+        let objective = self.net.objective(&sums);
         if !objective.is_finite() || !sums.sse.is_finite() {
             self.net.zero_grads();
             return Err(TrainError::Diverged(self.roll_back(objective)));

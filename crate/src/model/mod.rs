@@ -2,6 +2,7 @@
 //! PCA. Pure computation on f32 slices; it knows nothing of data files, browsers or training loops.
 
 pub mod activation;
+pub mod conv;
 pub mod loss;
 pub mod matmul;
 pub mod network;

@@ -3,9 +3,10 @@
 //! training loop live outside the model.
 
 use super::activation::Activation;
+use super::conv;
 use super::loss::{self, Loss, LossSums};
 use super::matmul;
-use super::spec::{Checked, NetSpec};
+use super::spec::{Checked, Kind, NetSpec};
 use crate::rng::Rng;
 
 /// One trainable array. Weights of an untied layer are (n_out, n_in); biases are (1, n_out).
@@ -20,9 +21,14 @@ pub struct Param {
     pub decays: bool,
 }
 
-/// A fully connected layer, pointing into the network's parameter list.
+/// A layer (fully connected, conv or deconv), pointing into the network's parameter list.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dense {
+    /// How it computes; conv and deconv layers keep filters (c_small, c_big · size²) and one
+    /// bias per output channel.
+    pub kind: Kind,
+    /// Output shape (channels, height, width); fc layers are (units, 1, 1).
+    pub out_shape: (usize, usize, usize),
     pub name: String,
     pub n_in: usize,
     pub n_out: usize,
@@ -60,6 +66,7 @@ pub struct Network {
     delta_next: Vec<f32>,     // scratch (batch, widest layer)
     mask: Option<UnitMask>,   // the mask of the last forward pass
     selected: Vec<Vec<bool>>, // per layer (batch, n_out): kept by top-k in the last forward pass
+    cols: Vec<f32>,           // scratch for conv unfolding (patch, positions)
 }
 
 impl Network {
@@ -73,15 +80,25 @@ impl Network {
             let (weight, tied) = match dense.tied_to {
                 Some(mirror) => (layers[mirror].weight, true),
                 None => {
-                    let std = dense.init_std.unwrap_or((1.0 / dense.n_in as f64).sqrt() as f32);
-                    let value = (0..dense.n_out * dense.n_in).map(|_| rng.normal() * std).collect();
-                    params.push(Param::new(format!("{}.w", dense.name), dense.n_out, dense.n_in, value, true));
+                    // Weight shape and fan-in: fc (n_out, n_in); conv and deconv (c_small, patch),
+                    // whose fan-in is the patch (conv) or c_small · size² (deconv).
+                    let (rows, cols, fan_in) = match dense.kind {
+                        Kind::Fc => (dense.n_out, dense.n_in, dense.n_in),
+                        Kind::Conv(g) => (g.small.0, g.patch_len(), g.patch_len()),
+                        Kind::Deconv(g) => (g.small.0, g.patch_len(), g.small.0 * g.size * g.size),
+                    };
+                    let std = dense.init_std.unwrap_or((1.0 / fan_in as f64).sqrt() as f32);
+                    let value = (0..rows * cols).map(|_| rng.normal() * std).collect();
+                    params.push(Param::new(format!("{}.w", dense.name), rows, cols, value, true));
                     (params.len() - 1, false)
                 }
             };
             let bias_value = if dense.activation == Activation::Relu { 0.1 } else { 0.0 };
-            params.push(Param::new(format!("{}.b", dense.name), 1, dense.n_out, vec![bias_value; dense.n_out], false));
+            let n_bias = dense.out_shape.0;
+            params.push(Param::new(format!("{}.b", dense.name), 1, n_bias, vec![bias_value; n_bias], false));
             layers.push(Dense {
+                kind: dense.kind,
+                out_shape: dense.out_shape,
                 name: dense.name.clone(),
                 n_in: dense.n_in,
                 n_out: dense.n_out,
@@ -98,6 +115,7 @@ impl Network {
             params,
             outputs: vec![Vec::new(); layers.len()],
             selected: vec![Vec::new(); layers.len()],
+            cols: Vec::new(),
             layers,
             batch: 0,
             input: Vec::new(),
@@ -161,14 +179,19 @@ impl Network {
             let out = &mut rest[0];
             out.resize(batch * layer.n_out, 0.0);
             let w = &self.params[layer.weight].value;
-            if layer.tied {
-                matmul::forward_tied(input, w, out, batch, layer.n_in, layer.n_out);
-            } else {
-                matmul::forward(input, w, out, batch, layer.n_in, layer.n_out);
+            match layer.kind {
+                Kind::Fc if layer.tied => matmul::forward_tied(input, w, out, batch, layer.n_in, layer.n_out),
+                Kind::Fc => matmul::forward(input, w, out, batch, layer.n_in, layer.n_out),
+                Kind::Conv(g) => conv::conv_forward(input, w, out, &g, batch, &mut self.cols),
+                Kind::Deconv(g) => conv::deconv_forward(input, w, out, &g, batch, &mut self.cols),
             }
+            // One bias per channel, over its positions (fc: one position per unit).
             let b = &self.params[layer.bias].value;
+            let positions = layer.out_shape.1 * layer.out_shape.2;
             for row in out.chunks_exact_mut(layer.n_out) {
-                row.iter_mut().zip(b).for_each(|(v, bias)| *v += bias);
+                for (channel, bias) in row.chunks_exact_mut(positions).zip(b) {
+                    channel.iter_mut().for_each(|v| *v += bias);
+                }
             }
             if layer_idx == n_layers - 1 && keep_logits {
                 self.logits.clear();
@@ -197,6 +220,11 @@ impl Network {
         self.delta.resize(batch * last.n_out, 0.0);
         let sums = self.loss_sums(targets);
         loss::output_grad(&self.outputs[n_layers - 1], targets, &mut self.delta);
+        if self.checked.mean_loss {
+            // d/dy of Σ (y − t)² / n is 2 (y − t) / n; of the mean cross-entropy, (p − t) / n.
+            let scale = if self.checked.loss == Loss::Mse { 2.0 } else { 1.0 } / last.n_out as f32;
+            self.delta.iter_mut().for_each(|d| *d *= scale);
+        }
         if self.checked.loss == Loss::Mse {
             last.activation.backward(&self.outputs[n_layers - 1], &mut self.delta);
         }
@@ -204,25 +232,36 @@ impl Network {
             let layer = &self.layers[layer_idx];
             let input = if layer_idx == 0 { &self.input[..] } else { &self.outputs[layer_idx - 1][..] };
             let delta = &self.delta[..batch * layer.n_out];
-            let w = &mut self.params[layer.weight];
-            if layer.tied {
-                matmul::backward_weights_tied(delta, input, &mut w.grad, batch, layer.n_in, layer.n_out);
-            } else {
-                matmul::backward_weights(delta, input, &mut w.grad, batch, layer.n_in, layer.n_out);
-            }
+            let positions = layer.out_shape.1 * layer.out_shape.2;
             let b = &mut self.params[layer.bias];
             for row in delta.chunks_exact(layer.n_out) {
-                b.grad.iter_mut().zip(row).for_each(|(g, d)| *g += d);
+                for (g, channel) in b.grad.iter_mut().zip(row.chunks_exact(positions)) {
+                    *g += channel.iter().sum::<f32>();
+                }
+            }
+            self.delta_next.resize(batch * layer.n_in, 0.0);
+            let dx = (layer_idx > 0).then_some(&mut self.delta_next[..]);
+            let Param { value: w, grad: dw, .. } = &mut self.params[layer.weight];
+            match layer.kind {
+                Kind::Fc => {
+                    if layer.tied {
+                        matmul::backward_weights_tied(delta, input, dw, batch, layer.n_in, layer.n_out);
+                    } else {
+                        matmul::backward_weights(delta, input, dw, batch, layer.n_in, layer.n_out);
+                    }
+                    if let Some(dx) = dx {
+                        if layer.tied {
+                            matmul::backward_input_tied(delta, w, dx, batch, layer.n_in, layer.n_out);
+                        } else {
+                            matmul::backward_input(delta, w, dx, batch, layer.n_in, layer.n_out);
+                        }
+                    }
+                }
+                Kind::Conv(g) => conv::conv_backward(input, w, delta, dw, dx, &g, batch, &mut self.cols),
+                Kind::Deconv(g) => conv::deconv_backward(input, w, delta, dw, dx, &g, batch, &mut self.cols),
             }
             if layer_idx == 0 {
                 break;
-            }
-            self.delta_next.resize(batch * layer.n_in, 0.0);
-            let w = &self.params[layer.weight].value;
-            if layer.tied {
-                matmul::backward_input_tied(delta, w, &mut self.delta_next, batch, layer.n_in, layer.n_out);
-            } else {
-                matmul::backward_input(delta, w, &mut self.delta_next, batch, layer.n_in, layer.n_out);
             }
             let below = &self.layers[layer_idx - 1];
             below.activation.backward(&self.outputs[layer_idx - 1], &mut self.delta_next);
@@ -237,6 +276,15 @@ impl Network {
             std::mem::swap(&mut self.delta, &mut self.delta_next);
         }
         sums
+    }
+
+    /// The training objective of a batch's sums, summed over examples (see model/loss.rs).
+    pub fn objective(&self, sums: &LossSums) -> f64 {
+        if self.checked.mean_loss {
+            let per_unit = if self.checked.loss == Loss::Mse { sums.sse } else { loss::objective(self.checked.loss, sums) };
+            return per_unit / self.n_outputs() as f64;
+        }
+        loss::objective(self.checked.loss, sums)
     }
 
     /// The loss sums of the last forward pass against `targets` (batch, n_outputs), no gradients.
@@ -265,11 +313,12 @@ impl Network {
         self.activations(self.layers.len() - 1)
     }
 
-    /// A layer's effective weight matrix (n_out, n_in), transposing a tied layer's mirror.
+    /// A layer's effective weight matrix: (n_out, n_in) for fc layers, transposing a tied
+    /// layer's mirror; the filters (c_small, c_big · size²) for conv and deconv layers.
     pub fn weights(&self, layer_idx: usize) -> Vec<f32> {
         let layer = &self.layers[layer_idx];
         let w = &self.params[layer.weight].value;
-        if !layer.tied {
+        if !layer.tied || layer.kind != Kind::Fc {
             return w.clone();
         }
         let mut out = vec![0.0; w.len()]; // (n_out, n_in) from the mirror's (n_in, n_out)

@@ -39,8 +39,77 @@ pub enum LayerSpec {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         init_std: Option<f32>,
     },
-    /// The loss the last fc layer's output is trained with; an autoencoder's target is its input.
-    Output { loss: Loss },
+    /// A convolution: `filters` output channels, square kernels of `size`, `stride`, and `pad`
+    /// zeros around the input; output side (side + 2·pad − size) / stride + 1.
+    Conv {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        filters: usize,
+        size: usize,
+        #[serde(default = "one")]
+        stride: usize,
+        #[serde(default)]
+        pad: usize,
+        activation: Activation,
+        #[serde(default, skip_serializing_if = "is_false")]
+        code: bool,
+    },
+    /// A transposed convolution ("deconvolution"), the conv's adjoint: output side
+    /// (side − 1)·stride − 2·pad + size. With `tied`, it uses the named conv layer's filters
+    /// (which must map this layer's output shape to its input shape).
+    Deconv {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        filters: usize,
+        size: usize,
+        #[serde(default = "one")]
+        stride: usize,
+        #[serde(default)]
+        pad: usize,
+        activation: Activation,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tied: Option<String>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        code: bool,
+    },
+    /// The loss the last layer's output is trained with; an autoencoder's target is its input.
+    /// `mean: true` averages the loss over output units instead of summing it (`mse` then is
+    /// exactly MSE/px per example, as Keras defines mean squared error).
+    Output {
+        loss: Loss,
+        #[serde(default, skip_serializing_if = "is_false")]
+        mean: bool,
+    },
+}
+
+fn one() -> usize {
+    1
+}
+
+/// How a layer computes: fully connected, or a convolution between a "big" image side and a
+/// "small" one (conv: big → small; deconv: small → big). Shapes are (channels, height, width).
+/// Both keep their filters as (c_small, c_big · size · size).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Fc,
+    Conv(Geometry),
+    Deconv(Geometry),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Geometry {
+    pub big: (usize, usize, usize),
+    pub small: (usize, usize, usize),
+    pub size: usize,
+    pub stride: usize,
+    pub pad: usize,
+}
+
+impl Geometry {
+    /// Rows of the unfolded (im2col) matrix: c_big · size².
+    pub fn patch_len(&self) -> usize {
+        self.big.0 * self.size * self.size
+    }
 }
 
 fn is_false(value: &bool) -> bool {
@@ -54,6 +123,8 @@ pub struct Checked {
     pub input_shape: (usize, usize, usize), // (width, height, depth)
     pub dense: Vec<DenseSpec>,
     pub loss: Loss,
+    /// Average the loss over output units (see `LayerSpec::Output`).
+    pub mean_loss: bool,
     /// Index into `dense` of the code layer.
     pub code_layer: usize,
 }
@@ -68,11 +139,32 @@ pub struct DenseSpec {
     pub tied_to: Option<usize>,
     pub top_k: Option<usize>,
     pub init_std: Option<f32>,
+    pub kind: Kind,
+    /// Output shape (channels, height, width); fc layers are (units, 1, 1).
+    pub out_shape: (usize, usize, usize),
 }
 
 /// Refuse absurd sizes before allocating anything.
 const MAX_UNITS: usize = 1 << 16;
 const MAX_PARAMS: usize = 64 << 20;
+
+fn layer_prefix(layer: &LayerSpec) -> &'static str {
+    match layer {
+        LayerSpec::Conv { .. } => "conv",
+        LayerSpec::Deconv { .. } => "deconv",
+        _ => "fc",
+    }
+}
+
+fn check_window(here: &str, filters: usize, size: usize, stride: usize, pad: usize) -> Result<(), String> {
+    if filters == 0 || filters > 4096 {
+        return Err(format!("{here}: filters must be between 1 and 4096, got {filters}"));
+    }
+    if size == 0 || size > 256 || stride == 0 || stride > size.max(1) || pad >= size {
+        return Err(format!("{here}: need 1 ≤ size ≤ 256, 1 ≤ stride ≤ size and pad < size; got size {size}, stride {stride}, pad {pad}"));
+    }
+    Ok(())
+}
 
 impl NetSpec {
     /// Parse JSON text, naming the layer and field of the first problem.
@@ -121,18 +213,20 @@ impl NetSpec {
             return Err(format!("layer 0 (input): {n_inputs} inputs is more than the limit of {MAX_UNITS}"));
         }
         let loss = match self.layers.last() {
-            Some(LayerSpec::Output { loss }) if n_layers >= 3 => *loss,
+            Some(LayerSpec::Output { loss, .. }) if n_layers >= 3 => *loss,
             _ => return Err(format!("layer {}: the last layer must be {{\"type\": \"output\", \"loss\": ...}} after at least one fc layer", n_layers.saturating_sub(1))),
         };
         let mut dense: Vec<DenseSpec> = Vec::new();
         let mut code_marked: Option<usize> = None;
         let mut n_params = 0usize;
-        let mut n_in = n_inputs;
+        let mut shape = (depth, height, width); // (c, h, w) of the current layer's input
         for (idx, layer) in self.layers.iter().enumerate().take(n_layers - 1).skip(1) {
-            let LayerSpec::Fc { name, units, activation, tied, code, top_k, init_std } = layer else {
-                return Err(format!("layer {idx}: only fc layers may stand between input and output"));
+            let n_in = shape.0 * shape.1 * shape.2;
+            let (name, code) = match layer {
+                LayerSpec::Fc { name, code, .. } | LayerSpec::Conv { name, code, .. } | LayerSpec::Deconv { name, code, .. } => (name, *code),
+                _ => return Err(format!("layer {idx}: only fc, conv and deconv layers may stand between input and output")),
             };
-            let name = name.clone().unwrap_or_else(|| format!("fc{idx}"));
+            let name = name.clone().unwrap_or_else(|| format!("{}{idx}", layer_prefix(layer)));
             let here = format!("layer {idx} ({name:?})");
             if name.is_empty() {
                 return Err(format!("layer {idx}: name must not be empty"));
@@ -140,53 +234,107 @@ impl NetSpec {
             if dense.iter().any(|d| d.name == name) {
                 return Err(format!("{here}: name is used by an earlier layer"));
             }
-            if *units == 0 || *units > MAX_UNITS {
-                return Err(format!("{here}: units must be between 1 and {MAX_UNITS}, got {units}"));
-            }
-            let tied_to = match tied {
-                None => {
-                    n_params += units * n_in;
-                    None
+            let find = |target: &str| -> Result<usize, String> {
+                let pos = dense.iter().position(|d| d.name == target).ok_or(format!("{here}: tied: no earlier layer is named {target:?}"))?;
+                if dense[pos].tied_to.is_some() {
+                    return Err(format!("{here}: tied: {target:?} is itself tied; tie to the layer that owns the weights"));
                 }
-                Some(target) => {
-                    let Some(pos) = dense.iter().position(|d| &d.name == target) else {
-                        return Err(format!("{here}: tied: no earlier fc layer is named {target:?}"));
-                    };
-                    let mirror = &dense[pos];
-                    if mirror.tied_to.is_some() {
-                        return Err(format!("{here}: tied: {target:?} is itself tied; tie to the layer that owns the weights"));
-                    }
-                    if mirror.n_in != *units || mirror.n_out != n_in {
-                        return Err(format!(
-                            "{here}: tied: {target:?} has weights ({}, {}), so this layer must map {} inputs to {} units, not {} to {}",
-                            mirror.n_out, mirror.n_in, mirror.n_out, mirror.n_in, n_in, units
-                        ));
-                    }
-                    Some(pos)
-                }
+                Ok(pos)
             };
-            n_params += units;
-            if let Some(k) = top_k {
-                if *k == 0 || k > units {
-                    return Err(format!("{here}: top_k must be between 1 and the layer's {units} units, got {k}"));
+            let spec = match layer {
+                LayerSpec::Fc { units, activation, tied, top_k, init_std, .. } => {
+                    if *units == 0 || *units > MAX_UNITS {
+                        return Err(format!("{here}: units must be between 1 and {MAX_UNITS}, got {units}"));
+                    }
+                    let tied_to = match tied {
+                        None => {
+                            n_params += units * n_in;
+                            None
+                        }
+                        Some(target) => {
+                            let pos = find(target)?;
+                            let mirror = &dense[pos];
+                            if mirror.kind != Kind::Fc || mirror.n_in != *units || mirror.n_out != n_in {
+                                return Err(format!(
+                                    "{here}: tied: {target:?} has weights ({}, {}), so this layer must map {} inputs to {} units, not {} to {}",
+                                    mirror.n_out, mirror.n_in, mirror.n_out, mirror.n_in, n_in, units
+                                ));
+                            }
+                            Some(pos)
+                        }
+                    };
+                    if let Some(k) = top_k {
+                        if *k == 0 || k > units {
+                            return Err(format!("{here}: top_k must be between 1 and the layer's {units} units, got {k}"));
+                        }
+                    }
+                    if let Some(std) = init_std {
+                        if tied.is_some() {
+                            return Err(format!("{here}: init_std: a tied layer has no weights of its own to initialise"));
+                        }
+                        if !(std.is_finite() && *std > 0.0) {
+                            return Err(format!("{here}: init_std must be a positive number, got {std}"));
+                        }
+                    }
+                    DenseSpec { name, n_in, n_out: *units, activation: *activation, tied_to, top_k: *top_k, init_std: *init_std, kind: Kind::Fc, out_shape: (*units, 1, 1) }
                 }
+                LayerSpec::Conv { filters, size, stride, pad, activation, .. } => {
+                    let (c, h, w) = shape;
+                    check_window(&here, *filters, *size, *stride, *pad)?;
+                    if h + 2 * pad < *size || w + 2 * pad < *size {
+                        return Err(format!("{here}: a {size}x{size} kernel does not fit the {h}x{w} input with pad {pad}"));
+                    }
+                    let small = (*filters, (h + 2 * pad - size) / stride + 1, (w + 2 * pad - size) / stride + 1);
+                    let geometry = Geometry { big: shape, small, size: *size, stride: *stride, pad: *pad };
+                    n_params += filters * c * size * size;
+                    let n_out = small.0 * small.1 * small.2;
+                    DenseSpec { name, n_in, n_out, activation: *activation, tied_to: None, top_k: None, init_std: None, kind: Kind::Conv(geometry), out_shape: small }
+                }
+                LayerSpec::Deconv { filters, size, stride, pad, activation, tied, .. } => {
+                    let (_, h, w) = shape;
+                    check_window(&here, *filters, *size, *stride, *pad)?;
+                    let side = |s: usize| ((s - 1) * stride + size).checked_sub(2 * pad).filter(|&v| v > 0);
+                    let (Some(big_h), Some(big_w)) = (side(h), side(w)) else {
+                        return Err(format!("{here}: pad {pad} leaves no output for a {h}x{w} input"));
+                    };
+                    let big = (*filters, big_h, big_w);
+                    let geometry = Geometry { big, small: shape, size: *size, stride: *stride, pad: *pad };
+                    let tied_to = match tied {
+                        None => {
+                            n_params += shape.0 * filters * size * size;
+                            None
+                        }
+                        Some(target) => {
+                            let pos = find(target)?;
+                            match dense[pos].kind {
+                                Kind::Conv(g) if g == geometry => Some(pos),
+                                Kind::Conv(g) => {
+                                    return Err(format!(
+                                        "{here}: tied: conv {target:?} maps {:?} to {:?} with {}x{} kernels, stride {}, pad {}; this deconv must map {:?} back to {:?} with the same kernels, stride and pad",
+                                        g.big, g.small, g.size, g.size, g.stride, g.pad, g.small, g.big
+                                    ))
+                                }
+                                _ => return Err(format!("{here}: tied: {target:?} is not a conv layer")),
+                            }
+                        }
+                    };
+                    let n_out = big.0 * big.1 * big.2;
+                    DenseSpec { name, n_in, n_out, activation: *activation, tied_to, top_k: None, init_std: None, kind: Kind::Deconv(geometry), out_shape: big }
+                }
+                _ => unreachable!("matched above"),
+            };
+            if spec.n_out == 0 || spec.n_out > MAX_UNITS * 16 {
+                return Err(format!("{here}: {} outputs is outside 1..{}", spec.n_out, MAX_UNITS * 16));
             }
-            if let Some(std) = init_std {
-                if tied.is_some() {
-                    return Err(format!("{here}: init_std: a tied layer has no weights of its own to initialise"));
-                }
-                if !(std.is_finite() && *std > 0.0) {
-                    return Err(format!("{here}: init_std must be a positive number, got {std}"));
-                }
-            }
-            if *code {
+            n_params += spec.out_shape.0; // biases: one per unit (fc) or per channel (conv)
+            if code {
                 if let Some(prev) = code_marked {
                     return Err(format!("{here}: code: only one layer may be the code layer (layer {:?} already is)", dense[prev].name));
                 }
                 code_marked = Some(dense.len());
             }
-            dense.push(DenseSpec { name, n_in, n_out: *units, activation: *activation, tied_to, top_k: *top_k, init_std: *init_std });
-            n_in = *units;
+            shape = spec.out_shape;
+            dense.push(spec);
         }
         if n_params > MAX_PARAMS {
             return Err(format!("network has {n_params} parameters, more than the limit of {MAX_PARAMS}"));
@@ -194,6 +342,9 @@ impl NetSpec {
         let last = dense.last().expect("at least one fc layer");
         let out_idx = n_layers - 1;
         if loss == Loss::Softmax {
+            if last.kind != Kind::Fc {
+                return Err(format!("layer {out_idx} (output): loss \"softmax\" needs an fc layer of class scores last"));
+            }
             if last.activation != Activation::Linear || last.n_out < 2 {
                 return Err(format!(
                     "layer {out_idx} (output): loss \"softmax\" needs a linear last fc layer with one unit per class (at least 2); {:?} is {} {}",
@@ -223,7 +374,8 @@ impl NetSpec {
             let narrowest = dense.iter().map(|d| d.n_out).min().expect("non-empty");
             dense.iter().position(|d| d.n_out == narrowest).expect("present")
         });
-        Ok(Checked { n_inputs, input_shape: (width, height, depth), dense, loss, code_layer })
+        let mean_loss = matches!(self.layers.last(), Some(LayerSpec::Output { mean: true, .. }));
+        Ok(Checked { n_inputs, input_shape: (width, height, depth), dense, loss, mean_loss, code_layer })
     }
 }
 
@@ -243,6 +395,13 @@ mod tests {
 
     const IN: &str = r#"{"type":"input","width":2,"height":2,"depth":1}"#;
 
+    const SEED_001: &str = r#"{"layers":[{"type":"input","width":36,"height":36,"depth":1},
+        {"type":"conv","name":"c1","filters":20,"size":17,"stride":1,"activation":"tanh"},
+        {"type":"conv","name":"c2","filters":2,"size":11,"activation":"tanh","code":true},
+        {"type":"deconv","filters":20,"size":11,"activation":"tanh","tied":"c2"},
+        {"type":"deconv","filters":1,"size":17,"activation":"tanh","tied":"c1"},
+        {"type":"output","loss":"mse"}]}"#;
+
     #[test]
     fn validation_cases() {
         let fc = |extra: &str| format!(r#"{{"type":"fc","units":4,"activation":"sigmoid"{extra}}}"#);
@@ -259,13 +418,20 @@ mod tests {
             (format!(r#"{{"layers":[{IN},{{"type":"fc","unitz":4,"activation":"relu"}},{{"type":"output","loss":"mse"}}]}}"#), Err("layer 1: unknown field `unitz`")),
             (format!(r#"{{"layers":[{IN},{{"type":"fc","units":4,"activation":"swish"}},{{"type":"output","loss":"mse"}}]}}"#), Err("layer 1: unknown variant `swish`")),
             (format!(r#"{{"layers":[{IN},{{"type":"fc","units":0,"activation":"relu"}},{{"type":"output","loss":"mse"}}]}}"#), Err("layer 1 (\"fc1\"): units must be")),
-            (format!(r#"{{"layers":[{IN},{},{{"type":"output","loss":"mse"}}]}}"#, fc(r#","tied":"nope""#)), Err("tied: no earlier fc layer is named \"nope\"")),
+            (format!(r#"{{"layers":[{IN},{},{{"type":"output","loss":"mse"}}]}}"#, fc(r#","tied":"nope""#)), Err("tied: no earlier layer is named \"nope\"")),
             (format!(r#"{{"layers":[{IN},{{"type":"fc","name":"a","units":3,"activation":"tanh"}},{{"type":"fc","name":"a","units":4,"activation":"tanh"}},{{"type":"output","loss":"mse"}}]}}"#), Err("name is used by an earlier layer")),
             (format!(r#"{{"layers":[{IN},{{"type":"fc","name":"a","units":3,"activation":"tanh"}},{{"type":"fc","units":3,"activation":"tanh","tied":"a"}},{{"type":"fc","units":4,"activation":"tanh"}},{{"type":"output","loss":"mse"}}]}}"#), Err("must map 3 inputs to 4 units")),
             (format!(r#"{{"layers":[{IN},{{"type":"fc","units":3,"activation":"tanh","code":true}},{{"type":"fc","units":4,"activation":"tanh","code":true}},{{"type":"output","loss":"mse"}}]}}"#), Err("only one layer may be the code layer")),
             (r#"{"layers":[{"type":"input","width":0,"height":2,"depth":1},{"type":"output","loss":"mse"}]}"#.into(), Err("width must be between")),
-            (format!(r#"{{"layers":[{IN},{{"type":"output","loss":"mse"}},{},{{"type":"output","loss":"mse"}}]}}"#, fc("")), Err("layer 1: only fc layers")),
+            (format!(r#"{{"layers":[{IN},{{"type":"output","loss":"mse"}},{},{{"type":"output","loss":"mse"}}]}}"#, fc("")), Err("layer 1: only fc, conv and deconv layers")),
             (format!(r#"{{"layers":[{IN},{},{{"type":"output","loss":"mse"}}]}}"#, fc(r#","top_k":5"#)), Err("top_k must be between 1 and the layer's 4 units")),
+            // Seed 001: 36x36 -> conv 20x(17x17) -> conv 2x(11x11) -> tied deconvs back to 36x36.
+            (SEED_001.into(), Ok(())),
+            (SEED_001.replace(r#""size":11,"activation":"tanh","tied":"c2""#, r#""size":9,"activation":"tanh","tied":"c2""#), Err("this deconv must map")),
+            (SEED_001.replace(r#""tied":"c1""#, r#""tied":"c9""#), Err("no earlier layer is named \"c9\"")),
+            (SEED_001.replace(r#""filters":20,"size":17"#, r#""filters":20,"size":40"#), Err("does not fit the 36x36 input")),
+            (SEED_001.replace(r#""filters":20,"size":17"#, r#""filters":0,"size":17"#), Err("filters must be between")),
+            (SEED_001.replace(r#""stride":1,"activation":"tanh"}"#, r#""stride":30,"activation":"tanh"}"#), Err("stride ≤ size")),
             (format!(r#"{{"layers":[{IN},{{"type":"fc","units":10,"activation":"linear"}},{{"type":"output","loss":"softmax"}}]}}"#), Ok(())),
             (format!(r#"{{"layers":[{IN},{{"type":"fc","units":10,"activation":"relu"}},{{"type":"output","loss":"softmax"}}]}}"#), Err("needs a linear last fc layer")),
             (format!(r#"{{"layers":[{IN},{},{{"type":"output","loss":"mse"}}]}}"#, fc(r#","top_k":2,"init_std":0.01"#)), Err("top_k is for hidden layers")),

@@ -94,7 +94,7 @@ pub fn import(text: &str) -> Result<Network, String> {
     if !finished {
         return Err("ConvNetJS snapshot: the last layer must be a regression layer (an autoencoder's loss)".into());
     }
-    spec_layers.push(LayerSpec::Output { loss: Loss::Mse });
+    spec_layers.push(LayerSpec::Output { loss: Loss::Mse, mean: false });
     let spec = NetSpec { layers: spec_layers };
     let mut net = Network::new(&spec, &mut Rng::from_seed(0)).map_err(|e| format!("ConvNetJS snapshot: {e}"))?;
     for (layer_idx, (w, b)) in weights.into_iter().enumerate() {
