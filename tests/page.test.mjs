@@ -216,6 +216,28 @@ test('a ConvNetJS Net.toJSON() snapshot imports and matches ConvNetJS forward pa
     x.w.set(inputs.slice(0, 784));
     const again = back.forward(x).w;
     assert.ok(Math.max(...Array.from(again, (v, i) => Math.abs(v - want[i]))) < 1e-5);
+
+    // A conv layer whose 4 channels feed an fc layer: ConvNetJS's channel-last volumes must
+    // land in our channel-first layout for both the filters and the fc weights.
+    const convNet = new convnetjs.Net();
+    convNet.makeLayers([
+      { type: 'input', out_sx: 28, out_sy: 28, out_depth: 1 },
+      { type: 'conv', sx: 5, filters: 4, stride: 2, pad: 2, activation: 'relu' },
+      { type: 'fc', num_neurons: 20, activation: 'tanh' },
+      { type: 'regression', num_neurons: 784 },
+    ]);
+    await page.fill('#paste', JSON.stringify(convNet.toJSON()));
+    await page.click('#load-paste');
+    await waitFor(page, () => /loaded a ConvNetJS network \(3 layers\)/.test(document.getElementById('snapshot-status').textContent));
+    const convWant = [];
+    for (let k = 0; k < 2; k++) {
+      const v = new convnetjs.Vol(28, 28, 1, 0.0);
+      v.w.set(inputs.slice(k * 784, (k + 1) * 784));
+      convWant.push(...convNet.forward(v).w);
+    }
+    const convGot = (await command(page, { type: 'forward', inputs: inputs.slice(0, 2 * 784) })).outputs;
+    const convWorst = Math.max(...convGot.map((g, i) => Math.abs(g - convWant[i])));
+    assert.ok(convWorst < 1e-5, `conv network: largest difference from ConvNetJS ${convWorst}`);
     assert.deepEqual(consoleErrors, []);
   } finally {
     await close();
@@ -230,6 +252,8 @@ test('every preset loads from the URL, trains, and draws its panels without erro
       await training(page);
       assert.equal((await state(page)).preset, name);
       assert.ok((await page.textContent('#caption')).length > 40, `${name} shows its caption`);
+      // Every panel has been drawn once the first validation (or pretraining phase) is in.
+      await waitFor(page, () => { const s = window.bottleneck.stats(); return s.valid_mse !== null || s.phase; }, undefined, 30_000);
       await page.waitForTimeout(2500);
       await page.screenshot({ path: join(outputDir, `preset-${name}.png`), fullPage: true });
       assert.deepEqual(consoleErrors, [], name);

@@ -138,6 +138,12 @@ function applyState(next, { spec }) {
   fillSelect($('scatter-x'), units, next.view.x, (i) => `neuron ${i}`);
   fillSelect($('scatter-y'), units, next.view.y, (i) => `neuron ${i}`);
   $('log-scale').checked = next.view.log_y;
+  // Conv networks show seed 001's sample activations where others show the turn-off grid.
+  const conv = layers.some((l) => l.kind !== 'fc');
+  $('turnoff-title').textContent = conv ? 'Sample activations' : 'Turning off code units';
+  $('turnoff-note').textContent = conv
+    ? "Seed 001's rows: an example of each class, its feature maps layer by layer, and the output."
+    : "Seed 000's experiment: the decoder's output when all code units but one are set to 0.";
 }
 
 /** The settings controls as one TrainConfig. */

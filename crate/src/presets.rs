@@ -222,6 +222,26 @@ mod tests {
         let nineteen = find("linear-20").unwrap().comparison.unwrap().spec.unwrap().check().unwrap();
         assert_eq!(nineteen.dense[0].n_out, 19);
         check(&Want {
+            name: "conv-1s-8s",
+            // 36x36 -> 20x(20x20) -> 2x(10x10) -> 20x(20x20) -> 36x36, as seed 001 lists them.
+            sizes: &[1296, 20 * 400, 2 * 100, 20 * 400, 1296],
+            activations: &[Tanh, Tanh, Tanh, Tanh],
+            tied: true,
+            code_units: 200,
+            loss: Loss::Mse,
+            optimizer: Optimizer::Sgd { lr: 0.005, momentum: 0.9, nesterov: false },
+            batch_size: 64,
+            l2_decay: 0.0,
+            extra: Extra { data: DataSpec::Mnist { classes: Some(vec![1, 8]), size: Some((36, 36)) }, ..Extra::default() },
+        });
+        let conv = find("conv-1s-8s").unwrap().spec.check().unwrap();
+        assert!(conv.mean_loss, "seed 001's lr 0.005 is for the mean squared error");
+        let sizes: Vec<usize> = conv.dense.iter().filter_map(|d| match d.kind {
+            crate::model::spec::Kind::Conv(g) | crate::model::spec::Kind::Deconv(g) => Some(g.size),
+            _ => None,
+        }).collect();
+        assert_eq!(sizes, vec![17, 11, 11, 17]);
+        check(&Want {
             name: "pretrain",
             sizes: &[784, 500, 250, 100, 10],
             activations: &[Sigmoid, Sigmoid, Sigmoid, Linear],

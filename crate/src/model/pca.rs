@@ -14,7 +14,11 @@ pub struct Pca {
 
 /// Extra directions iterated beyond k; they speed up convergence of the top k.
 const OVERSAMPLE: usize = 8;
-const ITERATIONS: usize = 150;
+const MAX_ITERATIONS: usize = 150;
+const MIN_ITERATIONS: usize = 30;
+/// Iterations are capped so one fit costs about this many multiply-adds (large images with
+/// many components converge well within the cap thanks to the oversampling).
+const WORK_BUDGET: f64 = 1e10;
 
 impl Pca {
     /// Fit the top `k` components of the rows of `data` (n, dim).
@@ -42,7 +46,8 @@ impl Pca {
         }
         orthonormalize(&mut basis, dim);
         let mut next = vec![0.0f32; block * dim];
-        for _ in 0..ITERATIONS {
+        let iterations = (WORK_BUDGET / (dim as f64 * dim as f64 * block as f64)) as usize;
+        for _ in 0..iterations.clamp(MIN_ITERATIONS, MAX_ITERATIONS) {
             // next (block, dim) = basis (block, dim) · cov (dim, dim); cov is symmetric.
             gemm(block, dim, dim, &basis, Op::N, &cov, Op::N, 0.0, &mut next);
             std::mem::swap(&mut basis, &mut next);

@@ -174,3 +174,26 @@ mod strip_tests {
         assert_eq!(samples(&[0.0; 8], (4, 2), 1, 1, None).width, 2 + 4 + 2, "2-D shapes become tiles");
     }
 }
+
+/// Feature maps (c, h, w) as c tiles of h × w, `cols` a row, shaded together over the maps'
+/// common range so their strengths compare.
+pub fn feature_maps(values: &[f32], shape: (usize, usize, usize), cols: usize, scale: usize) -> Rgba {
+    let (c, h, w) = shape;
+    debug_assert_eq!(values.len(), c * h * w);
+    TileGrid { tile_w: w, tile_h: h, cols: cols.clamp(1, c.max(1)), scale, gap: 1 }.render(values, Some(min_max(values)))
+}
+
+#[cfg(test)]
+mod map_tests {
+    use super::*;
+
+    #[test]
+    fn feature_maps_share_one_range() {
+        // Two 1x2 maps: [0, 1] and [2, 4]; shaded over [0, 4], so the first map is dark.
+        let image = feature_maps(&[0.0, 1.0, 2.0, 4.0], (2, 1, 2), 2, 1);
+        assert_eq!((image.width, image.height), (1 + 2 * 3, 3));
+        assert_eq!(image.get(1, 1)[0], 0);
+        assert_eq!(image.get(2, 1)[0], 64);
+        assert_eq!(image.get(5, 1)[0], 255);
+    }
+}

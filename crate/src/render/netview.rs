@@ -2,7 +2,7 @@
 //! its activations as a grid of squares (or as an image when the layer is image-shaped), the
 //! reconstruction beside the input, and the first layer's weights as tiles.
 
-use super::image::{heat_strips, min_max, Rgba, TileGrid};
+use super::image::{feature_maps, heat_strips, min_max, Rgba, TileGrid};
 use super::scene::{Align, Scene, INK, MUTED};
 
 pub struct LayerView<'a> {
@@ -11,6 +11,8 @@ pub struct LayerView<'a> {
     pub activations: &'a [f32],
     /// (width, height) when the units form an image (the output of an autoencoder).
     pub image_shape: Option<(usize, usize)>,
+    /// (channels, height, width) when the units are feature maps (conv and deconv layers).
+    pub maps: Option<(usize, usize, usize)>,
 }
 
 pub struct NetworkView<'a> {
@@ -59,8 +61,12 @@ impl NetworkView<'_> {
             let (lo, hi) = min_max(layer.activations);
             scene.text(8.0, y + 6.0, format!("{} · min {lo:.3} · max {hi:.3}", layer.title), 12.0, INK, Align::Left);
             y += TITLE;
-            let image = match layer.image_shape {
-                Some((w, h)) if w * h == layer.activations.len() => as_image(layer.activations, Some((0.0, 1.0))),
+            let image = match (layer.image_shape, layer.maps) {
+                (Some((w, h)), _) if w * h == layer.activations.len() => as_image(layer.activations, Some((0.0, 1.0))),
+                (_, Some((c, h, w))) if c * h * w == layer.activations.len() => {
+                    let cols = ((self.width - 16) / (w + 1)).max(1);
+                    feature_maps(layer.activations, (c, h, w), cols, 1)
+                }
                 _ => activation_squares(layer.activations, self.width - 16),
             };
             let height = image.height;
@@ -116,8 +122,8 @@ mod tests {
             input: &input,
             input_shape: (2, 2),
             layers: vec![
-                LayerView { title: "fc 2 tanh".into(), activations: &code, image_shape: None },
-                LayerView { title: "fc 4 linear".into(), activations: &out, image_shape: Some((2, 2)) },
+                LayerView { title: "fc 2 tanh".into(), activations: &code, image_shape: None, maps: None },
+                LayerView { title: "fc 4 linear".into(), activations: &out, image_shape: Some((2, 2)), maps: None },
             ],
             filters: Some(&filters),
             max_filters: 2,

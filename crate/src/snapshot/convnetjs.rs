@@ -1,11 +1,14 @@
-//! ConvNetJS interchange: import a `Net.toJSON()` snapshot (layers input, fc, relu, tanh,
+//! ConvNetJS interchange: import a `Net.toJSON()` snapshot (layers input, conv, fc, relu, tanh,
 //! sigmoid, regression; a volume's `w` written as an array or as an object keyed by index, as
 //! JSON.stringify writes typed arrays) and export a network in that format. Only the forward
-//! pass crosses: ConvNetJS snapshots carry no optimiser state.
+//! pass crosses: ConvNetJS snapshots carry no optimiser state. ConvNetJS volumes are
+//! channel-last ((y · sx + x) · depth + d); ours are channel-first ((d · h + y) · w + x), so
+//! conv filters, and fc weights reading a multi-channel volume, are reordered on the way.
 
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::model::spec::Kind;
 use crate::model::{Activation, LayerSpec, Loss, NetSpec, Network};
 use crate::rng::Rng;
 
@@ -26,25 +29,46 @@ pub fn import(text: &str) -> Result<Network, String> {
     let input = &layers[0];
     let (width, height, depth) = (count(input, "out_sx", 0)?, count(input, "out_sy", 0)?, count(input, "out_depth", 0)?);
     let mut spec_layers = vec![LayerSpec::Input { width, height, depth }];
-    let mut weights: Vec<(Vec<f32>, Vec<f32>)> = Vec::new(); // per fc: (w (n_out, n_in), b (n_out))
-    let mut n_in = width * height * depth;
+    let mut weights: Vec<(Vec<f32>, Vec<f32>)> = Vec::new(); // per layer: (weights in our layout, biases)
+    let mut shape = (depth, height, width); // (c, h, w) of the current volume
     let mut idx = 1;
     let mut finished = false;
     while idx < layers.len() {
         let layer = &layers[idx];
         match kind(idx) {
-            Some("fc") => {
+            Some(kind_name @ ("fc" | "conv")) => {
+                let n_in = shape.0 * shape.1 * shape.2;
                 let n_out = count(layer, "out_depth", idx)?;
                 let filters = layer.get("filters").and_then(Value::as_array).ok_or(format!("ConvNetJS layer {idx} (fc): missing \"filters\" array"))?;
                 if filters.len() != n_out {
                     return Err(format!("ConvNetJS layer {idx} (fc): {} filters for out_depth {n_out}", filters.len()));
                 }
-                let mut w = Vec::with_capacity(n_out * n_in);
+                let conv = if kind_name == "conv" {
+                    let size = count(layer, "sx", idx)?;
+                    if layer.get("sy").and_then(Value::as_u64) != Some(size as u64) {
+                        return Err(format!("ConvNetJS layer {idx} (conv): only square kernels (sx = sy) are supported"));
+                    }
+                    if count(layer, "in_depth", idx)? != shape.0 {
+                        return Err(format!("ConvNetJS layer {idx} (conv): in_depth does not match the {} channels before it", shape.0));
+                    }
+                    let stride = layer.get("stride").map_or(Ok(1), |_| count(layer, "stride", idx))?;
+                    let pad = layer.get("pad").and_then(Value::as_u64).unwrap_or(0) as usize;
+                    Some((size, stride, pad))
+                } else {
+                    None
+                };
+                // Each filter's length, and the permutation from ConvNetJS's order to ours.
+                let (filter_shape, filter_len) = match conv {
+                    Some((size, _, _)) => ((shape.0, size, size), shape.0 * size * size),
+                    None => (shape, n_in),
+                };
+                let mut w = Vec::with_capacity(n_out * filter_len);
                 for (unit_idx, filter) in filters.iter().enumerate() {
-                    w.extend(volume(filter, n_in, &format!("ConvNetJS layer {idx} (fc) filter {unit_idx}"))?);
+                    let values = volume(filter, filter_len, &format!("ConvNetJS layer {idx} ({kind_name}) filter {unit_idx}"))?;
+                    w.extend(channel_first(&values, filter_shape));
                 }
-                let biases = layer.get("biases").ok_or(format!("ConvNetJS layer {idx} (fc): missing \"biases\""))?;
-                let b = volume(biases, n_out, &format!("ConvNetJS layer {idx} (fc) biases"))?;
+                let biases = layer.get("biases").ok_or(format!("ConvNetJS layer {idx} ({kind_name}): missing \"biases\""))?;
+                let b = volume(biases, n_out, &format!("ConvNetJS layer {idx} ({kind_name}) biases"))?;
                 let activation = match kind(idx + 1) {
                     Some("relu") => Some(Activation::Relu),
                     Some("tanh") => Some(Activation::Tanh),
@@ -58,17 +82,20 @@ pub fn import(text: &str) -> Result<Network, String> {
                     }
                     idx += 1;
                 }
-                spec_layers.push(LayerSpec::Fc {
-                    name: Some(format!("fc{}", weights.len() + 1)),
-                    units: n_out,
-                    activation: activation.unwrap_or(Activation::Linear),
-                    tied: None,
-                    code: false,
-                    top_k: None,
-                    init_std: None,
-                });
+                let activation = activation.unwrap_or(Activation::Linear);
+                let name = Some(format!("{kind_name}{}", weights.len() + 1));
+                match conv {
+                    Some((size, stride, pad)) => {
+                        let side = |s: usize| (s + 2 * pad).checked_sub(size).map(|v| v / stride + 1).ok_or(format!("ConvNetJS layer {idx} (conv): kernel larger than its input"));
+                        shape = (n_out, side(shape.1)?, side(shape.2)?);
+                        spec_layers.push(LayerSpec::Conv { name, filters: n_out, size, stride, pad, activation, code: false });
+                    }
+                    None => {
+                        shape = (n_out, 1, 1);
+                        spec_layers.push(LayerSpec::Fc { name, units: n_out, activation, tied: None, code: false, top_k: None, init_std: None });
+                    }
+                }
                 weights.push((w, b));
-                n_in = n_out;
             }
             Some("regression") => {
                 if idx != layers.len() - 1 {
@@ -80,11 +107,11 @@ pub fn import(text: &str) -> Result<Network, String> {
                 finished = true;
             }
             Some(other @ ("relu" | "tanh" | "sigmoid")) => {
-                return Err(format!("ConvNetJS layer {idx}: a {other} layer must follow an fc layer"));
+                return Err(format!("ConvNetJS layer {idx}: a {other} layer must follow an fc or conv layer"));
             }
             Some(other) => {
                 return Err(format!(
-                    "ConvNetJS layer {idx}: layer type {other:?} is not supported (Bottleneck imports input, fc, relu, tanh, sigmoid and regression layers)"
+                    "ConvNetJS layer {idx}: layer type {other:?} is not supported (Bottleneck imports input, conv, fc, relu, tanh, sigmoid and regression layers)"
                 ))
             }
             None => return Err(format!("ConvNetJS layer {idx}: missing \"layer_type\"")),
@@ -103,6 +130,31 @@ pub fn import(text: &str) -> Result<Network, String> {
         net.params[b_idx].value = b;
     }
     Ok(net)
+}
+
+/// Reorder one volume (c, h, w) from ConvNetJS's channel-last layout to ours.
+fn channel_first(values: &[f32], shape: (usize, usize, usize)) -> Vec<f32> {
+    reorder(values, shape, true)
+}
+
+/// Reorder one volume (c, h, w) from our channel-first layout to ConvNetJS's.
+fn channel_last(values: &[f32], shape: (usize, usize, usize)) -> Vec<f32> {
+    reorder(values, shape, false)
+}
+
+/// Element (d, y, x) sits at (d·h + y)·w + x channel-first and at (y·w + x)·c + d channel-last.
+fn reorder(values: &[f32], (c, h, w): (usize, usize, usize), to_channel_first: bool) -> Vec<f32> {
+    let mut out = vec![0.0; values.len()];
+    for d in 0..c {
+        for y in 0..h {
+            for x in 0..w {
+                let (first, last) = ((d * h + y) * w + x, (y * w + x) * c + d);
+                let (to, from) = if to_channel_first { (first, last) } else { (last, first) };
+                out[to] = values[from];
+            }
+        }
+    }
+    out
 }
 
 /// A non-negative integer field of a layer.
@@ -156,6 +208,21 @@ struct Vol {
 #[serde(untagged)]
 enum OutLayer {
     Input { out_sx: usize, out_sy: usize, out_depth: usize, layer_type: &'static str },
+    Conv {
+        sx: usize,
+        sy: usize,
+        stride: usize,
+        in_depth: usize,
+        out_depth: usize,
+        out_sx: usize,
+        out_sy: usize,
+        layer_type: &'static str,
+        l1_decay_mul: f32,
+        l2_decay_mul: f32,
+        pad: usize,
+        filters: Vec<Vol>,
+        biases: Vol,
+    },
     Fc {
         out_sx: usize,
         out_sy: usize,
@@ -177,24 +244,57 @@ enum OutLayer {
 pub fn export(net: &Network) -> Result<String, String> {
     let (width, height, depth) = net.checked.input_shape;
     let mut layers = vec![OutLayer::Input { out_sx: width, out_sy: height, out_depth: depth, layer_type: "input" }];
+    let mut shape = (depth, height, width);
     for (layer_idx, layer) in net.layers.iter().enumerate() {
         let w = net.weights(layer_idx);
-        let filters = w.chunks_exact(layer.n_in).map(|row| Vol { sx: 1, sy: 1, depth: layer.n_in, w: row.to_vec() }).collect();
-        let biases = Vol { sx: 1, sy: 1, depth: layer.n_out, w: net.params[layer.bias].value.clone() };
-        layers.push(OutLayer::Fc {
-            out_sx: 1,
-            out_sy: 1,
-            out_depth: layer.n_out,
-            layer_type: "fc",
-            num_inputs: layer.n_in,
-            l1_decay_mul: 0.0,
-            l2_decay_mul: 1.0,
-            filters,
-            biases,
-        });
-        if layer.activation != Activation::Linear {
-            layers.push(OutLayer::Activation { out_sx: 1, out_sy: 1, out_depth: layer.n_out, layer_type: layer.activation.name() });
+        let (c_out, h_out, w_out) = layer.out_shape;
+        let biases = Vol { sx: 1, sy: 1, depth: c_out, w: net.params[layer.bias].value.clone() };
+        match layer.kind {
+            Kind::Deconv(_) => {
+                return Err(format!(
+                    "layer {} ({}) is a transposed convolution (deconv); ConvNetJS has no such layer, so this network cannot be written in its format",
+                    layer_idx + 1,
+                    layer.name
+                ))
+            }
+            Kind::Conv(g) => {
+                let patch = (g.big.0, g.size, g.size);
+                let filters = w.chunks_exact(g.patch_len()).map(|f| Vol { sx: g.size, sy: g.size, depth: g.big.0, w: channel_last(f, patch) }).collect();
+                layers.push(OutLayer::Conv {
+                    sx: g.size,
+                    sy: g.size,
+                    stride: g.stride,
+                    in_depth: g.big.0,
+                    out_depth: c_out,
+                    out_sx: w_out,
+                    out_sy: h_out,
+                    layer_type: "conv",
+                    l1_decay_mul: 0.0,
+                    l2_decay_mul: 1.0,
+                    pad: g.pad,
+                    filters,
+                    biases,
+                });
+            }
+            Kind::Fc => {
+                let filters = w.chunks_exact(layer.n_in).map(|row| Vol { sx: 1, sy: 1, depth: layer.n_in, w: channel_last(row, shape) }).collect();
+                layers.push(OutLayer::Fc {
+                    out_sx: 1,
+                    out_sy: 1,
+                    out_depth: layer.n_out,
+                    layer_type: "fc",
+                    num_inputs: layer.n_in,
+                    l1_decay_mul: 0.0,
+                    l2_decay_mul: 1.0,
+                    filters,
+                    biases,
+                });
+            }
         }
+        if layer.activation != Activation::Linear {
+            layers.push(OutLayer::Activation { out_sx: w_out, out_sy: h_out, out_depth: c_out, layer_type: layer.activation.name() });
+        }
+        shape = layer.out_shape;
     }
     let n_out = net.n_outputs();
     layers.push(OutLayer::Regression { out_sx: 1, out_sy: 1, out_depth: n_out, layer_type: "regression", num_inputs: n_out });
@@ -272,7 +372,50 @@ mod tests {
         check(&format!(r#"{{"layers":[{input},{},{reg}]}}"#, fc(r#"[1,"x"]"#)), "w[1] is missing or not a number");
         check(&format!(r#"{{"layers":[{input},{},{reg}]}}"#, fc("[1,1e300]")), "not a finite f32");
         check(&format!(r#"{{"layers":[{input},{{"layer_type":"softmax","out_depth":2}},{reg}]}}"#), "\"softmax\" is not supported");
-        check(&format!(r#"{{"layers":[{input},{{"layer_type":"tanh","out_depth":2}},{reg}]}}"#), "must follow an fc layer");
+        check(&format!(r#"{{"layers":[{input},{{"layer_type":"tanh","out_depth":2}},{reg}]}}"#), "must follow an fc or conv layer");
         check(&format!(r#"{{"layers":[{input},{reg},{}]}}"#, fc("[1,2]")), "must be the last layer");
+    }
+
+    #[test]
+    fn conv_layers_cross_both_ways_and_deconv_is_refused() {
+        // Two input channels make the channel-last reordering matter.
+        let spec = NetSpec::from_json(
+            r#"{"layers":[{"type":"input","width":5,"height":4,"depth":2},
+                {"type":"conv","name":"c","filters":3,"size":3,"stride":1,"pad":1,"activation":"relu"},
+                {"type":"fc","units":6,"activation":"tanh"},
+                {"type":"fc","units":40,"activation":"linear"},
+                {"type":"output","loss":"mse"}]}"#,
+        )
+        .unwrap();
+        let mut net = Network::new(&spec, &mut Rng::from_seed(8)).unwrap();
+        let text = export(&net).unwrap();
+        assert!(text.contains(r#""layer_type":"conv""#) && text.contains(r#""sx":3"#));
+        let mut back = import(&text).unwrap();
+        let x: Vec<f32> = (0..80).map(|i| ((i * 37) % 11) as f32 / 10.0).collect();
+        net.forward(&x, 2, None);
+        back.forward(&x, 2, None);
+        for (a, b) in net.output().iter().zip(back.output()) {
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
+        let seed_001 = NetSpec::from_json(
+            r#"{"layers":[{"type":"input","width":8,"height":8,"depth":1},
+                {"type":"conv","name":"c","filters":2,"size":3,"activation":"tanh"},
+                {"type":"deconv","filters":1,"size":3,"activation":"tanh","tied":"c"},
+                {"type":"output","loss":"mse"}]}"#,
+        )
+        .unwrap();
+        let err = export(&Network::new(&seed_001, &mut Rng::from_seed(1)).unwrap()).unwrap_err();
+        assert!(err.contains("ConvNetJS has no such layer"), "{err}");
+    }
+
+    /// A channel-last volume reads back channel-first: value (d, y, x) sits at (y·w + x)·c + d.
+    #[test]
+    fn volumes_reorder_between_layouts() {
+        let convnetjs: Vec<f32> = (0..12).map(|i| i as f32).collect(); // c 2, h 2, w 3
+        let ours = channel_first(&convnetjs, (2, 2, 3));
+        assert_eq!(ours[0], 0.0); // d 0, y 0, x 0
+        assert_eq!(ours[1], 2.0); // d 0, y 0, x 1: ConvNetJS index (0·3 + 1)·2 + 0
+        assert_eq!(ours[6], 1.0); // d 1, y 0, x 0
+        assert_eq!(channel_last(&ours, (2, 2, 3)), convnetjs);
     }
 }

@@ -10,13 +10,14 @@ use web_sys::OffscreenCanvas;
 use super::paint::paint;
 use crate::data::{asset, DataSpec, Dataset};
 use crate::model::pca::Pca;
+use crate::model::spec::Kind;
 use crate::model::{NetSpec, UnitMask};
 use crate::presets;
 use crate::pretrain::{Phase, Pretrainer};
 use crate::render::netview::{LayerView, NetworkView};
 use crate::render::plot::{LossGraph, Series};
 use crate::render::scatter::Scatter;
-use crate::render::image::samples;
+use crate::render::image::{feature_maps, samples};
 use crate::render::scene::{Align, Colour, Scene, INK, MUTED, REFERENCE, TRAIN, VALID};
 use crate::render::TileGrid;
 use crate::rng::Rng;
@@ -108,6 +109,8 @@ const VALIDATE_EVERY_MS: f64 = 1500.0;
 const SCATTER_DIGITS: usize = 500;
 const RECON_DIGITS: usize = 20;
 const MAX_HISTORY: usize = 1200;
+const PCA_MAX_IMAGES: usize = 2000;
+const PCA_MAX_DIM_BY_BLOCK: usize = 120_000;
 
 #[derive(Serialize)]
 struct Stats {
@@ -142,6 +145,7 @@ struct Stats {
 #[derive(Serialize)]
 struct LayerInfo {
     name: String,
+    kind: &'static str,
     units: usize,
     activation: &'static str,
     tied: bool,
@@ -414,7 +418,7 @@ impl App {
         let layers = net
             .layers
             .iter()
-            .map(|l| LayerInfo { name: l.name.clone(), units: l.n_out, activation: l.activation.name(), tied: l.tied })
+            .map(|l| LayerInfo { name: l.name.clone(), kind: kind_name(l.kind), units: l.n_out, activation: l.activation.name(), tied: l.tied })
             .collect();
         let state = State {
             preset: &self.preset,
@@ -502,7 +506,8 @@ impl App {
             if self.valid_history.last().is_none_or(|p| p.0 < seen) {
                 self.valid_history.push((seen, mse));
             }
-            self.next_validation = now + VALIDATE_EVERY_MS;
+            let cost = now_ms() - now;
+            self.next_validation = now + VALIDATE_EVERY_MS.max(10.0 * cost);
         }
         if let Some(shadow) = &mut self.shadow {
             let shadow_seen = shadow.trainer.progress.examples_seen as f64;
@@ -527,9 +532,14 @@ impl App {
             }
         }
         // The PCA line waits until training has run a moment, so the first frames come fast.
+        // It is fit on at most 2,000 training images, and left out where even that would stall
+        // the worker for seconds (many components of large images: the CLI still reports it).
         let k = self.trainer.net.layers[self.trainer.net.code_layer()].n_out;
-        if self.pca.is_none_or(|(pk, _)| pk != k) && now - self.started > 1000.0 && k < self.train.n_pixels() && !self.trainer.net.is_classifier() {
-            let pca = Pca::fit(&self.train.pixels, self.train.n_images, self.train.n_pixels(), k);
+        let dim = self.train.n_pixels();
+        let affordable = dim * (k + 8) <= PCA_MAX_DIM_BY_BLOCK;
+        if self.pca.is_none_or(|(pk, _)| pk != k) && now - self.started > 1000.0 && k < dim && affordable && !self.trainer.net.is_classifier() {
+            let sample = self.train.subset(&spread(self.train.n_images, PCA_MAX_IMAGES));
+            let pca = Pca::fit(&sample.pixels, sample.n_images, dim, k);
             self.pca = Some((k, pca.mse_per_pixel(&self.valid.pixels, self.valid.n_images, k)));
         }
         self.rate_window.push((now, seen));
@@ -677,19 +687,23 @@ impl App {
         (!ever.is_empty()).then(|| ever.iter().filter(|&&e| e).count() as f64 / ever.len() as f64)
     }
 
+    /// Redraw the panels that are due. A panel that takes long to compute (big networks) waits
+    /// at least ten times its own cost before the next redraw, so drawing never crowds out
+    /// training.
     fn draw_due(&mut self) {
-        let now = now_ms();
         for (idx, (name, every, panel)) in PANELS.iter().enumerate() {
-            if self.canvases[idx].is_none() || now < self.next_due[idx] {
+            let start = now_ms();
+            if self.canvases[idx].is_none() || start < self.next_due[idx] {
                 continue;
             }
-            self.next_due[idx] = now + every;
             let scene = self.scene(*panel);
             if let Some(canvas) = &self.canvases[idx] {
                 if let Err(e) = paint(canvas, &scene) {
                     web_sys::console::error_2(&JsValue::from_str(&format!("painting the {name} panel failed:")), &e);
                 }
             }
+            let end = now_ms();
+            self.next_due[idx] = end + every.max(10.0 * (end - start));
         }
     }
 
@@ -729,6 +743,7 @@ impl App {
         let p = &self.trainer.progress;
         let fmt = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.5}"));
         let opt = &self.trainer.config.optimizer;
+        let valid_label = format!("validation MSE/px ({} examples)", group_thousands(self.valid.n_images as u64));
         let mut rows = vec![
             ("examples seen", group_thousands(p.examples_seen)),
             ("epoch", format!("{:.2}", self.trainer.epochs_done())),
@@ -736,7 +751,7 @@ impl App {
             ("forward, per example", format!("{:.1} µs", self.forward_us)),
             ("backward + update, per example", format!("{:.1} µs", self.backward_us)),
             ("train loss (MSE/px, moving avg.)", fmt(self.smoothed_mse)),
-            ("validation MSE/px (1,000 digits)", fmt(self.valid_mse)),
+            (valid_label.as_str(), fmt(self.valid_mse)),
             ("weight-decay loss", format!("{:.5}", self.last_decay_loss)),
             ("optimiser", match opt.learning_rate() {
                 Some(lr) => format!("{} · lr {lr}", opt.name()),
@@ -893,6 +908,9 @@ impl App {
 
     /// First-layer weights as tiles (or strips), with the comparison network's beside them.
     fn filters_scene(&mut self) -> Scene {
+        if self.trainer.net.layers.iter().any(|l| l.kind != Kind::Fc) {
+            return self.conv_filters_scene();
+        }
         const MAX_TILES: usize = 400;
         let (w, h, depth) = self.trainer.net.checked.input_shape;
         let range = presets::find(&self.preset).ok().and_then(|p| p.filters_range);
@@ -938,8 +956,88 @@ impl App {
         scene
     }
 
+    /// Every conv layer's filters: one row of tiles per output channel, one tile per input
+    /// channel (seed 001: layer 1 is 20 tiles of 17×17, layer 2 is 2 × 20 tiles of 11×11).
+    fn conv_filters_scene(&self) -> Scene {
+        let net = &self.trainer.net;
+        let mut scene = Scene::new(620, 0);
+        let mut y = 10.0;
+        for (idx, layer) in net.layers.iter().enumerate() {
+            let Kind::Conv(g) = layer.kind else { continue };
+            let (c_small, c_big) = (g.small.0, g.big.0);
+            scene.text(8.0, y, format!("layer {} ({}): {c_small} × {c_big} filters of {}×{}, each stretched to its range", idx + 1, layer.name, g.size, g.size), 12.0, INK, Align::Left);
+            y += 14.0;
+            let scale = (48 / g.size).clamp(1, 4);
+            let cols = if c_small == 1 || c_big == 1 { ((600 / (g.size * scale + 2)).max(1)).min(c_small * c_big) } else { c_big };
+            let image = TileGrid { tile_w: g.size, tile_h: g.size, cols, scale, gap: 2 }.render(&net.weights(idx), None);
+            let height = image.height;
+            scene.image(4.0, y, image);
+            y += height as f32 + 16.0;
+        }
+        scene.height = y as usize;
+        scene
+    }
+
+    /// Seed 001's "sample activations": for one example of each of the first two classes, the
+    /// input, every layer's feature maps and the output, left to right.
+    fn samples_scene(&mut self) -> Scene {
+        let labels = self.valid.labels.clone().unwrap_or_default();
+        let mut picks: Vec<usize> = Vec::new();
+        for (idx, label) in labels.iter().enumerate() {
+            if picks.iter().all(|&p| labels[p] != *label) {
+                picks.push(idx);
+            }
+            if picks.len() == 2 {
+                break;
+            }
+        }
+        if picks.is_empty() {
+            picks.push(0);
+        }
+        let net = &mut self.trainer.net;
+        let (w, h, _) = net.checked.input_shape;
+        let mut scene = Scene::new(620, 0);
+        let mut y = 8.0;
+        for &pick in &picks {
+            let input = self.valid.image(pick).to_vec();
+            net.forward(&input, 1, None);
+            let label = labels.get(pick).map_or("example".to_string(), |l| format!("digit {l}"));
+            scene.text(8.0, y + 6.0, label, 12.0, INK, Align::Left);
+            y += 18.0;
+            let mut x = 8.0;
+            let mut row_height = 0usize;
+            let mut blocks = vec![("input".to_string(), TileGrid { tile_w: w, tile_h: h, cols: 1, scale: 2, gap: 0 }.render(&input, Some((0.0, 1.0))))];
+            for (idx, layer) in net.layers.iter().enumerate() {
+                let (c, lh, lw) = layer.out_shape;
+                let acts = net.activations(idx);
+                let image = if idx == net.layers.len() - 1 && layer.n_out == w * h {
+                    TileGrid { tile_w: w, tile_h: h, cols: 1, scale: 2, gap: 0 }.render(acts, Some((0.0, 1.0)))
+                } else {
+                    let cols = if c > 4 { c.div_ceil(4) } else { 1 };
+                    feature_maps(acts, (c, lh, lw), cols, if lh <= 12 { 2 } else { 1 })
+                };
+                let title = if idx == net.layers.len() - 1 { "output".to_string() } else { format!("layer {}", idx + 1) };
+                blocks.push((title, image));
+            }
+            for (title, image) in blocks {
+                scene.text(x, y + 4.0, title, 11.0, MUTED, Align::Left);
+                row_height = row_height.max(image.height);
+                let width = image.width;
+                scene.image(x, y + 12.0, image);
+                x += width as f32 + 12.0;
+            }
+            y += 12.0 + row_height as f32 + 14.0;
+            scene.width = scene.width.max(x as usize);
+        }
+        scene.height = y as usize;
+        scene
+    }
+
     /// Seed 000's experiment: the decoder's output when every code unit but one is set to 0.
     fn turnoff_scene(&mut self) -> Scene {
+        if self.trainer.net.layers.iter().any(|l| l.kind != Kind::Fc) {
+            return self.samples_scene();
+        }
         let net = &mut self.trainer.net;
         let code = net.code_layer();
         let units = net.layers[code].n_out;
@@ -1015,15 +1113,18 @@ impl App {
             .map(|(idx, l)| {
                 let tied = if l.tied { " (tied)" } else { "" };
                 let code = if idx == net.code_layer() { " · code" } else { "" };
-                format!("layer {} · fc {} · {}→{} {}{tied}{code}", idx + 1, l.name, l.n_in, l.n_out, l.activation.name())
+                let (c, h, w) = l.out_shape;
+                let shape = if l.kind == Kind::Fc { format!("{}→{}", l.n_in, l.n_out) } else { format!("{c}×{h}×{w}") };
+                format!("layer {} · {} {} · {shape} {}{tied}{code}", idx + 1, kind_name(l.kind), l.name, l.activation.name())
             })
             .collect();
-        let filters = (depth == 1).then(|| net.weights(0));
+        let filters = (depth == 1 && net.layers[0].kind == Kind::Fc).then(|| net.weights(0));
         let layers = (0..n_layers)
             .map(|idx| LayerView {
                 title: titles[idx].clone(),
                 activations: net.activations(idx),
                 image_shape: (idx == n_layers - 1 && depth == 1 && net.layers[idx].n_out == w * h).then_some((w, h)),
+                maps: (net.layers[idx].kind != Kind::Fc).then_some(net.layers[idx].out_shape),
             })
             .collect();
         NetworkView { width: 520, input: &input, input_shape: (w, h), layers, filters: filters.as_deref(), max_filters: 256 }.scene()
@@ -1043,6 +1144,14 @@ impl App {
         scene.text(4.0, 10.0, text, 12.0, MUTED, Align::Left);
         scene.image(0.0, 22.0, image);
         scene
+    }
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Fc => "fc",
+        Kind::Conv(_) => "conv",
+        Kind::Deconv(_) => "deconv",
     }
 }
 
