@@ -220,8 +220,8 @@ impl Trainer {
         if data.n_images == 0 {
             return Err(TrainError::Data("the training set is empty".into()));
         }
-        if self.net.is_classifier() {
-            check_labels(data, self.net.n_outputs()).map_err(TrainError::Data)?;
+        if self.net.is_classifier() && data.labels.is_none() {
+            return Err(TrainError::Data("a classifier needs labelled data".into()));
         }
         let batch = self.config.batch_size;
         self.next_batch_indices(data.n_images, batch);
@@ -229,8 +229,14 @@ impl Trainer {
         self.inputs.clone_from(&self.targets);
         self.config.noise.apply(&mut self.inputs, &mut self.rng);
         if self.net.is_classifier() {
-            let labels = data.labels.as_ref().expect("checked");
-            one_hot(self.batch_idx.iter().map(|&i| labels[i as usize]), self.net.n_outputs(), &mut self.targets);
+            // Only this batch's labels are checked: scanning the whole set every step would cost
+            // more than the check is worth.
+            let labels = data.labels.as_ref().expect("checked above");
+            let n_classes = self.net.n_outputs();
+            if let Some(&i) = self.batch_idx.iter().find(|&&i| labels[i as usize] as usize >= n_classes) {
+                return Err(TrainError::Data(format!("label {} of example {i} is not one of the classifier's {n_classes} classes", labels[i as usize])));
+            }
+            one_hot(self.batch_idx.iter().map(|&i| labels[i as usize]), n_classes, &mut self.targets);
         }
 
         self.apply_k_schedule();
