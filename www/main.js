@@ -76,6 +76,10 @@ function specChanged(next) {
 }
 
 function showStats(next) {
+  // For the benchmark: when the first trained batch reached the page, in ms after navigation.
+  if (next.examples_seen > 0 && window.bottleneck && window.bottleneck.firstBatchAt === undefined) {
+    window.bottleneck.firstBatchAt = performance.now();
+  }
   stats = next;
   $('pause').textContent = next.paused ? 'resume' : 'pause';
   if (next.paused_reason) setMessage('status', `Paused: ${next.paused_reason}`, true);
