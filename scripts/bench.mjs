@@ -12,6 +12,16 @@ await buildAll();
 ensureChromium();
 mkdirSync(join(root, 'www', 'vendor'), { recursive: true });
 copyFileSync(join(root, 'node_modules', 'convnetjs', 'build', 'convnet-min.js'), join(root, 'www', 'vendor', 'convnet-min.js'));
+mkdirSync(join(root, 'www', 'vendor', 'tfjs'), { recursive: true });
+for (const [pkg, file] of [
+  ['tfjs', 'tf.min.js'],
+  ['tfjs-backend-wasm', 'tf-backend-wasm.min.js'],
+  ['tfjs-backend-wasm', 'tfjs-backend-wasm.wasm'],
+  ['tfjs-backend-wasm', 'tfjs-backend-wasm-simd.wasm'],
+  ['tfjs-backend-wasm', 'tfjs-backend-wasm-threaded-simd.wasm'],
+]) {
+  copyFileSync(join(root, 'node_modules', '@tensorflow', pkg, 'dist', file), join(root, 'www', 'vendor', 'tfjs', file));
+}
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);
 const { server, url } = await startServer({ root, port: 0 });
 const browser = await chromium.launch({
@@ -24,10 +34,13 @@ try {
   await page.goto(`${url}www/bench.html?seconds=${seconds}`);
   const results = await (await page.waitForFunction(() => window.benchResults, null, { timeout: 120_000, polling: 500 })).jsonValue();
   if (results.error) throw new Error(results.error);
-  const row = (cells) => cells.map((c, i) => String(c).padStart(i === 0 ? 12 : 22)).join(' ');
-  console.log(row(['workload', 'Bottleneck examples/s', 'ConvNetJS examples/s', 'ratio']));
+  const row = (cells) => cells.map((c, i) => String(c).padStart(i === 0 ? 10 : 14)).join(' ');
+  console.log('examples/s, and how many times faster Bottleneck is:');
+  console.log(row(['workload', 'Bottleneck', 'ConvNetJS', 'TF.js wasm', 'TF.js cpu', 'x ConvNetJS', 'x TF.js wasm', 'x TF.js cpu']));
   for (const r of results) {
-    console.log(row([r.workload, Math.round(r.bottleneck_examples_per_second), Math.round(r.convnetjs_examples_per_second), `${r.ratio.toFixed(1)}x`]));
+    const ours = r.bottleneck_examples_per_second;
+    const peers = [r.convnetjs_examples_per_second, r.tfjs_wasm_examples_per_second, r.tfjs_cpu_examples_per_second];
+    console.log(row([r.workload, Math.round(ours), ...peers.map(Math.round), ...peers.map((p) => `${(ours / p).toFixed(1)}x`)]));
   }
 
   // Page responsiveness while training at full speed, with a cold cache: when the first batch
