@@ -6,27 +6,29 @@
 use super::matmul::{gemm, Op};
 use super::spec::Geometry;
 
-/// Unfold one image (c_big, h_big, w_big) into cols (c_big · size², h_small · w_small).
-pub fn im2col(image: &[f32], g: &Geometry, cols: &mut [f32]) {
+/// Visit every (cols index, image index) pair the kernel windows touch: cols row
+/// (c, ky, kx), column (oy, ox) reads image pixel (c, oy·stride − pad + ky, ox·stride − pad + kx).
+/// Window positions that fall in the padding are skipped. im2col and col2im are both this walk.
+#[inline]
+fn for_each_tap(g: &Geometry, mut visit: impl FnMut(usize, usize)) {
     let (c_big, h_big, w_big) = g.big;
     let (_, h_small, w_small) = g.small;
     let n_pos = h_small * w_small;
-    debug_assert_eq!(cols.len(), g.patch_len() * n_pos);
     for c in 0..c_big {
         for ky in 0..g.size {
             for kx in 0..g.size {
                 let row = ((c * g.size + ky) * g.size + kx) * n_pos;
                 for oy in 0..h_small {
                     let y = (oy * g.stride + ky) as isize - g.pad as isize;
-                    let out = &mut cols[row + oy * w_small..row + (oy + 1) * w_small];
                     if y < 0 || y >= h_big as isize {
-                        out.iter_mut().for_each(|v| *v = 0.0);
                         continue;
                     }
-                    let src = &image[(c * h_big + y as usize) * w_big..(c * h_big + y as usize + 1) * w_big];
-                    for (ox, v) in out.iter_mut().enumerate() {
+                    let line = (c * h_big + y as usize) * w_big;
+                    for ox in 0..w_small {
                         let x = (ox * g.stride + kx) as isize - g.pad as isize;
-                        *v = if x < 0 || x >= w_big as isize { 0.0 } else { src[x as usize] };
+                        if x >= 0 && (x as usize) < w_big {
+                            visit(row + oy * w_small + ox, line + x as usize);
+                        }
                     }
                 }
             }
@@ -34,31 +36,19 @@ pub fn im2col(image: &[f32], g: &Geometry, cols: &mut [f32]) {
     }
 }
 
+/// Unfold one image (c_big, h_big, w_big) into cols (c_big · size², h_small · w_small);
+/// entries whose window lies in the padding are 0.
+pub fn im2col(image: &[f32], g: &Geometry, cols: &mut [f32]) {
+    debug_assert_eq!(cols.len(), g.patch_len() * g.small.1 * g.small.2);
+    if g.pad > 0 {
+        cols.iter_mut().for_each(|v| *v = 0.0);
+    }
+    for_each_tap(g, |col, pixel| cols[col] = image[pixel]);
+}
+
 /// Fold cols back, adding into one image (c_big, h_big, w_big): the adjoint of `im2col`.
 pub fn col2im_add(cols: &[f32], g: &Geometry, image: &mut [f32]) {
-    let (c_big, h_big, w_big) = g.big;
-    let (_, h_small, w_small) = g.small;
-    let n_pos = h_small * w_small;
-    for c in 0..c_big {
-        for ky in 0..g.size {
-            for kx in 0..g.size {
-                let row = ((c * g.size + ky) * g.size + kx) * n_pos;
-                for oy in 0..h_small {
-                    let y = (oy * g.stride + ky) as isize - g.pad as isize;
-                    if y < 0 || y >= h_big as isize {
-                        continue;
-                    }
-                    let dst = (c * h_big + y as usize) * w_big;
-                    for ox in 0..w_small {
-                        let x = (ox * g.stride + kx) as isize - g.pad as isize;
-                        if x >= 0 && (x as usize) < w_big {
-                            image[dst + x as usize] += cols[row + oy * w_small + ox];
-                        }
-                    }
-                }
-            }
-        }
-    }
+    for_each_tap(g, |col, pixel| image[pixel] += cols[col]);
 }
 
 fn sizes(g: &Geometry) -> (usize, usize, usize, usize) {
@@ -71,6 +61,7 @@ fn sizes(g: &Geometry) -> (usize, usize, usize, usize) {
 pub fn conv_forward(x: &[f32], filters: &[f32], y: &mut [f32], g: &Geometry, batch: usize, cols: &mut Vec<f32>) {
     let (big, small, c_small, n_pos) = sizes(g);
     cols.resize(g.patch_len() * n_pos, 0.0);
+    let cols = &mut cols[..g.patch_len() * n_pos];
     for b in 0..batch {
         im2col(&x[b * big..(b + 1) * big], g, cols);
         gemm(c_small, g.patch_len(), n_pos, filters, Op::N, cols, Op::N, 0.0, &mut y[b * small..(b + 1) * small]);
@@ -78,21 +69,22 @@ pub fn conv_forward(x: &[f32], filters: &[f32], y: &mut [f32], g: &Geometry, bat
 }
 
 /// Conv backward: d_filters += dy · im2col(x)ᵀ; dx (when given) = col2im(filtersᵀ · dy).
+/// `scratch` holds the unfolded input and its gradient side by side, reused across calls.
 #[allow(clippy::too_many_arguments)]
-pub fn conv_backward(x: &[f32], filters: &[f32], dy: &[f32], d_filters: &mut [f32], mut dx: Option<&mut [f32]>, g: &Geometry, batch: usize, cols: &mut Vec<f32>) {
+pub fn conv_backward(x: &[f32], filters: &[f32], dy: &[f32], d_filters: &mut [f32], mut dx: Option<&mut [f32]>, g: &Geometry, batch: usize, scratch: &mut Vec<f32>) {
     let (big, small, c_small, n_pos) = sizes(g);
     let patch = g.patch_len();
-    cols.resize(patch * n_pos, 0.0);
-    let mut d_cols = vec![0.0f32; patch * n_pos];
+    scratch.resize(2 * patch * n_pos, 0.0);
+    let (cols, d_cols) = scratch.split_at_mut(patch * n_pos);
     for b in 0..batch {
         let dy_b = &dy[b * small..(b + 1) * small];
         im2col(&x[b * big..(b + 1) * big], g, cols);
         gemm(c_small, n_pos, patch, dy_b, Op::N, cols, Op::T, 1.0, d_filters);
         if let Some(dx) = dx.as_deref_mut() {
-            gemm(patch, c_small, n_pos, filters, Op::T, dy_b, Op::N, 0.0, &mut d_cols);
+            gemm(patch, c_small, n_pos, filters, Op::T, dy_b, Op::N, 0.0, d_cols);
             let dx_b = &mut dx[b * big..(b + 1) * big];
             dx_b.iter_mut().for_each(|v| *v = 0.0);
-            col2im_add(&d_cols, g, dx_b);
+            col2im_add(d_cols, g, dx_b);
         }
     }
 }
@@ -101,6 +93,7 @@ pub fn conv_backward(x: &[f32], filters: &[f32], dy: &[f32], d_filters: &mut [f3
 pub fn deconv_forward(x: &[f32], filters: &[f32], y: &mut [f32], g: &Geometry, batch: usize, cols: &mut Vec<f32>) {
     let (big, small, c_small, n_pos) = sizes(g);
     cols.resize(g.patch_len() * n_pos, 0.0);
+    let cols = &mut cols[..g.patch_len() * n_pos];
     for b in 0..batch {
         gemm(g.patch_len(), c_small, n_pos, filters, Op::T, &x[b * small..(b + 1) * small], Op::N, 0.0, cols);
         let y_b = &mut y[b * big..(b + 1) * big];
@@ -115,6 +108,7 @@ pub fn deconv_backward(x: &[f32], filters: &[f32], dy: &[f32], d_filters: &mut [
     let (big, small, c_small, n_pos) = sizes(g);
     let patch = g.patch_len();
     cols.resize(patch * n_pos, 0.0);
+    let cols = &mut cols[..patch * n_pos];
     for b in 0..batch {
         im2col(&dy[b * big..(b + 1) * big], g, cols);
         gemm(c_small, n_pos, patch, &x[b * small..(b + 1) * small], Op::N, cols, Op::T, 1.0, d_filters);
