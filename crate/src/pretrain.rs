@@ -78,7 +78,7 @@ impl Pretrainer {
             return Err(format!("n_labels must be between 1 and the {} training digits", train.n_images));
         }
         plan.autoencoder.validate()?;
-        let labeled = train.subset(&(0..plan.n_labels).map(|k| k * train.n_images / plan.n_labels).collect::<Vec<_>>());
+        let labeled = train.spread(plan.n_labels);
         let classifier = Trainer::new(spec, finetune.clone(), seed)?;
         let baseline = Trainer::new(spec, finetune, seed)?;
         let autoencoder = layer_autoencoder(spec, 0, &plan.autoencoder, seed)?;

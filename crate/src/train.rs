@@ -93,7 +93,6 @@ pub struct StepStats {
     pub accuracy: Option<f64>,
     /// The training objective per example (see model/loss.rs for units).
     pub objective: f64,
-    pub decay_loss: f64,
     /// Milliseconds spent in the forward pass, and in backward pass plus update, when the
     /// trainer has a clock.
     pub forward_ms: f64,
@@ -278,7 +277,6 @@ impl Trainer {
             bce_per_pixel: self.net.output_is_sigmoid().then(|| sums.bce / n_values),
             accuracy: self.net.is_classifier().then(|| sums.correct as f64 / batch as f64),
             objective: objective / batch as f64,
-            decay_loss: self.net.decay_loss(self.config.l1_decay, self.config.l2_decay),
             forward_ms: 0.0,
             backward_ms: 0.0,
         }
@@ -348,6 +346,12 @@ impl Trainer {
             }),
             None => self.ever_selected.iter_mut().for_each(|e| *e = true),
         }
+    }
+
+    /// The weight-decay loss of the current parameters under the current settings (a pass over
+    /// every weight: computed when asked, not on every step).
+    pub fn decay_loss(&self) -> f64 {
+        self.net.decay_loss(self.config.l1_decay, self.config.l2_decay)
     }
 
     /// The last trained batch: inputs as the network saw them (corrupted when noise is on),

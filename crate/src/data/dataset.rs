@@ -36,6 +36,12 @@ impl Dataset {
         Dataset::new(self.width, self.height, pixels, labels)
     }
 
+    /// `count` images spread evenly over the set (so over the classes of class-ordered digits).
+    pub fn spread(&self, count: usize) -> Dataset {
+        let count = count.clamp(1, self.n_images.max(1));
+        self.subset(&(0..count).map(|k| k * self.n_images / count).collect::<Vec<_>>())
+    }
+
     /// The fixed split of the built-in digits: image i goes to validation when i % 10 == 9,
     /// otherwise to training. The asset stores the digits class by class, so each class gives
     /// a tenth of its images: 9,000 train and 1,000 validation for the 10,000 built-in digits.
@@ -68,6 +74,8 @@ mod tests {
         assert_eq!(valid.pixels, (0..10).map(|k| (10 * k + 9) as f32).collect::<Vec<_>>());
         // One validation image from each class of ten.
         assert_eq!(valid.labels.unwrap(), (0..10).collect::<Vec<u8>>());
+        assert_eq!(data.spread(4).pixels, vec![0.0, 25.0, 50.0, 75.0]);
+        assert_eq!(data.spread(1000).n_images, 100, "never more than there are");
         let mut batch = Vec::new();
         train.gather(&[0, 9], &mut batch);
         assert_eq!(batch, vec![0.0, 10.0]);

@@ -201,7 +201,6 @@ pub struct App {
     smoothed_bce: Option<f64>,
     forward_us: f64,
     backward_us: f64,
-    last_decay_loss: f64,
     valid_mse: Option<f64>,
     valid_bce: Option<f64>,
     next_validation: f64,
@@ -247,7 +246,6 @@ impl App {
             smoothed_bce: None,
             forward_us: 0.0,
             backward_us: 0.0,
-            last_decay_loss: 0.0,
             valid_mse: None,
             valid_bce: None,
             next_validation: 0.0,
@@ -392,7 +390,7 @@ impl App {
             Command::Compare { label, spec, config } => self.start_compare(label, spec, config)?,
             Command::StopCompare => self.shadow = None,
             Command::Probe { count } => {
-                let inputs = self.valid.subset(&spread(self.valid.n_images, count));
+                let inputs = self.valid.spread(count);
                 self.trainer.net.forward(&inputs.pixels, inputs.n_images, None);
                 extra.insert("outputs".into(), serde_json::to_value(self.trainer.net.output()).expect("floats"));
             }
@@ -455,7 +453,6 @@ impl App {
         };
         match result {
             Ok(stats) => {
-                let ema = |old: Option<f64>, new: f64| Some(old.map_or(new, |o| 0.97 * o + 0.03 * new));
                 self.smoothed_mse = ema(self.smoothed_mse, stats.mse_per_pixel);
                 if let Some(bce) = stats.bce_per_pixel {
                     self.smoothed_bce = ema(self.smoothed_bce, bce);
@@ -464,7 +461,6 @@ impl App {
                 let blend = |old: f64, new: f64| if old == 0.0 { new } else { 0.9 * old + 0.1 * new };
                 self.forward_us = blend(self.forward_us, stats.forward_ms * per);
                 self.backward_us = blend(self.backward_us, stats.backward_ms * per);
-                self.last_decay_loss = stats.decay_loss;
                 true
             }
             Err(e) => {
@@ -538,7 +534,7 @@ impl App {
         let dim = self.train.n_pixels();
         let affordable = dim * (k + 8) <= PCA_MAX_DIM_BY_BLOCK;
         if self.pca.is_none_or(|(pk, _)| pk != k) && now - self.started > 1000.0 && k < dim && affordable && !self.trainer.net.is_classifier() {
-            let sample = self.train.subset(&spread(self.train.n_images, PCA_MAX_IMAGES));
+            let sample = self.train.spread(PCA_MAX_IMAGES);
             let pca = Pca::fit(&sample.pixels, sample.n_images, dim, k);
             self.pca = Some((k, pca.mse_per_pixel(&self.valid.pixels, self.valid.n_images, k)));
         }
@@ -569,7 +565,7 @@ impl App {
             train_bce: self.smoothed_bce,
             valid_mse: self.valid_mse,
             valid_bce: self.valid_bce,
-            decay_loss: self.last_decay_loss,
+            decay_loss: self.trainer.decay_loss(),
             pca_mse: self.pca.map(|p| p.1),
             compare_label: self.shadow.as_ref().map(|s| s.label.clone()),
             compare_train_mse: self.shadow.as_ref().and_then(|s| s.smoothed_mse),
@@ -674,7 +670,7 @@ impl App {
     fn train_shadow(&mut self) {
         let Some(shadow) = &mut self.shadow else { return };
         match shadow.trainer.step(&self.train) {
-            Ok(stats) => shadow.smoothed_mse = Some(shadow.smoothed_mse.map_or(stats.mse_per_pixel, |o| 0.97 * o + 0.03 * stats.mse_per_pixel)),
+            Ok(stats) => shadow.smoothed_mse = ema(shadow.smoothed_mse, stats.mse_per_pixel),
             Err(e) => {
                 web_sys::console::warn_1(&JsValue::from_str(&format!("the comparison stopped: {e}")));
                 self.shadow = None;
@@ -732,13 +728,7 @@ impl App {
                 ("validation accuracy, random init", pct(pre.baseline_curve.last())),
                 ("labelled examples", group_thousands(pre.plan.n_labels as u64)),
             ];
-            let mut scene = Scene::new(380, 20 + rows.len() * 20 + 6);
-            for (row, (label, value)) in rows.iter().enumerate() {
-                let y = 16.0 + row as f32 * 20.0;
-                scene.text(10.0, y, *label, 13.0, MUTED, Align::Left);
-                scene.text(370.0, y, value.clone(), 13.0, INK, Align::Right);
-            }
-            return scene;
+            return rows_scene(&rows, 6);
         }
         let p = &self.trainer.progress;
         let fmt = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.5}"));
@@ -752,7 +742,7 @@ impl App {
             ("backward + update, per example", format!("{:.1} µs", self.backward_us)),
             ("train loss (MSE/px, moving avg.)", fmt(self.smoothed_mse)),
             (valid_label.as_str(), fmt(self.valid_mse)),
-            ("weight-decay loss", format!("{:.5}", self.last_decay_loss)),
+            ("weight-decay loss", format!("{:.5}", self.trainer.decay_loss())),
             ("optimiser", match opt.learning_rate() {
                 Some(lr) => format!("{} · lr {lr}", opt.name()),
                 None => format!("{} · no learning rate", opt.name()),
@@ -767,12 +757,7 @@ impl App {
         if let Some(share) = self.units_ever_selected() {
             rows.push(("top-k units ever selected", format!("{:.1} %", 100.0 * share)));
         }
-        let mut scene = Scene::new(380, 20 + rows.len() * 20 + 22);
-        for (row, (label, value)) in rows.iter().enumerate() {
-            let y = 16.0 + row as f32 * 20.0;
-            scene.text(10.0, y, *label, 13.0, MUTED, Align::Left);
-            scene.text(370.0, y, value.clone(), 13.0, INK, Align::Right);
-        }
+        let mut scene = rows_scene(&rows, 22);
         let status = match (&self.paused_reason, self.paused) {
             (Some(reason), _) => format!("paused: {}", reason.chars().take(60).collect::<String>()),
             (None, true) => "paused".into(),
@@ -819,7 +804,7 @@ impl App {
     }
 
     fn scatter_scene(&mut self) -> Scene {
-        let digits = self.valid.subset(&spread(self.valid.n_images, SCATTER_DIGITS));
+        let digits = self.valid.spread(SCATTER_DIGITS);
         let net = &mut self.trainer.net;
         net.forward(&digits.pixels, digits.n_images, None);
         let layer = &net.layers[self.view.layer];
@@ -845,7 +830,7 @@ impl App {
             return self.predictions_scene();
         }
         let vectors = self.valid.height <= 1;
-        let digits = self.valid.subset(&spread(self.valid.n_images, if vectors { 6 } else { RECON_DIGITS }));
+        let digits = self.valid.spread(if vectors { 6 } else { RECON_DIGITS });
         let noise = self.trainer.config.noise;
         let mut corrupted = digits.pixels.clone();
         // Display noise comes from a generator derived from the run's seed, so drawing never
@@ -881,7 +866,7 @@ impl App {
 
     /// A classifier's answers for validation digits: each digit with its predicted class.
     fn predictions_scene(&mut self) -> Scene {
-        let digits = self.valid.subset(&spread(self.valid.n_images, RECON_DIGITS));
+        let digits = self.valid.spread(RECON_DIGITS);
         let net = &mut self.trainer.net;
         net.forward(&digits.pixels, digits.n_images, None);
         let n_classes = net.n_outputs();
@@ -1056,7 +1041,7 @@ impl App {
         net.forward(&self.valid.pixels, self.valid.n_images, None);
         let acts = net.activations(code);
         let dead: Vec<bool> = (0..units).map(|u| acts.chunks_exact(units).all(|row| row[u] == 0.0)).collect();
-        let digits = self.valid.subset(&spread(self.valid.n_images, TURNOFF_DIGITS));
+        let digits = self.valid.spread(TURNOFF_DIGITS);
         let mut tiles = digits.pixels.clone();
         net.forward(&digits.pixels, digits.n_images, None);
         tiles.extend_from_slice(net.output());
@@ -1155,10 +1140,20 @@ fn kind_name(kind: Kind) -> &'static str {
     }
 }
 
-/// `count` indices spread evenly over `n` (so over the classes of the class-ordered digits).
-fn spread(n: usize, count: usize) -> Vec<usize> {
-    let count = count.clamp(1, n.max(1));
-    (0..count).map(|k| k * n / count).collect()
+/// Exponential moving average of per-batch figures for display.
+fn ema(old: Option<f64>, new: f64) -> Option<f64> {
+    Some(old.map_or(new, |o| 0.97 * o + 0.03 * new))
+}
+
+/// Label/value rows as a stats panel scene, with room for `extra_height` below them.
+fn rows_scene(rows: &[(&str, String)], extra_height: usize) -> Scene {
+    let mut scene = Scene::new(380, 20 + rows.len() * 20 + extra_height);
+    for (row, (label, value)) in rows.iter().enumerate() {
+        let y = 16.0 + row as f32 * 20.0;
+        scene.text(10.0, y, *label, 13.0, MUTED, Align::Left);
+        scene.text(370.0, y, value.clone(), 13.0, INK, Align::Right);
+    }
+    scene
 }
 
 fn group_thousands(n: u64) -> String {
