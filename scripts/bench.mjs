@@ -1,6 +1,8 @@
-// `npm run bench`: builds, serves the page, and in one run of Debian's headless chromium trains
-// each workload with Bottleneck's wasm trainer and with ConvNetJS (npm `convnetjs`) on the same
-// digits; prints a table and writes bench/results.json. The native counterpart is `cargo bench`.
+// `npm run bench`: builds, serves the page, and in one run of Debian's headless chromium measures
+// the simd128 peak, our matrix products in both wasm builds, and each workload trained by our
+// trainer, ConvNetJS (npm `convnetjs`) and TensorFlow.js (wasm and cpu) on the same digits; then
+// the page's responsiveness. Prints tables and writes bench/results.json. The native
+// counterpart is `cargo bench`.
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -32,15 +34,38 @@ try {
   const page = await browser.newPage();
   log(`benchmarking in ${await browser.version()} (${seconds} s a measurement)`);
   await page.goto(`${url}www/bench.html?seconds=${seconds}`);
-  const results = await (await page.waitForFunction(() => window.benchResults, null, { timeout: 120_000, polling: 500 })).jsonValue();
+  const results = await (await page.waitForFunction(() => window.benchResults, null, { timeout: 600_000, polling: 500 })).jsonValue();
   if (results.error) throw new Error(results.error);
-  const row = (cells) => cells.map((c, i) => String(c).padStart(i === 0 ? 10 : 14)).join(' ');
-  console.log('examples/s, and how many times faster Bottleneck is:');
-  console.log(row(['workload', 'Bottleneck', 'ConvNetJS', 'TF.js wasm', 'TF.js cpu', 'x ConvNetJS', 'x TF.js wasm', 'x TF.js cpu']));
-  for (const r of results) {
-    const ours = r.bottleneck_examples_per_second;
-    const peers = [r.convnetjs_examples_per_second, r.tfjs_wasm_examples_per_second, r.tfjs_cpu_examples_per_second];
-    console.log(row([r.workload, Math.round(ours), ...peers.map(Math.round), ...peers.map((p) => `${(ours / p).toFixed(1)}x`)]));
+  const row = (cells, first = 30) => cells.map((c, i) => (i === 0 ? String(c).padEnd(first) : String(c).padStart(13))).join(' ');
+  const fixed = (v, digits = 1) => (v === null || v === undefined ? 'n/a' : v.toFixed(digits));
+  const pct = (v, peak) => `${((100 * v) / peak).toFixed(0)}%`;
+  const byLevel = Object.fromEntries(results.builds.map((b) => [b.simd, b]));
+  const plain = byLevel['simd128'];
+  const relaxed = byLevel['relaxed-simd'];
+  console.log(`\npeak (independent f32x4 multiply-add chains): simd128 ${fixed(plain.peak_gflops)} GFLOP/s` + (relaxed ? `; relaxed-simd fused ${fixed(relaxed.fma_peak_gflops)} GFLOP/s` : ''));
+
+  console.log('\nmatrix products, GFLOP/s (dense layer batch×n_in×n_out; % of the peak measured above):');
+  console.log(row(['product', 'simd128 tile', '% peak', 'matrixmult.', 'tile/mm', ...(relaxed ? ['relaxed tile', '% FMA peak'] : [])]));
+  const formName = { forward: 'Y = X·Wᵀ', backward_input: 'dX = dY·W', backward_weights: 'dW = dYᵀ·X' };
+  plain.gemm.forEach((g, i) => {
+    const r = relaxed?.gemm[i];
+    console.log(row([`${formName[g.form]} ${g.shape.join('×')}`, fixed(g.packed_gflops), pct(g.packed_gflops, plain.peak_gflops), fixed(g.matrixmultiply_gflops), `${(g.packed_gflops / g.matrixmultiply_gflops).toFixed(2)}x`, ...(r ? [fixed(r.packed_gflops), pct(r.packed_gflops, relaxed.fma_peak_gflops)] : [])]));
+  });
+
+  console.log('\ntraining, examples/s (effective GFLOP/s = matrix-product flops per example × examples/s):');
+  const best = relaxed ?? plain;
+  console.log(row(['workload', 'simd128', 'relaxed-simd', 'mm (simd128)', 'ConvNetJS', 'TF.js wasm', 'TF.js cpu', 'ours GFLOP/s', '% peak', 'x ConvNetJS', 'x TF.js wasm', 'x TF.js cpu'], 12));
+  for (const peer of results.peers) {
+    const ours = (b) => b?.train.find((t) => t.workload === peer.workload);
+    const rate = ours(best).examples_per_second;
+    const gflops = (rate * results.flops_per_example[peer.workload]) / 1e9;
+    const peak = relaxed ? relaxed.fma_peak_gflops : plain.peak_gflops;
+    const others = [peer.convnetjs_examples_per_second, peer.tfjs_wasm_examples_per_second, peer.tfjs_cpu_examples_per_second];
+    console.log(row([peer.workload, Math.round(ours(plain).examples_per_second), relaxed ? Math.round(ours(relaxed).examples_per_second) : 'n/a', Math.round(ours(plain).matrixmultiply_examples_per_second), ...others.map((v) => (v === null ? 'n/a' : Math.round(v))), fixed(gflops), pct(gflops, peak), ...others.map((v) => (v === null ? 'n/a' : `${(rate / v).toFixed(1)}x`))], 12));
+  }
+  console.log('(ratios use the build this browser loads: ' + best.simd + '; peers get the same effective-GFLOP/s numerator)');
+  for (const peer of results.peers) {
+    for (const [who, why] of Object.entries(peer.unavailable ?? {})) console.log(`n/a: ${who} on ${peer.workload}: ${why}`);
   }
 
   // Page responsiveness while training at full speed, with a cold cache: when the first batch

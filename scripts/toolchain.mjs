@@ -79,17 +79,29 @@ export function ensureChromium() {
   if (!existsSync(CHROMIUM)) throw new Error(`apt installed chromium but ${CHROMIUM} is still missing`);
 }
 
-/** Compile the crate to wasm (simd128, see .cargo/config.toml) and generate the JS glue. */
+/** The two wasm builds the page chooses between at load time (www/simd.js): the same crate,
+ * one with relaxed-simd's fused multiply-add in the matrix-product tile. Each has its own
+ * target directory so switching between them never rebuilds the other. */
+export const WASM_BUILDS = [
+  { name: 'bottleneck', features: '+simd128', targetDir: join(root, 'target') },
+  { name: 'bottleneck_relaxed', features: '+simd128,+relaxed-simd', targetDir: join(root, 'target', 'relaxed') },
+];
+
+/** Compile both wasm builds and generate their JS glue into www/pkg. */
 export function buildWasm() {
   ensureWasmTarget();
   ensureWasmBindgen();
-  log('building the wasm module');
-  run('cargo', ['build', '--release', '--target', 'wasm32-unknown-unknown', '--lib']);
-  run('wasm-bindgen', [
-    '--target', 'web',
-    '--out-dir', join(root, 'www', 'pkg'),
-    join(root, 'target', 'wasm32-unknown-unknown', 'release', 'bottleneck.wasm'),
-  ]);
+  for (const build of WASM_BUILDS) {
+    log(`building the wasm module (${build.features})`);
+    const env = { ...process.env, CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS: `-C target-feature=${build.features}` };
+    run('cargo', ['build', '--release', '--target', 'wasm32-unknown-unknown', '--lib', '--target-dir', build.targetDir], { env });
+    run('wasm-bindgen', [
+      '--target', 'web',
+      '--out-dir', join(root, 'www', 'pkg'),
+      '--out-name', build.name,
+      join(build.targetDir, 'wasm32-unknown-unknown', 'release', 'bottleneck.wasm'),
+    ]);
+  }
 }
 
 /** Everything the page needs: npm packages, the digits asset, the wasm module. */

@@ -1,9 +1,15 @@
-// The in-browser half of `npm run bench`: the same workloads through our wasm trainer, through
-// ConvNetJS, and through TensorFlow.js (wasm and cpu backends), all loaded as classic scripts:
+// The in-browser half of `npm run bench`: the simd128 peak and our matrix products in both wasm
+// builds (simd128 and relaxed-simd), then the same workloads through our trainer, through
+// ConvNetJS, and through TensorFlow.js (wasm and cpu backends, loaded as classic scripts):
 // same network, optimiser, batch size and digits.
-import init, { bench_train } from './pkg/bottleneck.js';
+import { loadBottleneck, relaxedSimdSupported } from './simd.js';
 
 const SECONDS = Number(new URLSearchParams(location.search).get('seconds') ?? 4);
+/** Seconds per matrix-product measurement (there are many). */
+const GEMM_SECONDS = Math.min(SECONDS, 0.5);
+/** Dense layers (batch, n_in, n_out) whose three products are measured. */
+const GEMM_SHAPES = [[20, 784, 50], [256, 784, 225], [256, 225, 10]];
+const FORMS = ['forward', 'backward_input', 'backward_weights'];
 
 /** ConvNetJS's equivalents of our presets (its regression output is linear). */
 const WORKLOADS = {
@@ -19,7 +25,59 @@ const WORKLOADS = {
     trainer: { method: 'windowgrad', learning_rate: 0.001, batch_size: 256, ro: 0.9 },
     tf: { sizes: [225, 10, 225, 784], activations: ['relu', 'relu', 'relu', 'relu'], batch: 256, l2: 0, optimizer: () => tf.train.rmsprop(0.001, 0.9, 0, 1e-7) },
   },
+  // ConvNetJS has no deconvolution, so only TensorFlow.js runs this one.
+  'conv-1s-8s': { conv: true, tf: { batch: 64, optimizer: () => tf.train.momentum(0.005, 0.9) } },
 };
+
+/** TensorFlow.js on `backend`: the conv-1s-8s network (36×36 → 20 maps 17×17 tanh → 2 maps
+ * 11×11 tanh → tied transposed convolutions back), mean squared error, SGD with momentum.
+ * The 28×28 digits are zero-padded to 36×36: the work per example does not depend on them. */
+async function tfjsConvRate(pixels, n, spec, backend) {
+  await tf.setBackend(backend);
+  await tf.ready();
+  const f1 = tf.variable(tf.randomNormal([17, 17, 1, 20], 0, Math.sqrt(1 / 289)));
+  const f2 = tf.variable(tf.randomNormal([11, 11, 20, 2], 0, Math.sqrt(1 / 2420)));
+  const biases = [20, 2, 20, 1].map((c) => tf.variable(tf.zeros([c])));
+  const vars = [f1, f2, ...biases];
+  const optimizer = spec.optimizer();
+  const batchData = new Float32Array(spec.batch * 36 * 36);
+  let cursor = 0;
+  const step = () => {
+    for (let b = 0; b < spec.batch; b++, cursor = (cursor + 1) % n) {
+      for (let row = 0; row < 28; row++) batchData.set(pixels.subarray(cursor * 784 + row * 28, cursor * 784 + row * 28 + 28), b * 1296 + (row + 4) * 36 + 4);
+    }
+    tf.tidy(() => {
+      const x = tf.tensor4d(batchData, [spec.batch, 36, 36, 1]);
+      optimizer.minimize(() => {
+        const h1 = tf.tanh(tf.add(tf.conv2d(x, f1, 1, 'valid'), biases[0]));
+        const h2 = tf.tanh(tf.add(tf.conv2d(h1, f2, 1, 'valid'), biases[1]));
+        const h3 = tf.tanh(tf.add(tf.conv2dTranspose(h2, f2, [spec.batch, 20, 20, 20], 1, 'valid'), biases[2]));
+        const y = tf.tanh(tf.add(tf.conv2dTranspose(h3, f1, [spec.batch, 36, 36, 1], 1, 'valid'), biases[3]));
+        return tf.losses.meanSquaredError(x, y);
+      }, false, vars);
+    });
+  };
+  return timeTfjs(step, vars, optimizer, spec.batch);
+}
+
+/** Examples per second of a TensorFlow.js training `step`; disposes the model afterwards. */
+async function timeTfjs(step, vars, optimizer, batch) {
+  step(); // warm-up (and kernel compilation)
+  await vars[0].data();
+  await tf.nextFrame();
+  const start = performance.now();
+  let count = 0;
+  while (performance.now() - start < SECONDS * 1000) {
+    step();
+    count += batch;
+  }
+  // Make sure the work is done before the clock stops.
+  await vars[0].data();
+  const rate = (count * 1000) / (performance.now() - start);
+  vars.forEach((v) => v.dispose());
+  optimizer.dispose();
+  return rate;
+}
 
 /** TensorFlow.js on `backend`: the same fc stack, 0.5·Σ(y − x)² per example averaged over
  * the batch (plus ConvNetJS-style L2), minimised by its own optimiser. */
@@ -51,20 +109,7 @@ async function tfjsRate(pixels, n, spec, backend) {
       }, false, vars);
     });
   };
-  step(); // warm-up (and kernel compilation)
-  await tf.nextFrame();
-  const start = performance.now();
-  let count = 0;
-  while (performance.now() - start < SECONDS * 1000) {
-    step();
-    count += spec.batch;
-  }
-  // Make sure the work is done before the clock stops.
-  await vars[0].data();
-  const rate = (count * 1000) / (performance.now() - start);
-  vars.forEach((v) => v.dispose());
-  optimizer.dispose();
-  return rate;
+  return timeTfjs(step, vars, optimizer, spec.batch);
 }
 
 function convnetjsRate(images, n, workload) {
@@ -85,21 +130,66 @@ function convnetjsRate(images, n, workload) {
   return (count * 1000) / (performance.now() - start);
 }
 
+/** One wasm build: its peak, its matrix products (our packed tile and matrixmultiply), and
+ * its trainer on every workload. */
+function measureBuild(glue, bytes) {
+  const level = glue.simd_level();
+  const build = { simd: level, peak_gflops: glue.bench_peak(false, Math.min(SECONDS, 1)) };
+  if (level === 'relaxed-simd') build.fma_peak_gflops = glue.bench_peak(true, Math.min(SECONDS, 1));
+  build.gemm = [];
+  for (const [batch, nIn, nOut] of GEMM_SHAPES) {
+    for (const form of FORMS) {
+      const row = { shape: [batch, nIn, nOut], form };
+      for (const backend of ['packed', 'matrixmultiply']) row[`${backend}_gflops`] = glue.bench_gemm(batch, nIn, nOut, form, backend, GEMM_SECONDS);
+      build.gemm.push(row);
+    }
+  }
+  build.train = Object.keys(WORKLOADS).map((workload) => ({
+    workload,
+    examples_per_second: glue.bench_train(bytes, workload, SECONDS, 'auto'),
+    matrixmultiply_examples_per_second: glue.bench_train(bytes, workload, SECONDS, 'matrixmultiply'),
+  }));
+  return build;
+}
+
 async function main() {
-  await init();
   const bytes = new Uint8Array(await (await fetch('data/mnist10k.bin')).arrayBuffer());
   const n = new DataView(bytes.buffer).getUint32(8, true);
   const images = bytes.subarray(20 + n);
   const pixels = Float32Array.from(images, (v) => v / 255);
   tf.wasm.setWasmPaths(new URL('vendor/tfjs/', location.href).href);
-  // Our trainer runs first for every workload, before any peer has started threads or caches.
-  const results = Object.keys(WORKLOADS).map((preset) => ({ workload: preset, bottleneck_examples_per_second: bench_train(bytes, preset, SECONDS) }));
-  for (const r of results) {
-    const workload = WORKLOADS[r.workload];
-    r.convnetjs_examples_per_second = convnetjsRate(images, n, workload);
-    r.tfjs_wasm_examples_per_second = await tfjsRate(pixels, n, workload.tf, 'wasm');
-    r.tfjs_cpu_examples_per_second = await tfjsRate(pixels, n, workload.tf, 'cpu');
+  // Our builds run first, before any peer has started threads or filled caches.
+  const levels = relaxedSimdSupported() ? ['simd128', 'relaxed-simd'] : ['simd128'];
+  const builds = [];
+  let glue = null;
+  for (const level of levels) {
+    glue = await loadBottleneck(level);
+    builds.push(measureBuild(glue, bytes));
   }
+  const flops = Object.fromEntries(Object.keys(WORKLOADS).map((w) => [w, glue.train_flops_per_example(w)]));
+  const peers = [];
+  for (const [name, workload] of Object.entries(WORKLOADS)) {
+    const tfRate = workload.conv ? tfjsConvRate : tfjsRate;
+    const peer = { workload: name, unavailable: {} };
+    // A peer that cannot train a workload gets null and the reason (ConvNetJS has no
+    // deconvolution; TF.js's wasm backend has no Conv2DBackpropFilter kernel).
+    const attempt = async (key, measure) => {
+      try {
+        peer[`${key}_examples_per_second`] = await measure();
+      } catch (err) {
+        peer[`${key}_examples_per_second`] = null;
+        peer.unavailable[key] = String(err.message ?? err);
+      }
+    };
+    await attempt('convnetjs', () => {
+      if (workload.conv) throw new Error('ConvNetJS has no deconvolution layer');
+      return convnetjsRate(images, n, workload);
+    });
+    await attempt('tfjs_wasm', () => tfRate(pixels, n, workload.tf, 'wasm'));
+    await attempt('tfjs_cpu', () => tfRate(pixels, n, workload.tf, 'cpu'));
+    peers.push(peer);
+  }
+  const results = { builds, peers, flops_per_example: flops };
   document.getElementById('out').textContent = JSON.stringify(results, null, 2);
   window.benchResults = results;
 }

@@ -12,6 +12,7 @@ let nextId = 1;
 let state = null;
 let stats = null;
 let presets = [];
+let simd = null; // which wasm build the worker loaded
 
 /** Send a typed control message; resolves to the reply, rejects with the error message. */
 function send(command) {
@@ -43,6 +44,8 @@ async function run(command, errorId = 'status') {
 worker.onmessage = ({ data }) => {
   switch (data.type) {
     case 'ready':
+      simd = data.simd;
+      $('engine').textContent = `matrix products: ${simd === 'relaxed-simd' ? 'wasm relaxed-simd build (fused multiply-add)' : 'wasm simd128 build'}`;
       presets = data.presets;
       fillPresets();
       applyState(data.state, { spec: true });
@@ -264,9 +267,11 @@ function start() {
   const seed = Number(params.get('seed') ?? 1);
   const canvases = {};
   for (const name of PANELS) canvases[name] = $(`canvas-${name}`).transferControlToOffscreen();
-  worker.postMessage({ type: 'init', canvases, preset, seed }, Object.values(canvases));
+  // ?simd=simd128 forces the plain build where the browser could run the relaxed one.
+  const simdLevel = params.get('simd') || 'best';
+  worker.postMessage({ type: 'init', canvases, preset, seed, simd: simdLevel }, Object.values(canvases));
   // Hooks for the browser tests: read the latest numbers, send typed commands.
-  window.bottleneck = { stats: () => stats, state: () => state, command: send };
+  window.bottleneck = { stats: () => stats, state: () => state, command: send, simd: () => simd };
 }
 
 start();

@@ -1,10 +1,11 @@
 // The training worker: owns the wasm App, trains in ~20 ms slices between messages, and lets
 // Rust redraw the panels into the canvases the page transferred. It forwards the page's typed
 // control messages to App.command and answers with the reply or the error.
-import init, { App, presets_json } from './pkg/bottleneck.js';
+import { loadBottleneck } from './simd.js';
 
 const SLICE_MS = 20;
 const STATS_EVERY_MS = 100;
+let wasm = null; // the glue module of the chosen build
 let app = null;
 let lastStatsPost = 0;
 const wake = new MessageChannel();
@@ -29,13 +30,13 @@ function loop() {
 }
 wake.port1.onmessage = loop;
 
-async function start({ canvases, preset, seed }) {
-  await init();
+async function start({ canvases, preset, seed, simd }) {
+  wasm = await loadBottleneck(simd ?? 'best');
   const response = await fetch(new URL('./data/mnist10k.bin', import.meta.url));
   if (!response.ok) throw new Error(`could not fetch the digits (HTTP ${response.status}): run npm start`);
-  app = new App(new Uint8Array(await response.arrayBuffer()), preset, seed);
+  app = new wasm.App(new Uint8Array(await response.arrayBuffer()), preset, seed);
   for (const [name, canvas] of Object.entries(canvases)) app.attach_canvas(name, canvas);
-  postMessage({ type: 'ready', state: JSON.parse(app.state()), presets: JSON.parse(presets_json()) });
+  postMessage({ type: 'ready', state: JSON.parse(app.state()), presets: JSON.parse(wasm.presets_json()), simd: wasm.simd_level() });
   loop();
 }
 

@@ -102,3 +102,33 @@ fn a_diverging_learning_rate_pauses_and_keeps_the_network() {
     let outputs = probe(&mut app);
     assert!(outputs.as_array().unwrap().iter().all(|v| v.as_f64().is_some_and(f64::is_finite)));
 }
+
+/// The simd128 (or relaxed-simd) tiles through both drivers, in every transpose combination
+/// and on shapes with ragged edges, against the textbook triple loop in f64. The two builds
+/// may differ from each other in the last bits (relaxed_madd fuses), so this checks a
+/// tolerance, not bits.
+#[wasm_bindgen_test]
+fn the_simd_matrix_products_match_the_triple_loop() {
+    use bottleneck::model::matmul::{gemm, set_backend, Backend, Op};
+    set_backend(Backend::Packed);
+    let filled = |len: usize, salt: usize| -> Vec<f32> { (0..len).map(|i| (((i * 7 + salt * 13) % 23) as f32 - 11.0) / 8.0).collect() };
+    for &(m, k, n) in &[(1, 1, 1), (5, 3, 9), (50, 784, 50), (70, 300, 270), (4, 515, 10), (65, 7, 257)] {
+        for op_a in [Op::N, Op::T] {
+            for op_b in [Op::N, Op::T] {
+                let (a, b, c0) = (filled(m * k, 1), filled(k * n, 2), filled(m * n, 3));
+                let a_at = |i: usize, p: usize| if op_a == Op::N { a[i * k + p] } else { a[p * m + i] } as f64;
+                let b_at = |p: usize, j: usize| if op_b == Op::N { b[p * n + j] } else { b[j * k + p] } as f64;
+                let mut c = c0.clone();
+                gemm(m, k, n, &a, op_a, &b, op_b, 1.0, &mut c);
+                for i in 0..m {
+                    for j in 0..n {
+                        let want = (0..k).map(|p| a_at(i, p) * b_at(p, j)).sum::<f64>() + c0[i * n + j] as f64;
+                        let got = c[i * n + j] as f64;
+                        assert!((got - want).abs() <= 1e-4 * (1.0 + want.abs()), "{m}x{k}x{n} {op_a:?}{op_b:?} ({i},{j}): {got} vs {want}");
+                    }
+                }
+            }
+        }
+    }
+    set_backend(Backend::Auto);
+}

@@ -1,7 +1,59 @@
 //! Every matrix product in the crate goes through this module: the three forms a dense layer
-//! needs, plus their transposed-weight twins for tied layers. Row-major f32 slices only; the
-//! backend is `matrixmultiply`'s packed SIMD GEMM (AVX2/FMA natively, simd128 in wasm), kept
-//! behind these functions so a faster wasm kernel can replace it without touching the layers.
+//! needs, plus their transposed-weight twins for tied layers. Row-major f32 slices only. Two
+//! backends sit behind `gemm`: `matrixmultiply`'s packed GEMM (AVX2/FMA natively, where it wins)
+//! and our packed 4×8-tile kernel (kernel.rs; simd128 or relaxed-simd in wasm, where it wins).
+//! `Backend::Auto` picks by target; the benchmarks switch backends to measure both in one run.
+
+use std::cell::Cell;
+
+use super::kernel::{self, View};
+
+/// Which implementation computes products.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// The faster one measured for this target: the packed tile in wasm, `matrixmultiply` natively.
+    Auto,
+    /// Our packed kernel with the best tile compiled in (the scalar reference tile natively).
+    Packed,
+    /// The `matrixmultiply` crate.
+    Matrixmultiply,
+}
+
+thread_local! {
+    static BACKEND: Cell<Backend> = const { Cell::new(Backend::Auto) };
+}
+
+/// Choose the backend for every later product on this thread (benchmarks and tests only; the
+/// two backends may differ in the last bits, each deterministic on its own).
+pub fn set_backend(backend: Backend) {
+    BACKEND.with(|b| b.set(backend));
+}
+
+/// The backend `gemm` uses now on this thread, with `Auto` resolved.
+pub fn backend() -> Backend {
+    match BACKEND.with(Cell::get) {
+        Backend::Packed => Backend::Packed,
+        Backend::Matrixmultiply => Backend::Matrixmultiply,
+        _ if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) => Backend::Packed,
+        _ => Backend::Matrixmultiply,
+    }
+}
+
+/// Which tile the wasm build compiled in: "relaxed-simd", "simd128" or, natively, "native".
+pub fn simd_level() -> &'static str {
+    if cfg!(all(target_arch = "wasm32", target_feature = "relaxed-simd")) {
+        "relaxed-simd"
+    } else if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
+        "simd128"
+    } else {
+        "native"
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+type BestTile = kernel::SimdTile;
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+type BestTile = kernel::ScalarTile;
 
 /// Whether an operand is used as stored or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +81,11 @@ pub fn gemm(m: usize, k: usize, n: usize, a: &[f32], op_a: Op, b: &[f32], op_b: 
         Op::N => (n as isize, 1),
         Op::T => (1, k as isize),
     };
+    if backend() == Backend::Packed {
+        let view = |data, rs: isize, cs: isize| View { data, rs: rs as usize, cs: cs as usize };
+        kernel::gemm::<BestTile>(m, k, n, view(a, rsa, csa), view(b, rsb, csb), beta, c);
+        return;
+    }
     // SAFETY: the asserts above guarantee every index the strides reach lies inside the slices,
     // and `c` is a unique borrow that does not alias `a` or `b`.
     unsafe {
@@ -105,6 +162,14 @@ mod tests {
 
     #[test]
     fn every_transpose_combination_matches_the_triple_loop() {
+        for backend in [Backend::Matrixmultiply, Backend::Packed] {
+            every_combination(backend);
+        }
+        set_backend(Backend::Auto);
+    }
+
+    fn every_combination(backend: Backend) {
+        set_backend(backend);
         for &(m, k, n) in &[(1, 1, 1), (3, 5, 2), (17, 33, 9), (50, 784, 20)] {
             for op_a in [Op::N, Op::T] {
                 for op_b in [Op::N, Op::T] {
@@ -116,7 +181,7 @@ mod tests {
                     let want = naive(m, k, n, &a, op_a, &b, op_b);
                     for idx in 0..m * n {
                         let expect = want[idx] + c0[idx];
-                        assert!((c[idx] - expect).abs() <= 1e-4 * (1.0 + expect.abs()), "{m}x{k}x{n} {op_a:?}{op_b:?}");
+                        assert!((c[idx] - expect).abs() <= 1e-4 * (1.0 + expect.abs()), "{backend:?} {m}x{k}x{n} {op_a:?}{op_b:?}");
                     }
                 }
             }

@@ -159,6 +159,21 @@ impl Network {
         self.params.iter().find(|p| p.name == name)
     }
 
+    /// Floating-point operations of the matrix products in one training example's forward and
+    /// backward pass (2 per multiply-add; the first layer computes no input gradient), the
+    /// numerator of the benchmark's effective GFLOP/s.
+    pub fn matmul_flops_per_example(&self) -> f64 {
+        let mut flops = 0.0;
+        for (layer_idx, layer) in self.layers.iter().enumerate() {
+            let one_product = match layer.kind {
+                Kind::Fc => 2.0 * (layer.n_in * layer.n_out) as f64,
+                Kind::Conv(g) | Kind::Deconv(g) => 2.0 * (g.small.0 * g.patch_len() * g.small.1 * g.small.2) as f64,
+            };
+            flops += one_product * if layer_idx == 0 { 2.0 } else { 3.0 };
+        }
+        flops
+    }
+
     /// Forward a batch x (batch, n_inputs); with a mask, the masked units of one layer read 0.
     pub fn forward(&mut self, x: &[f32], batch: usize, mask: Option<&UnitMask>) {
         let n_inputs = self.n_inputs();

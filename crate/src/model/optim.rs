@@ -155,11 +155,24 @@ impl Optimizer {
 }
 
 /// The optimiser's memory: `slots[param_idx][slot_idx]` has the param's size.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Debug, PartialEq, Default)]
 pub struct OptimState {
     /// Updates applied so far (Adam's t).
     pub step: u64,
     pub slots: Vec<Vec<Vec<f32>>>,
+}
+
+/// Written out so `clone_from` reuses the slots' buffers: the trainer backs the state up
+/// before every update and must not allocate to do it.
+impl Clone for OptimState {
+    fn clone(&self) -> OptimState {
+        OptimState { step: self.step, slots: self.slots.clone() }
+    }
+
+    fn clone_from(&mut self, source: &OptimState) {
+        self.step = source.step;
+        self.slots.clone_from(&source.slots);
+    }
 }
 
 impl OptimState {
@@ -225,7 +238,8 @@ pub fn apply(optimizer: &Optimizer, state: &mut OptimState, params: &mut [Param]
                 for (((w, g), c), d) in value.iter_mut().zip(grad.iter()).zip(gsq[0].iter_mut()).zip(dsq[0].iter_mut()) {
                     let g = raw(*w, *g);
                     *c = rho * *c + (1.0 - rho) * g * g;
-                    let step = -((*d + eps).sqrt() / (*c + eps).sqrt()) * g;
+                    // One square root of the ratio, as ConvNetJS writes it.
+                    let step = -((*d + eps) / (*c + eps)).sqrt() * g;
                     *d = rho * *d + (1.0 - rho) * step * step;
                     *w += step;
                 }

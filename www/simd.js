@@ -1,0 +1,31 @@
+// Picks the wasm build this browser can run: the relaxed-simd build (fused multiply-add in the
+// matrix products) where WebAssembly.validate accepts a relaxed-simd instruction, else the
+// simd128 build. Both builds export the same API; only their glue's file names differ.
+
+/** A module whose one function applies the SIMD instruction `opcode` (the bytes after the 0xfd
+ * prefix) to `operands` zero vectors and returns the v128 result. */
+function probe(opcode, operands) {
+  const v128Const = [0xfd, 0x0c, ...new Array(16).fill(0)];
+  const body = [0x00, ...Array(operands).fill(v128Const).flat(), 0xfd, ...opcode, 0x0b];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
+    0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () -> v128
+    0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
+    0x0a, body.length + 2, 0x01, body.length, ...body, // code section
+  ]);
+}
+
+/** f32x4.mul (0xfd 0xe6 0x01) on two operands: plain simd128. */
+export const simd128Supported = () => WebAssembly.validate(probe([0xe6, 0x01], 2));
+/** f32x4.relaxed_madd (0xfd 0x85 0x02) on three operands: relaxed-simd. */
+export const relaxedSimdSupported = () => WebAssembly.validate(probe([0x85, 0x02], 3));
+
+/** The glue module of the chosen build ("relaxed-simd", "simd128", or "best"), initialised. */
+export async function loadBottleneck(level = 'best') {
+  if (!simd128Supported()) throw new Error('this browser cannot run WebAssembly SIMD (simd128), which the trainer needs');
+  const relaxed = level === 'relaxed-simd' || (level === 'best' && relaxedSimdSupported());
+  if (relaxed && !relaxedSimdSupported()) throw new Error('this browser cannot run the relaxed-simd build');
+  const glue = await import(relaxed ? './pkg/bottleneck_relaxed.js' : './pkg/bottleneck.js');
+  await glue.default();
+  return glue;
+}
