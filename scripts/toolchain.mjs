@@ -2,7 +2,7 @@
 // needs when it is missing (the wasm32 target, wasm-bindgen-cli at the crate's pinned version,
 // npm packages, Debian's chromium) and never downloads a browser or a prebuilt toolchain.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,7 +101,33 @@ export function buildWasm() {
       '--out-name', build.name,
       join(build.targetDir, 'wasm32-unknown-unknown', 'release', 'bottleneck.wasm'),
     ]);
+    stripNames(join(root, 'www', 'pkg', `${build.name}_bg.wasm`));
   }
+}
+
+/** Drop the "name" custom section (function names for stack traces, about 90 KB) from a wasm
+ * file: the page ships without it, and panics still report their message. */
+export function stripNames(path) {
+  const bytes = readFileSync(path);
+  let at = 8; // past the magic number and version
+  const leb = () => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = bytes[at++];
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return value;
+    }
+  };
+  const kept = [bytes.subarray(0, 8)];
+  while (at < bytes.length) {
+    const start = at;
+    const id = bytes[at++];
+    const end = leb() + at;
+    const nameLength = id === 0 ? leb() : 0;
+    if (!(id === 0 && bytes.toString('latin1', at, at + nameLength) === 'name')) kept.push(bytes.subarray(start, end));
+    at = end;
+  }
+  writeFileSync(path, Buffer.concat(kept));
 }
 
 /** Everything the page needs: npm packages, the digits asset, the wasm module. */
