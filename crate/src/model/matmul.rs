@@ -1,7 +1,7 @@
 //! Every matrix product in the crate goes through this module: the three forms a dense layer
 //! needs, plus their transposed-weight twins for tied layers. Row-major f32 slices only. Two
 //! backends sit behind `gemm`: `matrixmultiply`'s packed GEMM (AVX2/FMA natively, where it wins)
-//! and our packed 4×8-tile kernel (kernel.rs; simd128 or relaxed-simd in wasm, where it wins).
+//! and our register-tile kernel (kernel.rs: simd128 or relaxed-simd tiles in wasm, where it wins).
 //! `Backend::Auto` picks by target; the benchmarks switch backends to measure both in one run.
 
 use std::cell::Cell;
@@ -13,7 +13,7 @@ use super::kernel::{self, View};
 pub enum Backend {
     /// The faster one measured for this target: the packed tile in wasm, `matrixmultiply` natively.
     Auto,
-    /// Our packed kernel with the best tile compiled in (the scalar reference tile natively).
+    /// Our tile kernel with the best tile compiled in (the scalar reference tile natively).
     Packed,
     /// The `matrixmultiply` crate.
     Matrixmultiply,
