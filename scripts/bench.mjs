@@ -49,7 +49,7 @@ try {
   const formName = { forward: 'Y = X·Wᵀ', backward_input: 'dX = dY·W', backward_weights: 'dW = dYᵀ·X' };
   plain.gemm.forEach((g, i) => {
     const r = relaxed?.gemm[i];
-    console.log(row([`${formName[g.form]} ${g.shape.join('×')}`, fixed(g.packed_gflops), pct(g.packed_gflops, plain.peak_gflops), fixed(g.matrixmultiply_gflops), `${(g.packed_gflops / g.matrixmultiply_gflops).toFixed(2)}x`, ...(r ? [fixed(r.packed_gflops), pct(r.packed_gflops, relaxed.fma_peak_gflops)] : [])]));
+    console.log(row([`${formName[g.form]} ${g.shape.join('×')}`, fixed(g.tile_gflops), pct(g.tile_gflops, plain.peak_gflops), fixed(g.matrixmultiply_gflops), `${(g.tile_gflops / g.matrixmultiply_gflops).toFixed(2)}x`, ...(r ? [fixed(r.tile_gflops), pct(r.tile_gflops, relaxed.fma_peak_gflops)] : [])]));
   });
 
   console.log('\ntraining, examples/s (effective GFLOP/s = matrix-product flops per example × examples/s):');

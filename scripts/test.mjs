@@ -2,7 +2,7 @@
 // then the browser tests that drive the real page in Debian's headless chromium.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildAll, ensureChromium, log, root, run, WASM_BUILDS } from './toolchain.mjs';
+import { buildAll, ensureChromium, log, root, run, wasmBuildEnv, WASM_BUILDS } from './toolchain.mjs';
 
 try {
   await buildAll();
@@ -11,7 +11,7 @@ try {
   // Both wasm builds; Node 20 runs relaxed-simd behind a flag, which the runner passes on.
   for (const build of WASM_BUILDS) {
     log(`wasm tests (${build.features}): cargo test --target wasm32-unknown-unknown (wasm-bindgen-test-runner, Node)`);
-    const env = { ...process.env, CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS: `-C target-feature=${build.features}`, NODE_ARGS: '--experimental-wasm-relaxed-simd' };
+    const env = { ...wasmBuildEnv(build), NODE_ARGS: '--experimental-wasm-relaxed-simd' };
     run('cargo', ['test', '--target', 'wasm32-unknown-unknown', '--test', 'wasm', '--target-dir', build.targetDir], { env });
   }
   ensureChromium();

@@ -87,14 +87,18 @@ export const WASM_BUILDS = [
   { name: 'bottleneck_relaxed', features: '+simd128,+relaxed-simd', targetDir: join(root, 'target', 'relaxed') },
 ];
 
+/** The environment that makes cargo compile `build`'s target features for wasm32. */
+export function wasmBuildEnv(build) {
+  return { ...process.env, CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS: `-C target-feature=${build.features}` };
+}
+
 /** Compile both wasm builds and generate their JS glue into www/pkg. */
 export function buildWasm() {
   ensureWasmTarget();
   ensureWasmBindgen();
   for (const build of WASM_BUILDS) {
     log(`building the wasm module (${build.features})`);
-    const env = { ...process.env, CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS: `-C target-feature=${build.features}` };
-    run('cargo', ['build', '--release', '--target', 'wasm32-unknown-unknown', '--lib', '--target-dir', build.targetDir], { env });
+    run('cargo', ['build', '--release', '--target', 'wasm32-unknown-unknown', '--lib', '--target-dir', build.targetDir], { env: wasmBuildEnv(build) });
     run('wasm-bindgen', [
       '--target', 'web',
       '--out-dir', join(root, 'www', 'pkg'),

@@ -130,9 +130,10 @@ function convnetjsRate(images, n, workload) {
   return (count * 1000) / (performance.now() - start);
 }
 
-/** One wasm build: its peak, its matrix products (our packed tile and matrixmultiply), and
- * its trainer on every workload. */
-function measureBuild(glue, bytes) {
+/** One wasm build: its peak, its matrix products, and its trainer on every workload; with
+ * `withMatrixmultiply`, the same on `matrixmultiply` (whose code is the same in both builds, so
+ * only the simd128 build measures it). */
+function measureBuild(glue, bytes, withMatrixmultiply) {
   const level = glue.simd_level();
   const build = { simd: level, peak_gflops: glue.bench_peak(false, Math.min(SECONDS, 1)) };
   if (level === 'relaxed-simd') build.fma_peak_gflops = glue.bench_peak(true, Math.min(SECONDS, 1));
@@ -140,14 +141,15 @@ function measureBuild(glue, bytes) {
   for (const [batch, nIn, nOut] of GEMM_SHAPES) {
     for (const form of FORMS) {
       const row = { shape: [batch, nIn, nOut], form };
-      for (const backend of ['packed', 'matrixmultiply']) row[`${backend}_gflops`] = glue.bench_gemm(batch, nIn, nOut, form, backend, GEMM_SECONDS);
+      row.tile_gflops = glue.bench_gemm(batch, nIn, nOut, form, 'tiles', GEMM_SECONDS);
+      if (withMatrixmultiply) row.matrixmultiply_gflops = glue.bench_gemm(batch, nIn, nOut, form, 'matrixmultiply', GEMM_SECONDS);
       build.gemm.push(row);
     }
   }
   build.train = Object.keys(WORKLOADS).map((workload) => ({
     workload,
     examples_per_second: glue.bench_train(bytes, workload, SECONDS, 'auto'),
-    matrixmultiply_examples_per_second: glue.bench_train(bytes, workload, SECONDS, 'matrixmultiply'),
+    ...(withMatrixmultiply && { matrixmultiply_examples_per_second: glue.bench_train(bytes, workload, SECONDS, 'matrixmultiply') }),
   }));
   return build;
 }
@@ -164,7 +166,7 @@ async function main() {
   let glue = null;
   for (const level of levels) {
     glue = await loadBottleneck(level);
-    builds.push(measureBuild(glue, bytes));
+    builds.push(measureBuild(glue, bytes, level === 'simd128'));
   }
   const flops = Object.fromEntries(Object.keys(WORKLOADS).map((w) => [w, glue.train_flops_per_example(w)]));
   const peers = [];

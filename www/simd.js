@@ -23,8 +23,9 @@ export const relaxedSimdSupported = () => WebAssembly.validate(probe([0x85, 0x02
 /** The glue module of the chosen build ("relaxed-simd", "simd128", or "best"), initialised. */
 export async function loadBottleneck(level = 'best') {
   if (!simd128Supported()) throw new Error('this browser cannot run WebAssembly SIMD (simd128), which the trainer needs');
-  const relaxed = level === 'relaxed-simd' || (level === 'best' && relaxedSimdSupported());
-  if (relaxed && !relaxedSimdSupported()) throw new Error('this browser cannot run the relaxed-simd build');
+  const relaxedOk = relaxedSimdSupported();
+  if (level === 'relaxed-simd' && !relaxedOk) throw new Error('this browser cannot run the relaxed-simd build');
+  const relaxed = level === 'relaxed-simd' || (level === 'best' && relaxedOk);
   const glue = await import(relaxed ? './pkg/bottleneck_relaxed.js' : './pkg/bottleneck.js');
   await glue.default();
   return glue;

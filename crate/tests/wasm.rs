@@ -110,7 +110,7 @@ fn a_diverging_learning_rate_pauses_and_keeps_the_network() {
 #[wasm_bindgen_test]
 fn the_simd_matrix_products_match_the_triple_loop() {
     use bottleneck::model::matmul::{gemm, set_backend, Backend, Op};
-    set_backend(Backend::Packed);
+    set_backend(Backend::Tiles);
     let filled = |len: usize, salt: usize| -> Vec<f32> { (0..len).map(|i| (((i * 7 + salt * 13) % 23) as f32 - 11.0) / 8.0).collect() };
     for &(m, k, n) in &[(1, 1, 1), (5, 3, 9), (50, 784, 50), (70, 300, 270), (4, 515, 10), (65, 7, 257)] {
         for op_a in [Op::N, Op::T] {

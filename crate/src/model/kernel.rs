@@ -242,44 +242,22 @@ mod simd {
     }
 
     /// The peak microbenchmark: `iterations` rounds of twelve independent f32x4 multiply-add
-    /// chains (8 flops per chain and round), fused when `fused` (relaxed build only). Returns a
-    /// checksum so no round can be optimised away. Never inlined: V8 starts every wasm function
-    /// in its baseline compiler and only later calls reach the optimised code, so the benchmark
-    /// must call this many times rather than loop inside one call.
+    /// chains (8 flops per chain and round), fused when `fused` (relaxed build only). Returns
+    /// the chains' sum for the caller's `black_box`. Never inlined: V8 starts every wasm
+    /// function in its baseline compiler and only later calls reach the optimised code, so the
+    /// benchmark must call this many times rather than loop inside one call.
     #[inline(never)]
     pub fn peak_rounds(iterations: u32, fused: bool) -> f32 {
         let scale = f32x4_splat(0.999_9);
         let step = f32x4_splat(1e-4);
-        let mut acc = [f32x4_splat(0.0); 12];
-        for (chain_idx, a) in acc.iter_mut().enumerate() {
-            *a = f32x4_splat(chain_idx as f32 * 0.01);
+        // A fixed-size array over a fully unrolled loop: LLVM keeps the twelve chains in locals.
+        let mut chains: [v128; 12] = std::array::from_fn(|chain_idx| f32x4_splat(chain_idx as f32 * 0.01));
+        for _ in 0..iterations {
+            for chain in chains.iter_mut() {
+                *chain = if fused { madd(*chain, scale, step) } else { f32x4_add(f32x4_mul(*chain, scale), step) };
+            }
         }
-        let [mut a0, mut a1, mut a2, mut a3, mut a4, mut a5, mut a6, mut a7, mut a8, mut a9, mut a10, mut a11] = acc;
-        macro_rules! rounds {
-            ($op:expr) => {
-                for _ in 0..iterations {
-                    a0 = $op(a0, scale, step);
-                    a1 = $op(a1, scale, step);
-                    a2 = $op(a2, scale, step);
-                    a3 = $op(a3, scale, step);
-                    a4 = $op(a4, scale, step);
-                    a5 = $op(a5, scale, step);
-                    a6 = $op(a6, scale, step);
-                    a7 = $op(a7, scale, step);
-                    a8 = $op(a8, scale, step);
-                    a9 = $op(a9, scale, step);
-                    a10 = $op(a10, scale, step);
-                    a11 = $op(a11, scale, step);
-                }
-            };
-        }
-        let separate = |acc: v128, m: v128, add: v128| f32x4_add(f32x4_mul(acc, m), add);
-        if fused {
-            rounds!(|acc: v128, m: v128, add: v128| madd(acc, m, add));
-        } else {
-            rounds!(separate);
-        }
-        let total = [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11].into_iter().fold(f32x4_splat(0.0), |x, y| f32x4_add(x, y));
+        let total = chains.into_iter().fold(f32x4_splat(0.0), |x, y| f32x4_add(x, y));
         f32x4_extract_lane::<0>(total) + f32x4_extract_lane::<3>(total)
     }
 

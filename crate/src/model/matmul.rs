@@ -11,10 +11,10 @@ use super::kernel::{self, View};
 /// Which implementation computes products.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
-    /// The faster one measured for this target: the packed tile in wasm, `matrixmultiply` natively.
+    /// The faster one measured for this target: our tiles in wasm, `matrixmultiply` natively.
     Auto,
     /// Our tile kernel with the best tile compiled in (the scalar reference tile natively).
-    Packed,
+    Tiles,
     /// The `matrixmultiply` crate.
     Matrixmultiply,
 }
@@ -32,10 +32,9 @@ pub fn set_backend(backend: Backend) {
 /// The backend `gemm` uses now on this thread, with `Auto` resolved.
 pub fn backend() -> Backend {
     match BACKEND.with(Cell::get) {
-        Backend::Packed => Backend::Packed,
-        Backend::Matrixmultiply => Backend::Matrixmultiply,
-        _ if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) => Backend::Packed,
-        _ => Backend::Matrixmultiply,
+        chosen @ (Backend::Tiles | Backend::Matrixmultiply) => chosen,
+        Backend::Auto if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) => Backend::Tiles,
+        Backend::Auto => Backend::Matrixmultiply,
     }
 }
 
@@ -81,7 +80,7 @@ pub fn gemm(m: usize, k: usize, n: usize, a: &[f32], op_a: Op, b: &[f32], op_b: 
         Op::N => (n as isize, 1),
         Op::T => (1, k as isize),
     };
-    if backend() == Backend::Packed {
+    if backend() == Backend::Tiles {
         let view = |data, rs: isize, cs: isize| View { data, rs: rs as usize, cs: cs as usize };
         kernel::gemm::<BestTile>(m, k, n, view(a, rsa, csa), view(b, rsb, csb), beta, c);
         return;
@@ -162,7 +161,7 @@ mod tests {
 
     #[test]
     fn every_transpose_combination_matches_the_triple_loop() {
-        for backend in [Backend::Matrixmultiply, Backend::Packed] {
+        for backend in [Backend::Matrixmultiply, Backend::Tiles] {
             every_combination(backend);
         }
         set_backend(Backend::Auto);

@@ -31,9 +31,9 @@ pub fn simd_level() -> String {
 fn parse_backend(name: &str) -> Result<Backend, JsError> {
     match name {
         "auto" => Ok(Backend::Auto),
-        "packed" => Ok(Backend::Packed),
+        "tiles" => Ok(Backend::Tiles),
         "matrixmultiply" => Ok(Backend::Matrixmultiply),
-        other => Err(JsError::new(&format!("unknown matrix-product backend {other:?}: use auto, packed or matrixmultiply"))),
+        other => Err(JsError::new(&format!("unknown matrix-product backend {other:?}: use auto, tiles or matrixmultiply"))),
     }
 }
 
@@ -41,18 +41,19 @@ fn parse_backend(name: &str) -> Result<Backend, JsError> {
 /// compiler first and swaps in optimised code for later calls a few milliseconds on.
 const WARM_UP_MS: f64 = 200.0;
 
-/// Run `f` (which reports the flops it did) for about `seconds` after the warm-up; GFLOP/s.
-fn gflops(seconds: f64, mut f: impl FnMut() -> f64) -> f64 {
+/// Run `f` (which reports the work it did: flops, examples) for about `seconds` after the
+/// warm-up and return work per second.
+fn per_second<E>(seconds: f64, mut f: impl FnMut() -> Result<f64, E>) -> Result<f64, E> {
     let warm_up = app::now_ms();
     while app::now_ms() - warm_up < WARM_UP_MS {
-        f();
+        f()?;
     }
     let start = app::now_ms();
-    let mut flops = 0.0;
+    let mut work = 0.0;
     while app::now_ms() - start < seconds * 1000.0 {
-        flops += f();
+        work += f()?;
     }
-    flops / ((app::now_ms() - start) * 1e6)
+    Ok(work * 1000.0 / (app::now_ms() - start))
 }
 
 /// Benchmark hook: the simd128 peak in GFLOP/s, from independent f32x4 multiply-add chains;
@@ -63,18 +64,16 @@ pub fn bench_peak(fused: bool, seconds: f64) -> Result<f64, JsError> {
         return Err(JsError::new("the fused peak needs the relaxed-simd build"));
     }
     const ROUNDS: u32 = 1 << 14;
-    let mut checksum = 0.0;
-    let rate = gflops(seconds, || {
-        checksum += crate::model::kernel::peak_rounds(ROUNDS, fused);
-        ROUNDS as f64 * 12.0 * 8.0
-    });
-    // The checksum is finite by construction; reading it keeps the rounds alive.
-    Ok(if checksum.is_finite() { rate } else { f64::NAN })
+    let flops = per_second(seconds, || {
+        std::hint::black_box(crate::model::kernel::peak_rounds(ROUNDS, fused));
+        Ok::<f64, JsError>(ROUNDS as f64 * 12.0 * 8.0)
+    })?;
+    Ok(flops / 1e9)
 }
 
 /// Benchmark hook: GFLOP/s of one dense-layer product for a layer of `n_in` → `n_out` units
 /// on `batch` rows; `form` is "forward" (Y = X·Wᵀ), "backward_input" (dX = dY·W) or
-/// "backward_weights" (dW += dYᵀ·X); `backend` is "auto", "packed" or "matrixmultiply".
+/// "backward_weights" (dW += dYᵀ·X); `backend` is "auto", "tiles" or "matrixmultiply".
 #[wasm_bindgen]
 pub fn bench_gemm(batch: usize, n_in: usize, n_out: usize, form: &str, backend: &str, seconds: f64) -> Result<f64, JsError> {
     let backend = parse_backend(backend)?;
@@ -94,12 +93,12 @@ pub fn bench_gemm(batch: usize, n_in: usize, n_out: usize, form: &str, backend: 
     let b: Vec<f32> = (0..second).map(|i| (i % 7) as f32 * 0.01).collect();
     let mut c = vec![0.0f32; result];
     matmul::set_backend(backend);
-    let rate = gflops(seconds, || {
+    let flops = per_second(seconds, || {
         product(&a, &b, &mut c, batch, n_in, n_out);
-        2.0 * (batch * n_in * n_out) as f64
+        Ok::<f64, JsError>(2.0 * (batch * n_in * n_out) as f64)
     });
     matmul::set_backend(Backend::Auto);
-    Ok(rate)
+    Ok(flops? / 1e9)
 }
 
 /// Matrix-product flops of one training example of the named preset (forward and backward),
@@ -122,18 +121,8 @@ pub fn bench_train(asset_bytes: &[u8], preset: &str, seconds: f64, backend: &str
     let (train, _) = preset.data.build(Some(&digits), 1).map_err(|e| JsError::new(&e))?;
     let mut trainer = crate::train::Trainer::new(&preset.spec, preset.train, 1).map_err(|e| JsError::new(&e))?;
     matmul::set_backend(backend);
-    let result = (|| {
-        let warm_up = app::now_ms();
-        while app::now_ms() - warm_up < WARM_UP_MS {
-            trainer.step(&train)?;
-        }
-        let start = app::now_ms();
-        let seen = trainer.progress.examples_seen;
-        while app::now_ms() - start < seconds * 1000.0 {
-            trainer.step(&train)?;
-        }
-        Ok::<f64, crate::train::TrainError>((trainer.progress.examples_seen - seen) as f64 * 1000.0 / (app::now_ms() - start))
-    })();
+    let batch = trainer.config.batch_size as f64;
+    let result = per_second(seconds, || trainer.step(&train).map(|_| batch));
     matmul::set_backend(Backend::Auto);
     result.map_err(|e| JsError::new(&e.to_string()))
 }
