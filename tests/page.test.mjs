@@ -12,6 +12,10 @@ const require = createRequire(import.meta.url);
 const stats = (page) => page.evaluate(() => window.bottleneck.stats());
 const state = (page) => page.evaluate(() => window.bottleneck.state());
 const command = (page, cmd) => page.evaluate((c) => window.bottleneck.command(c), cmd);
+/** The network's outputs for `inputs` (rows of its input size), read through the query door. */
+const reconstruct = async (page, inputs) => (await page.evaluate((q) => window.bottleneck.query(q), { reconstruct: { inputs } })).outputs;
+/** `count` fixed, digit-sized test inputs (the same in every page). */
+const probeInputs = (count) => Array.from({ length: count * 784 }, (_, i) => ((i * 7919) % 1000) / 1000);
 const training = (page) => waitFor(page, () => window.bottleneck?.stats()?.examples_seen > 0);
 const seenMore = (page, n) => waitFor(page, (m) => window.bottleneck.stats().examples_seen > m, n);
 
@@ -19,17 +23,20 @@ test('the page trains live, its loss falls, and a screenshot is taken after 20 s
   const { page, consoleErrors, close } = await openPage();
   try {
     await training(page);
-    await waitFor(page, () => window.bottleneck.stats().train_mse !== null);
+    await waitFor(page, () => window.bottleneck.stats().loss.train_mse !== null);
     const early = await stats(page);
     await page.waitForTimeout(20_000);
     const later = await stats(page);
     assert.ok(later.examples_seen > early.examples_seen, 'examples seen keeps rising');
-    assert.ok(later.train_mse < early.train_mse, `train MSE/px ${early.train_mse} -> ${later.train_mse}`);
-    assert.ok(later.valid_mse > 0 && later.valid_mse < 0.07, `validation MSE/px ${later.valid_mse}`);
-    assert.ok(later.pca_mse > 0.04 && later.pca_mse < 0.07, `PCA-2 reference ${later.pca_mse}`);
-    assert.ok(later.examples_per_second > 1000, `examples/s ${later.examples_per_second}`);
-    console.log(`convnetjs preset in headless chromium: ${Math.round(later.examples_per_second)} examples/s, ${later.examples_seen} examples in ~22 s`);
+    assert.ok(later.loss.train_mse < early.loss.train_mse, `train MSE/px ${early.loss.train_mse} -> ${later.loss.train_mse}`);
+    assert.ok(later.loss.valid_mse > 0 && later.loss.valid_mse < 0.07, `validation MSE/px ${later.loss.valid_mse}`);
+    assert.ok(later.loss.pca_mse > 0.04 && later.loss.pca_mse < 0.07, `PCA-2 reference ${later.loss.pca_mse}`);
+    assert.ok(later.speed.examples_per_second > 1000, `examples/s ${later.speed.examples_per_second}`);
+    console.log(`convnetjs preset in headless chromium: ${Math.round(later.speed.examples_per_second)} examples/s, ${later.examples_seen} examples in ~22 s`);
     await page.screenshot({ path: join(outputDir, 'page-20s.png'), fullPage: true });
+    // Every panel Rust draws has its canvas on the page, named as Rust names it.
+    const canvases = await page.evaluate(() => [...document.querySelectorAll('canvas[data-panel]')].map((c) => c.dataset.panel));
+    assert.deepEqual(canvases.toSorted(), (await page.evaluate(() => window.bottleneck.describe().panels)).toSorted());
     assert.deepEqual(consoleErrors, []);
   } finally {
     await close();
@@ -100,13 +107,13 @@ test('save downloads a valid snapshot; a fresh page loads it and reconstructs id
     assert.equal(saved.format, 'bottleneck-snapshot');
     assert.equal(saved.version, 1);
     assert.ok(saved.progress.examples_seen > 0);
-    const want = (await command(first.page, { type: 'probe', count: 8 })).outputs;
+    const want = await reconstruct(first.page, probeInputs(8));
 
     await training(second.page);
     await second.page.click('#pause');
     await second.page.setInputFiles('#load-file', path);
     await waitFor(second.page, () => /loaded a snapshot/.test(document.getElementById('snapshot-status').textContent));
-    const got = (await command(second.page, { type: 'probe', count: 8 })).outputs;
+    const got = await reconstruct(second.page, probeInputs(8));
     assert.deepEqual(got, want, 'the loaded network reconstructs exactly as the saved one');
     const loadedState = await state(second.page);
     assert.equal(loadedState.optimizer, 'adadelta', 'loading replaced the trainer too');
@@ -123,7 +130,7 @@ test('corrupt snapshots and definitions are refused with a message while trainin
   const { page, consoleErrors, close } = await openPage();
   try {
     await training(page);
-    const before = (await command(page, { type: 'save' })).snapshot;
+    const before = (await command(page, 'save')).payload.snapshot;
     const broken = join(outputDir, 'broken-snapshot.json');
     writeFileSync(broken, before.slice(0, before.length / 2));
     await page.setInputFiles('#load-file', broken);
@@ -168,7 +175,7 @@ test('a diverging learning rate pauses training, says why, and keeps the network
     await page.click('#lr-apply');
     await waitFor(page, () => window.bottleneck.stats().paused_reason !== null);
     assert.match(await page.textContent('#status'), /Paused: training diverged/);
-    const outputs = (await command(page, { type: 'probe', count: 4 })).outputs;
+    const outputs = await reconstruct(page, probeInputs(4));
     assert.ok(outputs.every(Number.isFinite), 'the restored parameters are finite');
     assert.deepEqual(consoleErrors, []);
   } finally {
@@ -204,12 +211,12 @@ test('a ConvNetJS Net.toJSON() snapshot imports and matches ConvNetJS forward pa
     await page.fill('#paste', text);
     await page.click('#load-paste');
     await waitFor(page, () => /loaded a ConvNetJS network/.test(document.getElementById('snapshot-status').textContent));
-    const got = (await command(page, { type: 'forward', inputs })).outputs;
+    const got = await reconstruct(page, inputs);
     assert.equal(got.length, want.length);
     const worst = Math.max(...got.map((g, i) => Math.abs(g - want[i])));
     assert.ok(worst < 1e-5, `largest difference from ConvNetJS ${worst}`);
     // And it exports back to ConvNetJS's format, which ConvNetJS itself loads.
-    const exported = (await command(page, { type: 'export-convnetjs' })).convnetjs;
+    const exported = (await command(page, 'export-convnetjs')).payload.convnetjs;
     const back = new convnetjs.Net();
     back.fromJSON(JSON.parse(exported));
     const x = new convnetjs.Vol(28, 28, 1, 0.0);
@@ -235,7 +242,7 @@ test('a ConvNetJS Net.toJSON() snapshot imports and matches ConvNetJS forward pa
       v.w.set(inputs.slice(k * 784, (k + 1) * 784));
       convWant.push(...convNet.forward(v).w);
     }
-    const convGot = (await command(page, { type: 'forward', inputs: inputs.slice(0, 2 * 784) })).outputs;
+    const convGot = await reconstruct(page, inputs.slice(0, 2 * 784));
     const convWorst = Math.max(...convGot.map((g, i) => Math.abs(g - convWant[i])));
     assert.ok(convWorst < 1e-5, `conv network: largest difference from ConvNetJS ${convWorst}`);
     assert.deepEqual(consoleErrors, []);
@@ -253,7 +260,7 @@ test('every preset loads from the URL, trains, and draws its panels without erro
       assert.equal((await state(page)).preset, name);
       assert.ok((await page.textContent('#caption')).length > 40, `${name} shows its caption`);
       // Every panel has been drawn once the first validation (or pretraining phase) is in.
-      await waitFor(page, () => { const s = window.bottleneck.stats(); return s.valid_mse !== null || s.phase; }, undefined, 30_000);
+      await waitFor(page, () => { const s = window.bottleneck.stats(); return s.loss.valid_mse !== null || s.pretraining; }, undefined, 30_000);
       await page.waitForTimeout(2500);
       await page.screenshot({ path: join(outputDir, `preset-${name}.png`), fullPage: true });
       assert.deepEqual(consoleErrors, [], name);
@@ -269,11 +276,11 @@ test('linear-20: one click trains 19 hidden units beside 20, and they cannot kee
     await training(page);
     assert.match(await page.textContent('#compare'), /compare with 19 hidden units/);
     await page.click('#compare');
-    await waitFor(page, () => window.bottleneck.stats().compare_valid_mse !== null, undefined, 20_000);
+    await waitFor(page, () => window.bottleneck.stats().comparison?.valid_mse != null, undefined, 20_000);
     await page.waitForTimeout(6000);
     const s = await stats(page);
-    assert.equal(s.compare_label, '19 hidden units');
-    assert.ok(s.valid_mse * 100 < s.compare_valid_mse, `20 units ${s.valid_mse} vs 19 units ${s.compare_valid_mse}`);
+    assert.equal(s.comparison.label, '19 hidden units');
+    assert.ok(s.loss.valid_mse * 100 < s.comparison.valid_mse, `20 units ${s.loss.valid_mse} vs 19 units ${s.comparison.valid_mse}`);
     await page.screenshot({ path: join(outputDir, 'linear-20-compare.png'), fullPage: true });
     await page.click('#compare');
     await waitFor(page, () => window.bottleneck.state().comparing === null);
@@ -287,11 +294,11 @@ test('pretrain: layer-wise pretraining, then the pretrained classifier beats ran
   const { page, consoleErrors, close } = await openPage('?preset=pretrain');
   try {
     await training(page);
-    assert.match((await stats(page)).phase, /pretraining layer 1 of 3/);
+    assert.match((await stats(page)).pretraining.phase, /pretraining layer 1 of 3/);
     // Pretraining three layers takes a few seconds; then fine-tuning scores both classifiers.
-    await waitFor(page, () => (window.bottleneck.stats().phase || '').startsWith('fine-tuning'), undefined, 90_000);
-    await waitFor(page, () => window.bottleneck.stats().accuracy_pretrained > 0.5, undefined, 60_000);
-    const s = await stats(page);
+    await waitFor(page, () => window.bottleneck.stats().pretraining.phase.startsWith('fine-tuning'), undefined, 90_000);
+    await waitFor(page, () => window.bottleneck.stats().pretraining.accuracy_pretrained > 0.5, undefined, 60_000);
+    const s = (await stats(page)).pretraining;
     console.log(`pretrain in chromium: ${s.phase}; accuracy ${s.accuracy_pretrained} (pretrained) vs ${s.accuracy_random} (random init)`);
     assert.ok(s.accuracy_pretrained > s.accuracy_random + 0.2, `pretrained ${s.accuracy_pretrained} vs random ${s.accuracy_random}`);
     await page.waitForTimeout(3000);
@@ -308,10 +315,10 @@ test('chromium gets the relaxed-simd build, ?simd=simd128 the plain one; each is
   try {
     // Train 30 identical batches in each page, twice in the relaxed one, from the same seed.
     const trainFresh = async (page) => {
-      await command(page, { type: 'pause' });
-      await command(page, { type: 'reset', seed: 4 });
-      for (let i = 0; i < 30; i++) await command(page, { type: 'step' });
-      return (await command(page, { type: 'probe', count: 6 })).outputs.flat();
+      await command(page, 'pause');
+      await command(page, { reset: { seed: 4 } });
+      for (let i = 0; i < 30; i++) await command(page, 'step');
+      return reconstruct(page, probeInputs(6));
     };
     await training(relaxed.page);
     await training(plain.page);

@@ -1,27 +1,32 @@
 // The page thread: DOM controls, files and messages only. A module worker (worker.js) owns the
-// wasm trainer and draws every panel into the canvases transferred to it, so this thread stays
-// free while training runs at full speed. Network definitions and snapshots are data: they go
-// to Rust as text, never through eval.
+// wasm session and draws every panel into the canvases transferred to it, so this thread stays
+// free while training runs at full speed. Files go to Rust as bytes, network definitions as
+// text: nothing here parses or sniffs them, and nothing is ever eval'd.
+import { readConfig, showState } from './controls.js';
+
 const $ = (id) => document.getElementById(id);
-const PANELS = ['stats', 'loss', 'scatter', 'recon', 'network', 'current', 'filters', 'turnoff'];
-const MAX_SNAPSHOT_BYTES = 50 * 1024 * 1024;
 
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
 const pending = new Map();
 let nextId = 1;
 let state = null;
 let stats = null;
-let presets = [];
+let description = null; // defaults, limits and names, from Rust
 let simd = null; // which wasm build the worker loaded
 
-/** Send a typed control message; resolves to the reply, rejects with the error message. */
-function send(command) {
+function post(message, transfer = []) {
   const id = nextId++;
   return new Promise((resolve, reject) => {
     pending.set(id, { resolve, reject });
-    worker.postMessage({ type: 'command', id, command });
+    worker.postMessage({ ...message, id }, transfer);
   });
 }
+
+/** Send a command (`'pause'`, `{ 'set-learning-rate': { lr } }`, …); resolves to the reply,
+ * rejects with the error's sentence. */
+const send = (command, transfer) => post({ type: 'command', command }, transfer);
+/** Ask the network a question (`{ reconstruct: { inputs } }`); resolves to the answer. */
+const query = (question) => post({ type: 'query', query: question });
 
 function setMessage(id, text, isError = false) {
   const el = $(id);
@@ -46,9 +51,9 @@ worker.onmessage = ({ data }) => {
     case 'ready':
       simd = data.simd;
       $('engine').textContent = `matrix products: ${simd === 'relaxed-simd' ? 'wasm relaxed-simd build (fused multiply-add)' : 'wasm simd128 build'}`;
-      presets = data.presets;
-      fillPresets();
-      applyState(data.state, { spec: true });
+      description = data.reply.payload.description;
+      $('preset').replaceChildren(...description.presets.map((p) => new Option(`${p.name}: ${p.title}`, p.name)));
+      showReply(data.reply, true);
       break;
     case 'stats':
       showStats(data.stats);
@@ -56,8 +61,7 @@ worker.onmessage = ({ data }) => {
     case 'reply': {
       const p = pending.get(data.id);
       pending.delete(data.id);
-      if (data.reply.stats) showStats(data.reply.stats);
-      if (data.reply.state) applyState(data.reply.state, { spec: specChanged(data.reply.state) });
+      if (data.reply.state) showReply(data.reply, data.reply.state.spec !== state?.spec || data.reply.state.preset !== state?.preset);
       p?.resolve(data.reply);
       break;
     }
@@ -74,8 +78,9 @@ worker.onmessage = ({ data }) => {
 };
 worker.onerror = (e) => setMessage('status', `The training worker failed: ${e.message}`, true);
 
-function specChanged(next) {
-  return !state || next.spec !== state.spec || next.preset !== state.preset;
+function showReply(reply, refillSpec) {
+  showStats(reply.stats);
+  applyState(reply.state, refillSpec);
 }
 
 function showStats(next) {
@@ -88,54 +93,26 @@ function showStats(next) {
   if (next.paused_reason) setMessage('status', `Paused: ${next.paused_reason}`, true);
 }
 
-function fillPresets() {
-  $('preset').replaceChildren(...presets.map((p) => new Option(`${p.name}: ${p.title}`, p.name)));
-}
-
 function fillSelect(select, count, selected, label) {
   const shown = Math.min(count, 1024);
   select.replaceChildren(...Array.from({ length: shown }, (_, i) => new Option(label(i), String(i))));
   select.value = String(selected);
 }
 
-/** Show the worker's state in every control. `spec`: also refill the definition editor. */
-function applyState(next, { spec }) {
+/** Show the session's state in every control. `refillSpec`: also refill the editor. */
+function applyState(next, refillSpec) {
   state = next;
-  const cfg = next.config;
-  const opt = cfg.optimizer;
+  showState(next, $);
   if ([...$('preset').options].some((o) => o.value === next.preset)) $('preset').value = next.preset;
-  const preset = presets.find((p) => p.name === next.preset);
+  const preset = description.presets.find((p) => p.name === next.preset);
   $('caption').textContent = preset ? preset.caption : `${next.preset}: a network of your own making.`;
-  $('seed').value = next.seed;
   $('compare').hidden = !next.comparison && !next.comparing;
   $('compare').textContent = next.comparing ? `stop comparing with ${next.comparing}` : `compare with ${next.comparison}`;
-  if (next.learning_rate == null) {
-    $('lr').value = '';
-    $('lr').disabled = true;
-    $('lr-apply').disabled = true;
-    $('lr-note').textContent = `${next.optimizer} has no learning rate: it sizes each step from running averages of gradients and updates, so there is nothing to change here.`;
-  } else {
-    $('lr').value = next.learning_rate;
-    $('lr').disabled = false;
-    $('lr-apply').disabled = false;
-    $('lr-note').textContent = `applies to ${next.optimizer} at once`;
-  }
-  $('optimizer').value = opt.type;
-  for (const label of document.querySelectorAll('[data-for]')) label.hidden = !label.dataset.for.split(' ').includes(opt.type);
-  $('opt-momentum').value = opt.momentum ?? 0;
-  $('opt-nesterov').checked = !!opt.nesterov;
-  $('opt-rho').value = opt.rho ?? '';
-  $('opt-beta1').value = opt.beta1 ?? '';
-  $('opt-beta2').value = opt.beta2 ?? '';
-  $('opt-eps').value = opt.eps ?? '';
-  $('batch').value = cfg.batch_size;
-  $('l2').value = cfg.l2_decay;
-  $('l1').value = cfg.l1_decay;
-  const noise = cfg.noise ?? { type: 'none' };
-  $('noise').value = noise.type;
-  $('noise-level').value = noise.fraction ?? noise.sigma ?? '';
-  $('noise-level').disabled = noise.type === 'none';
-  if (spec) $('spec').value = next.spec;
+  $('lr-apply').disabled = next.learning_rate == null;
+  $('lr-note').textContent = next.learning_rate == null
+    ? `${next.optimizer} has no learning rate: it sizes each step from running averages of gradients and updates, so there is nothing to change here.`
+    : `applies to ${next.optimizer} at once`;
+  if (refillSpec) $('spec').value = next.spec;
   const layers = next.layers;
   $('scatter-layer').replaceChildren(
     ...layers.map((l, i) => new Option(`${i + 1}: ${l.name} (${l.units} ${l.activation})${i === next.code_layer ? ' · code' : ''}`, String(i))),
@@ -144,59 +121,37 @@ function applyState(next, { spec }) {
   const units = layers[next.view.layer].units;
   fillSelect($('scatter-x'), units, next.view.x, (i) => `neuron ${i}`);
   fillSelect($('scatter-y'), units, next.view.y, (i) => `neuron ${i}`);
-  $('log-scale').checked = next.view.log_y;
-  // Conv networks show seed 001's sample activations where others show the turn-off grid.
-  const conv = layers.some((l) => l.kind !== 'fc');
-  $('turnoff-title').textContent = conv ? 'Sample activations' : 'Turning off code units';
-  $('turnoff-note').textContent = conv
-    ? "Seed 001's rows: an example of each class, its feature maps layer by layer, and the output."
-    : "Seed 000's experiment: the decoder's output when all code units but one are set to 0.";
-}
-
-/** The settings controls as one TrainConfig. */
-function readConfig() {
-  const num = (id) => Number($(id).value);
-  const type = $('optimizer').value;
-  const lr = state.learning_rate ?? 0.01;
-  const defaults = { sgd: {}, adagrad: { eps: 1e-8 }, rmsprop: { rho: 0.9, eps: 1e-8 }, adadelta: { rho: 0.95, eps: 1e-6 }, adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8 } };
-  const sameType = state.config.optimizer.type === type;
-  const pick = (field, id) => (sameType && $(id).value !== '' ? num(id) : defaults[type][field]);
-  let optimizer;
-  if (type === 'sgd') optimizer = { type, lr, momentum: sameType ? num('opt-momentum') : 0.9, nesterov: $('opt-nesterov').checked };
-  else if (type === 'adagrad') optimizer = { type, lr, eps: pick('eps', 'opt-eps') };
-  else if (type === 'rmsprop') optimizer = { type, lr, rho: pick('rho', 'opt-rho'), eps: pick('eps', 'opt-eps') };
-  else if (type === 'adadelta') optimizer = { type, rho: pick('rho', 'opt-rho'), eps: pick('eps', 'opt-eps') };
-  else optimizer = { type, lr, beta1: pick('beta1', 'opt-beta1'), beta2: pick('beta2', 'opt-beta2'), eps: pick('eps', 'opt-eps') };
-  const noiseType = $('noise').value;
-  const level = $('noise-level').value === '' ? (noiseType === 'gaussian' ? 0.2 : 0.3) : num('noise-level');
-  const noise = noiseType === 'none' ? { type: 'none' } : noiseType === 'gaussian' ? { type: noiseType, sigma: level } : { type: noiseType, fraction: level };
-  return { optimizer, batch_size: num('batch'), l1_decay: num('l1'), l2_decay: num('l2'), noise };
+  for (const panel of next.panels) {
+    const title = document.querySelector(`[data-title-for="${panel.name}"]`);
+    const note = document.querySelector(`[data-note-for="${panel.name}"]`);
+    if (title) title.textContent = panel.title;
+    if (note) note.textContent = panel.note;
+  }
 }
 
 async function applySettings() {
-  const reply = await run({ type: 'set-config', config: readConfig() }, 'settings-error');
-  if (!reply && state) applyState(state, { spec: false }); // show the settings still in force
+  const reply = await run({ 'set-config': { config: readConfig(state, description, $) } }, 'settings-error');
+  if (!reply && state) applyState(state, false); // show the settings still in force
 }
 
-/** Load snapshot text of either kind: Bottleneck's own, or ConvNetJS's Net.toJSON(). */
-async function loadSnapshotText(text, source) {
-  if (text.length > MAX_SNAPSHOT_BYTES) {
-    setMessage('snapshot-status', `${source}: larger than the 50 MB limit; nothing was loaded`, true);
+/** Hand a file's bytes to Rust, which tells a Bottleneck snapshot from a ConvNetJS network. */
+async function loadBytes(bytes, source) {
+  if (bytes.byteLength > description.limits.max_file_bytes) {
+    setMessage('snapshot-status', `${source}: larger than the ${description.limits.max_file_bytes >> 20} MB limit; nothing was loaded`, true);
     return;
   }
-  let kind = 'load-snapshot';
   try {
-    const parsed = JSON.parse(text);
-    if (parsed && Array.isArray(parsed.layers) && !('format' in parsed)) kind = 'import-convnetjs';
-  } catch {
-    // Not JSON: Rust says so, in its words.
-  }
-  try {
-    const reply = await send({ type: kind, text });
-    setMessage('snapshot-status', `${source}: loaded ${kind === 'import-convnetjs' ? 'a ConvNetJS network' : 'a snapshot'} (${reply.state.layers.length} layers); training continues from it`);
+    const reply = await send({ load: { bytes } }, [bytes.buffer]);
+    const what = reply.payload.loaded === 'convnetjs' ? 'a ConvNetJS network' : 'a snapshot';
+    setMessage('snapshot-status', `${source}: loaded ${what} (${reply.state.layers.length} layers); training continues from it`);
   } catch (message) {
     setMessage('snapshot-status', `${source}: ${message}. The current network is unchanged.`, true);
   }
+}
+
+async function loadFile(file) {
+  if (file.size > description.limits.max_file_bytes) return loadBytes({ byteLength: file.size }, file.name);
+  return loadBytes(new Uint8Array(await file.arrayBuffer()), file.name);
 }
 
 function download(name, text) {
@@ -209,13 +164,13 @@ function download(name, text) {
 }
 
 function wire() {
-  $('pause').onclick = () => run({ type: stats?.paused ? 'resume' : 'pause' }).then((r) => r && !r.stats.paused && setMessage('status', ''));
-  $('step').onclick = () => run({ type: 'step' });
-  $('reset').onclick = () => run({ type: 'reset', seed: Number($('seed').value) }).then((r) => r && setMessage('status', `reset from seed ${r.state.seed}`));
-  $('compare').onclick = () => run({ type: state.comparing ? 'stop-compare' : 'compare' });
-  $('preset').onchange = () => run({ type: 'load-preset', name: $('preset').value, seed: Number($('seed').value) });
+  $('pause').onclick = () => run(stats?.paused ? 'resume' : 'pause').then((r) => r && !r.stats.paused && setMessage('status', ''));
+  $('step').onclick = () => run('step');
+  $('reset').onclick = () => run({ reset: { seed: Number($('seed').value) } }).then((r) => r && setMessage('status', `reset from seed ${r.state.seed}`));
+  $('compare').onclick = () => run(state.comparing ? 'stop-compare' : { compare: { label: null, spec: null, config: null } });
+  $('preset').onchange = () => run({ 'load-preset': { name: $('preset').value, seed: Number($('seed').value) } });
   $('lr-apply').onclick = async () => {
-    const reply = await run({ type: 'set-learning-rate', lr: Number($('lr').value) });
+    const reply = await run({ 'set-learning-rate': { lr: Number($('lr').value) } });
     if (reply) setMessage('status', `learning rate is now ${reply.state.learning_rate}`);
   };
   $('lr').onkeydown = (e) => e.key === 'Enter' && $('lr-apply').click();
@@ -223,24 +178,24 @@ function wire() {
     $(id).onchange = applySettings;
   }
   $('reload').onclick = async () => {
-    const reply = await run({ type: 'load-spec', spec: $('spec').value }, 'spec-error');
+    const reply = await run({ 'load-spec': { spec: $('spec').value } }, 'spec-error');
     if (reply) setMessage('spec-error', '');
   };
   $('save').onclick = async () => {
-    const reply = await run({ type: 'save' }, 'snapshot-status');
-    if (reply) download(`bottleneck-${reply.state.preset}-${Math.round(reply.stats.examples_seen)}.json`, reply.snapshot);
+    const reply = await run('save', 'snapshot-status');
+    if (reply) download(`bottleneck-${reply.state.preset}-${Math.round(reply.stats.examples_seen)}.json`, reply.payload.snapshot);
   };
   $('export-cjs').onclick = async () => {
-    const reply = await run({ type: 'export-convnetjs' }, 'snapshot-status');
-    if (reply) download('convnetjs-net.json', reply.convnetjs);
+    const reply = await run('export-convnetjs', 'snapshot-status');
+    if (reply) download('convnetjs-net.json', reply.payload.convnetjs);
   };
   $('load').onclick = () => $('load-file').click();
   $('load-file').onchange = async () => {
     const file = $('load-file').files[0];
-    if (file) await loadSnapshotText(await file.text(), file.name);
+    if (file) await loadFile(file);
     $('load-file').value = '';
   };
-  $('load-paste').onclick = () => loadSnapshotText($('paste').value, 'pasted text');
+  $('load-paste').onclick = () => loadBytes(new TextEncoder().encode($('paste').value), 'pasted text');
   document.addEventListener('dragover', (e) => {
     e.preventDefault();
     document.body.classList.add('dragging');
@@ -250,28 +205,30 @@ function wire() {
     e.preventDefault();
     document.body.classList.remove('dragging');
     const file = e.dataTransfer?.files?.[0];
-    if (file) await loadSnapshotText(await file.text(), file.name);
+    if (file) await loadFile(file);
   });
-  $('log-scale').onchange = () => run({ type: 'view', log_y: $('log-scale').checked });
-  $('clear-graph').onclick = () => run({ type: 'clear-graph' });
-  $('scatter-layer').onchange = () => run({ type: 'view', layer: Number($('scatter-layer').value) });
-  $('scatter-x').onchange = () => run({ type: 'view', x: Number($('scatter-x').value) });
-  $('scatter-y').onchange = () => run({ type: 'view', y: Number($('scatter-y').value) });
-  $('cycle').onclick = () => run({ type: 'cycle' });
+  $('log-scale').onchange = () => run({ view: { layer: null, x: null, y: null, log_y: $('log-scale').checked } });
+  $('clear-graph').onclick = () => run('clear-graph');
+  const view = (change) => run({ view: { layer: null, x: null, y: null, log_y: null, ...change } });
+  $('scatter-layer').onchange = () => view({ layer: Number($('scatter-layer').value) });
+  $('scatter-x').onchange = () => view({ x: Number($('scatter-x').value) });
+  $('scatter-y').onchange = () => view({ y: Number($('scatter-y').value) });
+  $('cycle').onclick = () => run('cycle');
 }
 
 function start() {
   wire();
   const params = new URLSearchParams(location.search);
-  const preset = params.get('preset') || 'convnetjs';
-  const seed = Number(params.get('seed') ?? 1);
+  // Missing ones are Rust's defaults.
+  const preset = params.get('preset');
+  const seed = params.has('seed') ? Number(params.get('seed')) : null;
   const canvases = {};
-  for (const name of PANELS) canvases[name] = $(`canvas-${name}`).transferControlToOffscreen();
+  for (const canvas of document.querySelectorAll('canvas[data-panel]')) canvases[canvas.dataset.panel] = canvas.transferControlToOffscreen();
   // ?simd=simd128 forces the plain build where the browser could run the relaxed one.
   const simdLevel = params.get('simd') || 'best';
   worker.postMessage({ type: 'init', canvases, preset, seed, simd: simdLevel }, Object.values(canvases));
-  // Hooks for the browser tests: read the latest numbers, send typed commands.
-  window.bottleneck = { stats: () => stats, state: () => state, command: send, simd: () => simd };
+  // Hooks for the browser tests: read the latest numbers, send typed commands and queries.
+  window.bottleneck = { stats: () => stats, state: () => state, describe: () => description, command: send, query, simd: () => simd };
 }
 
 start();

@@ -66,10 +66,10 @@ fn main() {
         let batch = preset.train.batch_size;
         let per_second = if let Some(plan) = preset.pretrain.clone() {
             // The pretraining preset's first phase: the 784-500-784 autoencoder.
-            let (mut p, mut classifier) = Pretrainer::new(&preset.spec, preset.train.clone(), plan, 1, &train, train.clone()).expect("preset builds");
-            let ae_batch = p.autoencoder.config.batch_size;
+            let mut p = Pretrainer::new(&preset.spec, preset.train.clone(), plan, 1, &train, train.clone()).expect("preset builds");
+            let ae_batch = p.autoencoder.config().batch_size;
             rate(1.0, || {
-                p.step(&mut classifier).expect("trains");
+                p.step(None).expect("trains");
             }) * ae_batch as f64
         } else {
             let mut trainer = Trainer::new(&preset.spec, preset.train.clone(), 1).expect("preset builds");

@@ -1,16 +1,15 @@
-//! The native command line: `train`, `eval` and `presets`. File reading and printing happen
-//! here, at the edge; everything else is the library. Errors come back as one-line messages.
+//! The native command line: `train`, `eval`, `presets`, and ConvNetJS import and export. Each
+//! drives a `Session`, as the page does, so both front ends follow one policy; reading files
+//! and printing happen here, at the edge. Errors come back as one-line messages.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::data::{asset, idx, Dataset};
-use crate::model::pca::Pca;
 use crate::presets;
-use crate::pretrain::{Phase, PretrainPlan, Pretrainer};
-use crate::snapshot;
-use crate::train::{evaluate, Trainer};
+use crate::pretrain::Phase;
+use crate::session::{Clock, Command, Experiment, Origin, Payload, Session, DEFAULT_SEED};
 
 pub const USAGE: &str = "usage:
   bottleneck train --preset NAME [--epochs N] [--seed S] [--images IDX --labels IDX] --out SNAPSHOT.json
@@ -120,57 +119,65 @@ fn load_images(images: Option<&str>, labels: Option<&str>) -> Result<Dataset, St
     }
 }
 
+/// The wall clock, for the session's timings.
+struct Wall(Instant);
+
+impl Clock for Wall {
+    fn now_ms(&self) -> f64 {
+        self.0.elapsed().as_secs_f64() * 1000.0
+    }
+}
+
+fn wall() -> Box<dyn Clock> {
+    Box::new(Wall(Instant::now()))
+}
+
 fn train(flags: &Flags) -> Result<(), String> {
     if !flags.positional.is_empty() {
         return Err(format!("train takes no positional arguments, got {:?}", flags.positional));
     }
-    let preset = presets::find(flags.get("--preset").ok_or("train needs --preset NAME (see `bottleneck presets`)")?)?;
+    let name = flags.get("--preset").ok_or("train needs --preset NAME (see `bottleneck presets`)")?;
+    let seed: u64 = flags.number("--seed", DEFAULT_SEED)?;
+    let mut experiment = Experiment::preset(name, seed)?;
     let out = flags.get("--out").ok_or("train needs --out SNAPSHOT.json")?;
+    let preset = experiment.preset_info().expect("a preset's experiment");
     let epochs: u64 = flags.number("--epochs", preset.epochs)?;
-    let seed: u64 = flags.number("--seed", 1)?;
     if epochs == 0 {
         return Err("--epochs must be at least 1".into());
     }
-    let (train_set, valid_set) = if preset.data.is_mnist() {
-        preset.data.build(Some(&load_images(flags.get("--images"), flags.get("--labels"))?), seed)?
+    // For a pretraining preset, the epochs are fine-tuning's.
+    if let Some(plan) = &mut experiment.pretrain {
+        plan.finetune_epochs = epochs;
+    }
+    let digits = if experiment.data.is_mnist() {
+        Some(load_images(flags.get("--images"), flags.get("--labels"))?)
     } else if flags.get("--images").is_some() {
         return Err(format!("preset {} makes its own synthetic data; --images does not apply", preset.name));
     } else {
-        preset.data.build(None, seed)?
+        None
     };
-    if let Some(plan) = &preset.pretrain {
-        let mut plan = plan.clone();
-        plan.finetune_epochs = epochs;
-        return pretrain(&preset, plan, seed, &train_set, valid_set, out);
-    }
-    let mut trainer = Trainer::new(&preset.spec, preset.train.clone(), seed)?;
-    trainer.data = preset.data.clone();
-    if train_set.n_pixels() != trainer.net.n_inputs() {
-        return Err(format!("preset {} takes {} inputs but the images have {} pixels", preset.name, trainer.net.n_inputs(), train_set.n_pixels()));
-    }
+    let mut session = Session::start(experiment, digits, wall()).map_err(|e| format!("preset {}: {e}", preset.name))?;
     // Fail on an unwritable output now, not after an hour of training.
     std::fs::write(out, b"").map_err(|e| format!("cannot write {out}: {e}"))?;
-    println!(
-        "preset {} · {} parameters · {} train / {} validation images · seed {seed}",
-        preset.name,
-        trainer.net.n_params(),
-        train_set.n_images,
-        valid_set.n_images
-    );
+    if session.pretrainer().is_some() {
+        return pretrain(&mut session, out);
+    }
+    let (n_train, n_valid) = (session.train_set().n_images, session.valid_set().n_images);
+    println!("preset {} · {} parameters · {n_train} train / {n_valid} validation images · seed {seed}", preset.name, session.network().n_params());
     let show_bar = std::io::stderr().is_terminal();
     let started = Instant::now();
-    let per_epoch = train_set.n_images as u64;
+    let per_epoch = n_train as u64;
     for epoch in 1..=epochs {
         let epoch_start = Instant::now();
         let target = epoch * per_epoch;
         let (mut sum_mse, mut n_batches) = (0.0, 0usize);
-        while trainer.progress.examples_seen < target {
-            let stats = trainer.step(&train_set).map_err(|e| e.to_string())?;
+        while session.examples_seen() < target {
+            let stats = session.train_batch().map_err(|e| e.0)?.ok_or("training stopped early")?;
             sum_mse += stats.mse_per_pixel;
             n_batches += 1;
             if show_bar && n_batches % 20 == 0 {
-                let done = (trainer.progress.examples_seen - (target - per_epoch)) as f64 / per_epoch as f64;
-                let rate = trainer.progress.examples_seen as f64 / started.elapsed().as_secs_f64();
+                let done = (session.examples_seen() - (target - per_epoch)) as f64 / per_epoch as f64;
+                let rate = session.examples_seen() as f64 / started.elapsed().as_secs_f64();
                 let bar: String = (0..30).map(|i| if (i as f64) < done * 30.0 { '#' } else { '.' }).collect();
                 eprint!("\repoch {epoch}/{epochs} [{bar}] {rate:>8.0} ex/s  train {:.4} MSE/px ", sum_mse / n_batches as f64);
                 let _ = std::io::stderr().flush();
@@ -179,7 +186,7 @@ fn train(flags: &Flags) -> Result<(), String> {
         if show_bar {
             eprint!("\r{:78}\r", "");
         }
-        let valid = evaluate(&mut trainer.net, &valid_set);
+        let valid = session.evaluate(None).map_err(|e| e.0)?;
         let rate = per_epoch as f64 / epoch_start.elapsed().as_secs_f64();
         println!(
             "epoch {epoch:>3}  train {} MSE/px  validation {} MSE/px{}  {:>8.0} ex/s  {:>7.1} s",
@@ -191,34 +198,39 @@ fn train(flags: &Flags) -> Result<(), String> {
         );
     }
     let seconds = started.elapsed().as_secs_f64();
-    println!(
-        "trained {} examples in {seconds:.1} s: {:.0} examples/s",
-        trainer.progress.examples_seen,
-        trainer.progress.examples_seen as f64 / seconds
-    );
-    if !trainer.ever_selected.is_empty() {
-        let used = trainer.ever_selected.iter().filter(|&&u| u).count();
-        println!("top-k: {used} of {} units were ever selected", trainer.ever_selected.len());
+    let seen = session.examples_seen();
+    println!("trained {seen} examples in {seconds:.1} s: {:.0} examples/s", seen as f64 / seconds);
+    let ever = session.trainer().ever_selected();
+    if !ever.is_empty() {
+        println!("top-k: {} of {} units were ever selected", ever.iter().filter(|&&u| u).count(), ever.len());
     }
-    let code_units = trainer.net.layers[trainer.net.code_layer()].n_out;
-    if code_units < trainer.net.n_inputs() {
-        let pca = Pca::fit(&train_set.pixels, train_set.n_images, train_set.n_pixels(), code_units);
-        let final_eval = evaluate(&mut trainer.net, &valid_set);
+    if let Some((k, pca_mse)) = session.pca_reference() {
+        let final_eval = session.evaluate(None).map_err(|e| e.0)?;
         println!(
-            "validation: autoencoder {} MSE/px, PCA with {code_units} components {} MSE/px (fit on the training split)",
+            "validation: autoencoder {} MSE/px, PCA with {k} components {} MSE/px (fit on up to 2,000 training images)",
             loss_text(final_eval.mse_per_pixel),
-            loss_text(pca.mse_per_pixel(&valid_set.pixels, valid_set.n_images, code_units))
+            loss_text(pca_mse)
         );
-        if !preset.data.is_mnist() {
-            let n = valid_set.pixels.len() as f64;
-            let mean = valid_set.pixels.iter().map(|&v| v as f64).sum::<f64>() / n;
-            let variance = valid_set.pixels.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+        if !session.experiment().data.is_mnist() {
+            let valid = &session.valid_set().pixels;
+            let n = valid.len() as f64;
+            let mean = valid.iter().map(|&v| v as f64).sum::<f64>() / n;
+            let variance = valid.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
             println!("relative to the data's variance ({variance:.4}): {:.3e}", final_eval.mse_per_pixel / variance);
         }
     }
-    std::fs::write(out, snapshot::save(&trainer)).map_err(|e| format!("cannot write {out}: {e}"))?;
+    write_payload(&mut session, Command::Save, out)?;
     println!("snapshot written to {out}");
     Ok(())
+}
+
+/// Run a command whose reply carries text (a snapshot, a ConvNetJS file) and write it to `out`.
+fn write_payload(session: &mut Session, command: Command, out: &str) -> Result<(), String> {
+    let text = match session.apply(command).map_err(|e| e.0)?.payload {
+        Payload::Snapshot(text) | Payload::Convnetjs(text) => text,
+        other => unreachable!("save and export reply with text, not {other:?}"),
+    };
+    std::fs::write(out, text).map_err(|e| format!("cannot write {out}: {e}"))
 }
 
 enum Direction {
@@ -226,59 +238,65 @@ enum Direction {
     Export,
 }
 
-/// ConvNetJS `Net.toJSON()` to a Bottleneck snapshot or back. An imported network gets the
-/// `convnetjs` preset's training settings and seed 1, ready to train on.
+/// ConvNetJS `Net.toJSON()` to a Bottleneck snapshot or back, through a session opened on the
+/// file (an imported network gets the ConvNetJS demo's training settings and seed 1).
 fn convert(flags: &Flags, direction: Direction) -> Result<(), String> {
     let [path] = &flags.positional[..] else {
         return Err(format!("expected exactly one input file, got {:?}\n{USAGE}", flags.positional));
     };
     let out = flags.get("--out").ok_or("needs --out FILE")?;
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    let converted = match direction {
-        Direction::Import => {
-            let net = snapshot::convnetjs::import(&text).map_err(|e| format!("{path}: {e}"))?;
-            let trainer = Trainer::with_network(1, net, presets::find(presets::DEFAULT)?.train)?;
-            snapshot::save(&trainer)
+    let mut session = Session::open(&read(path)?, None, DEFAULT_SEED, wall()).map_err(|e| format!("{path}: {e}"))?;
+    let is_convnetjs = session.experiment().origin == Origin::ConvnetjsImport;
+    match direction {
+        Direction::Import if !is_convnetjs => {
+            return Err(format!("{path}: this is a Bottleneck snapshot, not a ConvNetJS Net.toJSON() file (an object with a \"layers\" array)"))
         }
-        Direction::Export => {
-            let trainer = snapshot::load(&text).map_err(|e| format!("{path}: {e}"))?;
-            snapshot::convnetjs::export(&trainer.net)?
-        }
-    };
-    std::fs::write(out, converted).map_err(|e| format!("cannot write {out}: {e}"))?;
+        Direction::Import => write_payload(&mut session, Command::Save, out)?,
+        Direction::Export if is_convnetjs => return Err(format!("{path}: this looks like a ConvNetJS Net.toJSON() file already, not a Bottleneck snapshot")),
+        Direction::Export => write_payload(&mut session, Command::ExportConvnetjs, out)?,
+    }
     println!("wrote {out}");
     Ok(())
 }
 
 /// Greedy layer-wise pretraining, then fine-tuning beside a randomly initialised twin; prints
 /// each phase and the two accuracy curves, and writes the pretrained classifier's snapshot.
-fn pretrain(preset: &presets::Preset, plan: PretrainPlan, seed: u64, train: &Dataset, valid: Dataset, out: &str) -> Result<(), String> {
-    std::fs::write(out, b"").map_err(|e| format!("cannot write {out}: {e}"))?;
+fn pretrain(session: &mut Session, out: &str) -> Result<(), String> {
     let started = Instant::now();
-    let (mut p, mut classifier) = Pretrainer::new(&preset.spec, preset.train.clone(), plan, seed, train, valid)?;
-    println!("preset {} · pretraining {} hidden layers on {} digits, then fine-tuning on {} labels · seed {seed}", preset.name, p.n_hidden(), train.n_images, p.plan.n_labels);
-    let mut phase = p.phase;
+    let phase_of = |s: &Session| s.pretrainer().expect("pretraining").phase;
+    let p = session.pretrainer().expect("pretraining");
+    println!(
+        "preset {} · pretraining {} hidden layers on {} digits, then fine-tuning on {} labels · seed {}",
+        session.experiment().origin.name(),
+        p.n_hidden(),
+        session.train_set().n_images,
+        p.plan.n_labels,
+        session.experiment().seed
+    );
+    let mut phase = phase_of(session);
     let mut phase_start = Instant::now();
     let mut sum = (0.0, 0usize);
-    while p.phase != Phase::Done {
-        if let Some(stats) = p.step(&mut classifier).map_err(|e| e.to_string())? {
+    while phase != Phase::Done {
+        if let Some(stats) = session.train_batch().map_err(|e| e.0)? {
             sum = (sum.0 + stats.bce_per_pixel.unwrap_or(stats.mse_per_pixel), sum.1 + 1);
         }
-        if p.phase != phase {
+        let now = phase_of(session);
+        if now != phase {
             if let Phase::Pretraining { layer } = phase {
                 println!("layer {} autoencoder: train loss {:.5} per input (BCE or MSE) · {:.1} s", layer + 1, sum.0 / sum.1.max(1) as f64, phase_start.elapsed().as_secs_f64());
             }
-            phase = p.phase;
+            phase = now;
             phase_start = Instant::now();
             sum = (0.0, 0);
         }
     }
     println!("validation accuracy while fine-tuning (labelled examples seen: pretrained / random init):");
+    let p = session.pretrainer().expect("pretraining");
     for ((seen, a), (_, b)) in p.pretrained_curve.iter().zip(&p.baseline_curve) {
         println!("  {seen:>7.0}  {:6.2} %  {:6.2} %", 100.0 * a, 100.0 * b);
     }
     println!("done in {:.1} s", started.elapsed().as_secs_f64());
-    std::fs::write(out, snapshot::save(&classifier)).map_err(|e| format!("cannot write {out}: {e}"))?;
+    write_payload(session, Command::Save, out)?;
     println!("snapshot of the pretrained classifier written to {out}");
     Ok(())
 }
@@ -296,18 +314,15 @@ fn eval(flags: &Flags) -> Result<(), String> {
     let [path] = &flags.positional[..] else {
         return Err(format!("eval takes exactly one SNAPSHOT.json, got {:?}\n{USAGE}", flags.positional));
     };
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    let mut trainer = snapshot::load(&text).map_err(|e| format!("{path}: {e}"))?;
+    let session = Session::open(&read(path)?, None, DEFAULT_SEED, wall()).map_err(|e| format!("{path}: {e}"))?;
     // The snapshot's data transforms (classes, size) apply to whatever digits are given.
-    let data = match flags.get("--images") {
-        Some(_) => trainer.data.prepare(&load_images(flags.get("--images"), flags.get("--labels"))?)?,
-        None if trainer.data.is_mnist() => trainer.data.build(Some(&load_images(None, flags.get("--labels"))?), trainer.seed)?.1,
-        None => trainer.data.build(None, trainer.seed)?.1,
+    let data = &session.experiment().data;
+    let images = match flags.get("--images") {
+        Some(_) => data.prepare(&load_images(flags.get("--images"), flags.get("--labels"))?)?,
+        None if data.is_mnist() => data.build(Some(&load_images(None, flags.get("--labels"))?), session.experiment().seed)?.1,
+        None => session.valid_set().clone(),
     };
-    if data.n_pixels() != trainer.net.n_inputs() {
-        return Err(format!("the network takes {} inputs but the images have {} pixels", trainer.net.n_inputs(), data.n_pixels()));
-    }
-    let result = evaluate(&mut trainer.net, &data);
+    let result = session.evaluate(Some(&images)).map_err(|e| e.0)?;
     if flags.switches.iter().any(|s| s == "--json") {
         println!("{}", serde_json::to_string(&result).expect("eval serializes"));
     } else {

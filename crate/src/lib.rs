@@ -2,16 +2,20 @@
 //!
 //! `model` (networks, optimisers, PCA), `data` (MNIST assets, IDX files, corruption) and
 //! `render` (pixels and plot geometry) are pure Rust with no browser types; `train` joins them
-//! into a seeded training loop; `snapshot` is the versioned JSON boundary; `web` is the only
-//! module that touches wasm-bindgen. See ARCHITECTURE.md.
+//! into a seeded training loop; `session` owns a running experiment behind a typed protocol and
+//! draws its panels, for the page and the CLI alike; `snapshot` is the versioned JSON boundary;
+//! `web` is the only module that touches wasm-bindgen. See ARCHITECTURE.md.
 
+pub mod benchmark;
 pub mod cli;
 pub mod data;
+pub mod decimal;
 pub mod model;
 pub mod presets;
 pub mod pretrain;
 pub mod render;
 pub mod rng;
+pub mod session;
 pub mod snapshot;
 pub mod train;
 

@@ -1,6 +1,8 @@
 //! Named experiments as data: `presets.json` (beside this file) lists each preset's network
 //! spec and training settings. This module parses and looks them up; it runs nothing.
 
+use std::sync::OnceLock;
+
 use serde::{Deserialize, Serialize};
 
 use crate::data::DataSpec;
@@ -59,22 +61,22 @@ struct PresetFile {
     presets: Vec<Preset>,
 }
 
-/// Every preset, in file order. The file is part of the build, so a broken one is a bug
-/// caught by the tests, not a user error.
-pub fn all() -> Vec<Preset> {
-    let file: PresetFile = serde_json::from_str(PRESETS_JSON).expect("presets.json parses");
-    file.presets
+/// Every preset, in file order, parsed once. The file is part of the build, so a broken one is
+/// a bug caught by the tests, not a user error.
+pub fn all() -> &'static [Preset] {
+    static PRESETS: OnceLock<Vec<Preset>> = OnceLock::new();
+    PRESETS.get_or_init(|| serde_json::from_str::<PresetFile>(PRESETS_JSON).expect("presets.json parses").presets)
 }
 
-pub fn find(name: &str) -> Result<Preset, String> {
-    let presets = all();
-    let names: Vec<String> = presets.iter().map(|p| p.name.clone()).collect();
-    presets
-        .into_iter()
-        .find(|p| p.name == name)
-        .ok_or_else(|| format!("unknown preset {name:?}; the presets are: {}", names.join(", ")))
+pub fn find(name: &str) -> Result<&'static Preset, String> {
+    all().iter().find(|p| p.name == name).ok_or_else(|| {
+        let names: Vec<&str> = all().iter().map(|p| p.name.as_str()).collect();
+        format!("unknown preset {name:?}; the presets are: {}", names.join(", "))
+    })
 }
 
+/// The preset a page opens with, and whose training settings an imported ConvNetJS network
+/// gets (it is the ConvNetJS demo's own recipe).
 pub const DEFAULT: &str = "convnetjs";
 
 #[cfg(test)]
@@ -117,12 +119,12 @@ mod tests {
         let preset = find(want.name).unwrap();
         let checked = preset.spec.check().unwrap_or_else(|e| panic!("{}: {e}", want.name));
         let mut sizes = vec![checked.n_inputs];
-        sizes.extend(checked.dense.iter().map(|d| d.n_out));
+        sizes.extend(checked.layers.iter().map(|d| d.n_out));
         assert_eq!(sizes, want.sizes, "{}: layer sizes", want.name);
-        let acts: Vec<Activation> = checked.dense.iter().map(|d| d.activation).collect();
+        let acts: Vec<Activation> = checked.layers.iter().map(|d| d.activation).collect();
         assert_eq!(acts, want.activations, "{}: activations", want.name);
-        assert_eq!(checked.dense.iter().any(|d| d.tied_to.is_some()), want.tied, "{}: tied", want.name);
-        assert_eq!(checked.dense[checked.code_layer].n_out, want.code_units, "{}: code", want.name);
+        assert_eq!(checked.layers.iter().any(|d| d.kind.tied_to().is_some()), want.tied, "{}: tied", want.name);
+        assert_eq!(checked.layers[checked.code_layer].n_out, want.code_units, "{}: code", want.name);
         assert_eq!(checked.loss, want.loss, "{}: loss", want.name);
         assert_eq!(preset.train.optimizer, want.optimizer, "{}: optimizer", want.name);
         assert_eq!(preset.train.batch_size, want.batch_size, "{}: batch", want.name);
@@ -131,8 +133,12 @@ mod tests {
         assert!(preset.caption.len() > 40 && preset.description.len() > 20);
         let extra = &want.extra;
         assert_eq!(preset.train.noise, extra.noise, "{}: noise", want.name);
-        assert_eq!(checked.dense.iter().find_map(|d| d.top_k), extra.top_k, "{}: top_k", want.name);
-        assert_eq!(checked.dense.iter().find_map(|d| d.init_std), extra.init_std, "{}: init_std", want.name);
+        assert_eq!(checked.layers.iter().find_map(|d| d.kind.top_k()), extra.top_k, "{}: top_k", want.name);
+        let init_std = |d: &crate::model::spec::CheckedLayer| match d.kind {
+            crate::model::spec::Kind::Dense { init_std, .. } => init_std,
+            _ => None,
+        };
+        assert_eq!(checked.layers.iter().find_map(init_std), extra.init_std, "{}: init_std", want.name);
         assert_eq!(preset.train.k_schedule, extra.k_schedule, "{}: k schedule", want.name);
         assert_eq!(preset.data, extra.data, "{}: data", want.name);
         assert_eq!(preset.comparison.as_ref().map(|c| c.label.as_str()), extra.comparison, "{}: comparison", want.name);
@@ -219,8 +225,8 @@ mod tests {
                 ..Extra::default()
             },
         });
-        let nineteen = find("linear-20").unwrap().comparison.unwrap().spec.unwrap().check().unwrap();
-        assert_eq!(nineteen.dense[0].n_out, 19);
+        let nineteen = find("linear-20").unwrap().comparison.as_ref().unwrap().spec.as_ref().unwrap().check().unwrap();
+        assert_eq!(nineteen.layers[0].n_out, 19);
         check(&Want {
             name: "conv-1s-8s",
             // 36x36 -> 20x(20x20) -> 2x(10x10) -> 20x(20x20) -> 36x36, as seed 001 lists them.
@@ -236,10 +242,7 @@ mod tests {
         });
         let conv = find("conv-1s-8s").unwrap().spec.check().unwrap();
         assert!(conv.mean_loss, "seed 001's lr 0.005 is for the mean squared error");
-        let sizes: Vec<usize> = conv.dense.iter().filter_map(|d| match d.kind {
-            crate::model::spec::Kind::Conv(g) | crate::model::spec::Kind::Deconv(g) => Some(g.size),
-            _ => None,
-        }).collect();
+        let sizes: Vec<usize> = conv.layers.iter().filter_map(|d| d.kind.geometry().map(|g| g.size)).collect();
         assert_eq!(sizes, vec![17, 11, 11, 17]);
         check(&Want {
             name: "pretrain",
@@ -253,10 +256,11 @@ mod tests {
             l2_decay: 0.0,
             extra: Extra { pretrain: Some((1000, 2)), ..Extra::default() },
         });
-        let names: Vec<String> = all().into_iter().map(|p| p.name).collect();
-        let mut unique = names.clone();
-        unique.dedup();
-        assert_eq!(names, unique);
+        let mut names: Vec<&str> = all().iter().map(|p| p.name.as_str()).collect();
+        names.sort();
+        let n = names.len();
+        names.dedup();
+        assert_eq!(names.len(), n, "preset names are unique");
         assert!(find("nope").unwrap_err().contains("convnetjs"));
     }
 }

@@ -7,7 +7,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
-use crate::model::spec::Kind;
 use crate::model::{Activation, LayerSpec, Loss, NetSpec};
 use crate::train::{evaluate, StepStats, TrainConfig, TrainError, Trainer};
 
@@ -33,14 +32,17 @@ pub enum Phase {
     Done,
 }
 
-/// Everything but the classifier being pretrained, which the caller owns and passes to `step`
-/// (so a page can show it like any other network).
+/// The whole plan in progress: the classifier being pretrained (the network a page shows), the
+/// autoencoder of the current layer, and the randomly initialised twin it is compared with.
+#[derive(Clone, Debug)]
 pub struct Pretrainer {
     pub plan: PretrainPlan,
     pub phase: Phase,
     seed: u64,
     spec: NetSpec,
     n_hidden: usize,
+    /// The classifier: its hidden layers receive the trained encoders, then it is fine-tuned.
+    pub classifier: Trainer,
     /// The autoencoder of the layer being pretrained.
     pub autoencoder: Trainer,
     /// The current autoencoder's inputs: the digits, then each layer's codes of them.
@@ -61,14 +63,14 @@ const EVAL_EVERY: u64 = 500;
 
 impl Pretrainer {
     /// `spec` is the classifier (hidden fc layers, then a linear layer with softmax loss);
-    /// `finetune` trains it. Returns the plan's state and the classifier to pretrain. Every
-    /// network derives its initialisation from `seed`.
-    pub fn new(spec: &NetSpec, finetune: TrainConfig, plan: PretrainPlan, seed: u64, train: &Dataset, valid: Dataset) -> Result<(Pretrainer, Trainer), String> {
+    /// `finetune` trains it. Every network derives its initialisation from `seed`.
+    pub fn new(spec: &NetSpec, finetune: TrainConfig, plan: PretrainPlan, seed: u64, train: &Dataset, valid: Dataset) -> Result<Pretrainer, String> {
         let checked = spec.check()?;
-        if checked.loss != Loss::Softmax || checked.dense.len() < 2 {
+        if checked.loss != Loss::Softmax || checked.layers.len() < 2 {
             return Err("pretraining needs a classifier: hidden fc layers, then a linear layer with the softmax loss".into());
         }
-        if checked.dense.iter().any(|d| d.tied_to.is_some() || d.top_k.is_some() || d.kind != Kind::Fc) {
+        let plain = |kind: &crate::model::spec::Kind| matches!(kind, crate::model::spec::Kind::Dense { tied_to: None, top_k: None, .. });
+        if !checked.layers.iter().all(|l| plain(&l.kind)) {
             return Err("pretraining stacks plain fc layers: no tied, top-k, conv or deconv layers".into());
         }
         if train.labels.is_none() || valid.labels.is_none() {
@@ -82,12 +84,13 @@ impl Pretrainer {
         let classifier = Trainer::new(spec, finetune.clone(), seed)?;
         let baseline = Trainer::new(spec, finetune, seed)?;
         let autoencoder = layer_autoencoder(spec, 0, &plan.autoencoder, seed)?;
-        let pretrainer = Pretrainer {
+        Ok(Pretrainer {
             plan,
             phase: Phase::Pretraining { layer: 0 },
             seed,
             spec: spec.clone(),
-            n_hidden: checked.dense.len() - 1,
+            n_hidden: checked.layers.len() - 1,
+            classifier,
             autoencoder,
             codes: train.clone(),
             n_train: train.n_images,
@@ -97,36 +100,34 @@ impl Pretrainer {
             pretrained_curve: Vec::new(),
             baseline_curve: Vec::new(),
             next_eval: 0,
-        };
-        Ok((pretrainer, classifier))
+        })
     }
 
     pub fn n_hidden(&self) -> usize {
         self.n_hidden
     }
 
-    /// One minibatch of whatever the current phase trains (fine-tuning: one for each
-    /// classifier). Returns the stats of the network the phase is about.
-    /// One minibatch of whatever the current phase trains (fine-tuning: one for `classifier`
-    /// and one for the baseline). Returns the stats of the network the phase is about.
-    pub fn step(&mut self, classifier: &mut Trainer) -> Result<Option<StepStats>, TrainError> {
+    /// One minibatch of whatever the current phase trains (fine-tuning: one for the
+    /// classifier and one for the baseline). Returns the stats of the network the phase is
+    /// about, or None when the plan is done.
+    pub fn step(&mut self, clock: Option<&dyn crate::train::Clock>) -> Result<Option<StepStats>, TrainError> {
         match self.phase {
             Phase::Pretraining { layer } => {
-                let stats = self.autoencoder.step(&self.codes)?;
-                if self.autoencoder.progress.examples_seen >= self.plan.epochs_per_layer * self.n_train as u64 {
-                    self.finish_layer(layer, classifier).map_err(TrainError::Data)?;
+                let stats = self.autoencoder.step_timed(&self.codes, clock)?;
+                if self.autoencoder.progress().examples_seen >= self.plan.epochs_per_layer * self.n_train as u64 {
+                    self.finish_layer(layer).map_err(TrainError::Data)?;
                 }
                 Ok(Some(stats))
             }
             Phase::FineTuning => {
-                if classifier.progress.examples_seen >= self.next_eval {
-                    self.score(classifier);
+                if self.classifier.progress().examples_seen >= self.next_eval {
+                    self.score();
                     self.next_eval += EVAL_EVERY;
                 }
-                let stats = classifier.step(&self.labeled)?;
+                let stats = self.classifier.step_timed(&self.labeled, clock)?;
                 self.baseline.step(&self.labeled)?;
-                if classifier.progress.examples_seen >= self.plan.finetune_epochs * self.labeled.n_images as u64 {
-                    self.score(classifier);
+                if self.classifier.progress().examples_seen >= self.plan.finetune_epochs * self.labeled.n_images as u64 {
+                    self.score();
                     self.phase = Phase::Done;
                 }
                 Ok(Some(stats))
@@ -135,24 +136,28 @@ impl Pretrainer {
         }
     }
 
-    fn score(&mut self, classifier: &mut Trainer) {
-        let seen = classifier.progress.examples_seen as f64;
-        let accuracy = |t: &mut Trainer, valid: &Dataset| evaluate(&mut t.net, valid).accuracy.unwrap_or(0.0);
-        self.pretrained_curve.push((seen, accuracy(classifier, &self.valid)));
-        self.baseline_curve.push((seen, accuracy(&mut self.baseline, &self.valid)));
+    /// Apply new settings to both classifiers (the pretrained one and its twin).
+    pub fn set_config(&mut self, config: TrainConfig) -> Result<(), String> {
+        let mut baseline = self.baseline.clone();
+        baseline.set_config(config.clone())?;
+        self.classifier.set_config(config)?;
+        self.baseline = baseline;
+        Ok(())
+    }
+
+    fn score(&mut self) {
+        let seen = self.classifier.progress().examples_seen as f64;
+        let accuracy = |t: &Trainer, valid: &Dataset| evaluate(t.net(), valid).accuracy.unwrap_or(0.0);
+        self.pretrained_curve.push((seen, accuracy(&self.classifier, &self.valid)));
+        self.baseline_curve.push((seen, accuracy(&self.baseline, &self.valid)));
     }
 
     /// Keep the trained encoder in the classifier, encode the data for the next layer, and
     /// move on (to fine-tuning after the last hidden layer).
-    fn finish_layer(&mut self, layer: usize, classifier: &mut Trainer) -> Result<(), String> {
-        let encoder = &self.autoencoder.net;
-        let (w, b) = (&encoder.params[encoder.layers[0].weight].value, &encoder.params[encoder.layers[0].bias].value);
-        let target = &classifier.net.layers[layer];
-        let (tw, tb) = (target.weight, target.bias);
-        classifier.net.params[tw].value.copy_from_slice(w);
-        classifier.net.params[tb].value.copy_from_slice(b);
+    fn finish_layer(&mut self, layer: usize) -> Result<(), String> {
+        self.classifier.net_mut().copy_layer_from(layer, self.autoencoder.net(), 0)?;
         if layer + 1 < self.n_hidden {
-            self.codes = encode(&mut self.autoencoder, &self.codes);
+            self.codes = encode(self.autoencoder.net(), &self.codes);
             self.autoencoder = layer_autoencoder(&self.spec, layer + 1, &self.plan.autoencoder, self.seed)?;
             self.phase = Phase::Pretraining { layer: layer + 1 };
         } else {
@@ -162,21 +167,21 @@ impl Pretrainer {
     }
 
     /// Examples trained so far in all phases (for progress displays).
-    pub fn examples_seen(&self, classifier: &Trainer) -> u64 {
+    pub fn examples_seen(&self) -> u64 {
         let per_layer = self.plan.epochs_per_layer * self.n_train as u64;
         let pretraining = match self.phase {
-            Phase::Pretraining { layer } => layer as u64 * per_layer + self.autoencoder.progress.examples_seen,
+            Phase::Pretraining { layer } => layer as u64 * per_layer + self.autoencoder.progress().examples_seen,
             _ => self.n_hidden as u64 * per_layer,
         };
-        pretraining + classifier.progress.examples_seen + self.baseline.progress.examples_seen
+        pretraining + self.classifier.progress().examples_seen + self.baseline.progress().examples_seen
     }
 
     /// A line saying where the plan stands.
     pub fn describe(&self) -> String {
         match self.phase {
             Phase::Pretraining { layer } => {
-                let ae = &self.autoencoder.net.layers[0];
-                format!("pretraining layer {} of {} as an autoencoder ({} → {} → {})", layer + 1, self.n_hidden, ae.n_in, ae.n_out, ae.n_in)
+                let ae = &self.autoencoder.net().layers()[0];
+                format!("pretraining layer {} of {} as an autoencoder ({} → {} → {})", layer + 1, self.n_hidden, ae.n_in(), ae.n_out(), ae.n_in())
             }
             Phase::FineTuning => format!("fine-tuning on {} labels, beside random init", self.labeled.n_images),
             Phase::Done => "done".into(),
@@ -191,9 +196,9 @@ impl Pretrainer {
 fn layer_autoencoder(spec: &NetSpec, layer: usize, config: &TrainConfig, seed: u64) -> Result<Trainer, String> {
     let checked = spec.check()?;
     let (width, height, depth) = checked.input_shape;
-    let input = if layer == 0 { LayerSpec::Input { width, height, depth } } else { LayerSpec::Input { width: checked.dense[layer].n_in, height: 1, depth: 1 } };
-    let unit_range = layer == 0 || checked.dense[layer - 1].activation == Activation::Sigmoid;
-    let hidden = &checked.dense[layer];
+    let input = if layer == 0 { LayerSpec::Input { width, height, depth } } else { LayerSpec::Input { width: checked.layers[layer].n_in, height: 1, depth: 1 } };
+    let unit_range = layer == 0 || checked.layers[layer - 1].activation == Activation::Sigmoid;
+    let hidden = &checked.layers[layer];
     let ae = NetSpec {
         layers: vec![
             input,
@@ -215,14 +220,14 @@ fn layer_autoencoder(spec: &NetSpec, layer: usize, config: &TrainConfig, seed: u
 }
 
 /// The autoencoder's codes of every example, as 1-row vectors.
-fn encode(autoencoder: &mut Trainer, data: &Dataset) -> Dataset {
+fn encode(autoencoder: &crate::model::Network, data: &Dataset) -> Dataset {
     const CHUNK: usize = 500;
     let n_px = data.n_pixels();
-    let units = autoencoder.net.layers[0].n_out;
+    let units = autoencoder.layers()[0].n_out();
     let mut codes = Vec::with_capacity(data.n_images * units);
+    let mut work = crate::model::network::Workspace::default();
     for chunk in data.pixels.chunks(CHUNK * n_px) {
-        autoencoder.net.forward(chunk, chunk.len() / n_px, None);
-        codes.extend_from_slice(autoencoder.net.activations(0));
+        codes.extend_from_slice(autoencoder.infer(&mut work, chunk, chunk.len() / n_px, None).activations(0));
     }
     Dataset::new(units, 1, codes, data.labels.clone())
 }
@@ -260,24 +265,24 @@ mod tests {
         let mut autoencoder = config(10);
         autoencoder.optimizer = Optimizer::Sgd { lr: 0.01, momentum: 0.0, nesterov: false };
         let plan = PretrainPlan { n_labels: 50, epochs_per_layer: 3, finetune_epochs: 100, autoencoder };
-        let (mut p, mut classifier) = Pretrainer::new(&spec, config(10), plan, 3, &train, valid).unwrap();
+        let mut p = Pretrainer::new(&spec, config(10), plan, 3, &train, valid).unwrap();
         let mut phases = vec![p.phase];
         while p.phase != Phase::Done {
             let before = p.phase;
-            let encoder = p.autoencoder.net.params[0].value.clone();
-            p.step(&mut classifier).unwrap();
+            let encoder = p.autoencoder.net().params()[0].value.clone();
+            p.step(None).unwrap();
             if p.phase != before {
                 phases.push(p.phase);
                 if before == (Phase::Pretraining { layer: 0 }) {
-                    assert_eq!(classifier.net.params[0].value.len(), encoder.len());
-                    assert_ne!(classifier.net.params[0].value, p.baseline.net.params[0].value, "layer 1 now holds the encoder");
+                    assert_eq!(p.classifier.net().params()[0].value.len(), encoder.len());
+                    assert_ne!(p.classifier.net().params()[0].value, p.baseline.net().params()[0].value, "layer 1 now holds the encoder");
                 }
             }
         }
         assert_eq!(phases, vec![Phase::Pretraining { layer: 0 }, Phase::Pretraining { layer: 1 }, Phase::FineTuning, Phase::Done]);
-        assert_eq!(classifier.progress.examples_seen, 100 * 50);
-        assert_eq!(classifier.progress.examples_seen, p.baseline.progress.examples_seen);
-        assert_eq!(p.step(&mut classifier).unwrap(), None, "nothing left to train");
+        assert_eq!(p.classifier.progress().examples_seen, 100 * 50);
+        assert_eq!(p.classifier.progress().examples_seen, p.baseline.progress().examples_seen);
+        assert_eq!(p.step(None).unwrap(), None, "nothing left to train");
         assert!(p.pretrained_curve.len() >= 2 && p.pretrained_curve.len() == p.baseline_curve.len());
         // Fine-tuning from the pretrained start learns the ten bars well above chance (0.1).
         // (Whether pretraining beats random weights is a property of deep nets on real digits:

@@ -5,9 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{DataSpec, Dataset, Noise};
+use crate::data::{Dataset, Noise};
 use crate::model::loss::LossSums;
 use crate::model::optim::{self, Decay, OptimState, Optimizer};
+use crate::model::network::Workspace;
 use crate::model::{NetSpec, Network};
 use crate::rng::Rng;
 
@@ -17,9 +18,9 @@ use crate::rng::Rng;
 pub struct TrainConfig {
     pub optimizer: Optimizer,
     pub batch_size: usize,
-    #[serde(default)]
+    #[serde(default, serialize_with = "crate::decimal::f32")]
     pub l1_decay: f32,
-    #[serde(default)]
+    #[serde(default, serialize_with = "crate::decimal::f32")]
     pub l2_decay: f32,
     /// Corruption applied to the input (the target stays clean).
     #[serde(default)]
@@ -130,26 +131,29 @@ impl std::fmt::Display for TrainError {
     }
 }
 
+/// A source of milliseconds from some fixed origin: `performance.now()` in the page, a
+/// monotonic clock natively, a hand-advanced one in tests (so budgets are deterministic).
+pub trait Clock {
+    fn now_ms(&self) -> f64;
+}
+
+/// One network, its optimiser and its data order, driven by one seeded generator.
 #[derive(Clone, Debug)]
 pub struct Trainer {
     /// The seed the network was initialised from (reset starts over from it).
-    pub seed: u64,
-    /// What the network trains on (saved with it, so a snapshot knows its data).
-    pub data: DataSpec,
+    seed: u64,
     /// Per unit of the first top-k layer: whether training has ever kept it.
-    pub ever_selected: Vec<bool>,
-    pub net: Network,
-    pub config: TrainConfig,
-    pub optim: OptimState,
-    pub rng: Rng,
-    pub progress: Progress,
+    ever_selected: Vec<bool>,
+    net: Network,
+    config: TrainConfig,
+    optim: OptimState,
+    rng: Rng,
+    progress: Progress,
     /// Parameters and optimiser state from before the latest update, for rolling back.
     backup: Option<(Vec<Vec<f32>>, OptimState)>,
     batch_idx: Vec<u32>,
     inputs: Vec<f32>,  // (batch, n_inputs), corrupted when noise is on
     targets: Vec<f32>, // (batch, n_inputs), clean
-    /// Milliseconds from some fixed origin, for the step timings (None: no timings).
-    pub clock: Option<fn() -> f64>,
 }
 
 impl Trainer {
@@ -158,7 +162,7 @@ impl Trainer {
         config.validate()?;
         let mut rng = Rng::from_seed(seed);
         let net = Network::new(spec, &mut rng)?;
-        let optim = OptimState::new(&config.optimizer, &net.params);
+        let optim = OptimState::new(&config.optimizer, net.params());
         Ok(Trainer::from_parts(seed, net, config, optim, rng, Progress::default()))
     }
 
@@ -166,26 +170,47 @@ impl Trainer {
     /// and generator from `seed`.
     pub fn with_network(seed: u64, net: Network, config: TrainConfig) -> Result<Trainer, String> {
         config.validate()?;
-        let optim = OptimState::new(&config.optimizer, &net.params);
+        let optim = OptimState::new(&config.optimizer, net.params());
         Ok(Trainer::from_parts(seed, net, config, optim, Rng::from_seed(seed), Progress::default()))
     }
 
+    /// Reassemble a trainer from its saved parts (snapshots check them first).
     pub fn from_parts(seed: u64, net: Network, config: TrainConfig, optim: OptimState, rng: Rng, progress: Progress) -> Trainer {
-        Trainer {
-            seed,
-            data: DataSpec::mnist(),
-            ever_selected: Vec::new(),
-            net,
-            config,
-            optim,
-            rng,
-            progress,
-            backup: None,
-            batch_idx: Vec::new(),
-            inputs: Vec::new(),
-            targets: Vec::new(),
-            clock: None,
-        }
+        Trainer { seed, ever_selected: Vec::new(), net, config, optim, rng, progress, backup: None, batch_idx: Vec::new(), inputs: Vec::new(), targets: Vec::new() }
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    pub fn net(&self) -> &Network {
+        &self.net
+    }
+
+    /// The network for changes that keep its shape (pretraining copies encoders in).
+    pub fn net_mut(&mut self) -> &mut Network {
+        &mut self.net
+    }
+
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    pub fn optim(&self) -> &OptimState {
+        &self.optim
+    }
+
+    pub fn rng(&self) -> &Rng {
+        &self.rng
+    }
+
+    pub fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    /// Per unit of the first top-k layer, whether training has ever kept it (empty without one).
+    pub fn ever_selected(&self) -> &[bool] {
+        &self.ever_selected
     }
 
     /// Replace the settings. A different optimiser (or one needing other state) starts fresh
@@ -193,8 +218,8 @@ impl Trainer {
     pub fn set_config(&mut self, config: TrainConfig) -> Result<(), String> {
         config.validate()?;
         let same_kind = config.optimizer.name() == self.config.optimizer.name();
-        if !same_kind || !self.optim.fits(&config.optimizer, &self.net.params) {
-            self.optim = OptimState::new(&config.optimizer, &self.net.params);
+        if !same_kind || !self.optim.fits(&config.optimizer, self.net.params()) {
+            self.optim = OptimState::new(&config.optimizer, self.net.params());
             self.backup = None;
         }
         self.config = config;
@@ -209,6 +234,11 @@ impl Trainer {
 
     /// Train one minibatch of `config.batch_size` examples from `data`.
     pub fn step(&mut self, data: &Dataset) -> Result<StepStats, TrainError> {
+        self.step_timed(data, None)
+    }
+
+    /// `step`, timing the forward pass and the backward pass with its update on `clock`.
+    pub fn step_timed(&mut self, data: &Dataset, clock: Option<&dyn Clock>) -> Result<StepStats, TrainError> {
         let n_inputs = self.net.n_inputs();
         if data.n_pixels() != n_inputs {
             return Err(TrainError::Data(format!(
@@ -239,7 +269,7 @@ impl Trainer {
         }
 
         self.apply_k_schedule();
-        let now = || self.clock.map_or(0.0, |clock| clock());
+        let now = || clock.map_or(0.0, |c| c.now_ms());
         let t0 = now();
         self.net.forward(&self.inputs, batch, None);
         let t1 = now();
@@ -253,15 +283,15 @@ impl Trainer {
         let mut stats = self.stats(&sums, batch, objective);
 
         let mut backup = self.backup.take().unwrap_or_default();
-        backup.0.resize(self.net.params.len(), Vec::new());
-        for (saved, p) in backup.0.iter_mut().zip(&self.net.params) {
+        backup.0.resize(self.net.params().len(), Vec::new());
+        for (saved, p) in backup.0.iter_mut().zip(self.net.params()) {
             saved.clone_from(&p.value);
         }
         backup.1.clone_from(&self.optim);
         self.backup = Some(backup);
 
-        optim::apply(&self.config.optimizer, &mut self.optim, &mut self.net.params, self.config.decay(), batch);
-        let t2 = self.clock.map_or(0.0, |clock| clock());
+        optim::apply(&self.config.optimizer, &mut self.optim, self.net.params_mut(), self.config.decay(), batch);
+        let t2 = now();
         stats.forward_ms = t1 - t0;
         stats.backward_ms = t2 - t1;
         self.progress.examples_seen += batch as u64;
@@ -287,7 +317,7 @@ impl Trainer {
         let step = self.progress.steps + 1;
         match self.backup.take() {
             Some((values, optim_state)) => {
-                for (p, saved) in self.net.params.iter_mut().zip(values) {
+                for (p, saved) in self.net.params_mut().iter_mut().zip(values) {
                     p.value = saved;
                 }
                 self.optim = optim_state;
@@ -328,17 +358,17 @@ impl Trainer {
     /// Set every top-k layer's current k from the schedule (or its spec's target).
     fn apply_k_schedule(&mut self) {
         let seen = self.progress.examples_seen;
-        for (layer, dense) in self.net.layers.iter_mut().zip(&self.net.checked.dense) {
-            if let Some(target) = dense.top_k {
+        for layer_idx in 0..self.net.layers().len() {
+            if let Some(target) = self.net.layers()[layer_idx].kind().top_k() {
                 let k = self.config.k_schedule.map_or(target, |s| s.k_at(target, seen));
-                layer.top_k = Some(k.min(layer.n_out));
+                self.net.set_top_k(layer_idx, k);
             }
         }
     }
 
     fn note_selection(&mut self) {
-        let Some(layer_idx) = self.net.layers.iter().position(|l| l.top_k.is_some()) else { return };
-        let n_units = self.net.layers[layer_idx].n_out;
+        let Some(layer_idx) = self.net.layers().iter().position(|l| l.kind().top_k().is_some()) else { return };
+        let n_units = self.net.layers()[layer_idx].n_out();
         self.ever_selected.resize(n_units, false);
         match self.net.top_k_selection(layer_idx) {
             Some(kept) => kept.chunks_exact(n_units).for_each(|row| {
@@ -388,7 +418,7 @@ fn one_hot(labels: impl Iterator<Item = u8>, n_classes: usize, out: &mut Vec<f32
 
 /// How a network does over a whole dataset, on clean inputs, in chunks: reconstruction error
 /// for an autoencoder; accuracy and cross-entropy for a classifier (labels required).
-pub fn evaluate(net: &mut Network, data: &Dataset) -> Eval {
+pub fn evaluate(net: &Network, data: &Dataset) -> Eval {
     const CHUNK: usize = 500;
     let n_px = data.n_pixels();
     let classifier = net.is_classifier() && check_labels(data, net.n_outputs()).is_ok();
@@ -398,17 +428,18 @@ pub fn evaluate(net: &mut Network, data: &Dataset) -> Eval {
     }
     let mut sums = LossSums::default();
     let mut targets = Vec::new();
+    let mut work = Workspace::default();
     let mut start = 0;
     while start < data.n_images {
         let end = (start + CHUNK).min(data.n_images);
         let x = &data.pixels[start * n_px..end * n_px];
-        net.forward(x, end - start, None);
+        net.infer(&mut work, x, end - start, None);
         let s = if classifier {
             let labels = data.labels.as_ref().expect("checked");
             one_hot(labels[start..end].iter().copied(), net.n_outputs(), &mut targets);
-            net.loss_sums(&targets)
+            net.loss_sums_of(&work, &targets)
         } else {
-            net.loss_sums(x)
+            net.loss_sums_of(&work, x)
         };
         sums.sse += s.sse;
         sums.bce += s.bce;

@@ -1,7 +1,7 @@
 //! End-to-end properties of training through the public API: learning, determinism, exact
 //! resume through snapshots, rollback on divergence, and refusal of damaged snapshots.
 
-use bottleneck::data::{Dataset, Noise};
+use bottleneck::data::{DataSpec, Dataset, Noise};
 use bottleneck::model::optim::Optimizer;
 use bottleneck::model::NetSpec;
 use bottleneck::rng::Rng;
@@ -43,7 +43,7 @@ fn config(optimizer: Optimizer, noise: Noise) -> TrainConfig {
 const ADAM: Optimizer = Optimizer::Adam { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
 
 fn params_of(trainer: &Trainer) -> Vec<Vec<f32>> {
-    trainer.net.params.iter().map(|p| p.value.clone()).collect()
+    trainer.net().params().iter().map(|p| p.value.clone()).collect()
 }
 
 fn train_steps(trainer: &mut Trainer, data: &Dataset, steps: usize) {
@@ -60,9 +60,9 @@ fn a_tiny_network_learns_the_identity() {
         data.pixels.iter().map(|v| (v - mean).powi(2)).sum::<f32>() as f64 / data.pixels.len() as f64
     };
     let mut trainer = Trainer::new(&spec(3), config(ADAM, Noise::None), 5).unwrap();
-    let before = evaluate(&mut trainer.net, &data).mse_per_pixel;
+    let before = evaluate(trainer.net(), &data).mse_per_pixel;
     train_steps(&mut trainer, &data, 3000);
-    let after = evaluate(&mut trainer.net, &data).mse_per_pixel;
+    let after = evaluate(trainer.net(), &data).mse_per_pixel;
     assert!(after < 0.01 * variance, "MSE/px {after} is not near zero (data variance {variance}, before {before})");
 }
 
@@ -99,13 +99,13 @@ fn resuming_from_a_snapshot_is_exact() {
 
         let mut first = Trainer::new(&spec(3), config(optimizer, noise), 11).unwrap();
         train_steps(&mut first, &data, n);
-        let text = snapshot::save(&first);
+        let text = snapshot::save(&first, &DataSpec::mnist());
         let mut resumed = snapshot::load(&text).unwrap();
         assert_eq!(params_of(&resumed), params_of(&first), "{optimizer:?}: save/load changed parameters");
         train_steps(&mut resumed, &data, m);
         assert_eq!(params_of(&resumed), params_of(&straight), "{optimizer:?}: resumed run differs");
-        assert_eq!(resumed.progress, straight.progress);
-        assert_eq!(resumed.rng, straight.rng);
+        assert_eq!(resumed.progress(), straight.progress());
+        assert_eq!(resumed.rng(), straight.rng());
     }
 }
 
@@ -127,7 +127,7 @@ fn a_diverging_learning_rate_rolls_back_and_says_so() {
     let TrainError::Diverged(message) = err else { panic!("wrong error {err:?}") };
     assert!(message.contains("diverged") && message.contains("restored"), "{message}");
     // The parameters are those from before the update that broke the loss.
-    assert!(trainer.net.all_finite());
+    assert!(trainer.net().all_finite());
     assert_eq!(&params_of(&trainer), &history[history.len() - 2]);
     // Training goes on once the rate is sane again.
     trainer.set_learning_rate(0.01).unwrap();
@@ -140,25 +140,25 @@ fn changing_settings_between_steps() {
     let data = low_rank_images(100, 5);
     let mut trainer = Trainer::new(&spec(3), config(ADAM, Noise::None), 3).unwrap();
     train_steps(&mut trainer, &data, 3);
-    let mut new = trainer.config.clone();
+    let mut new = trainer.config().clone();
     new.batch_size = 7;
     new.l2_decay = 0.01;
     new.optimizer = Optimizer::Sgd { lr: 0.1, momentum: 0.5, nesterov: false };
     trainer.set_config(new).unwrap();
     let stats = trainer.step(&data).unwrap();
     assert_eq!(stats.batch, 7);
-    assert_eq!(trainer.progress.examples_seen, 3 * 16 + 7);
-    let mut bad = trainer.config.clone();
+    assert_eq!(trainer.progress().examples_seen, 3 * 16 + 7);
+    let mut bad = trainer.config().clone();
     bad.batch_size = 0;
     assert!(trainer.set_config(bad).unwrap_err().contains("batch_size"));
-    assert_eq!(trainer.config.batch_size, 7, "a refused config leaves the old one in place");
+    assert_eq!(trainer.config().batch_size, 7, "a refused config leaves the old one in place");
 }
 
 /// One damaged-snapshot case: edit the JSON of a good snapshot; loading must fail with an error
 /// containing `fragment`.
 fn check(edit: impl Fn(&mut serde_json::Value), fragment: &str) {
     let trainer = Trainer::new(&spec(2), config(ADAM, Noise::None), 1).unwrap();
-    let mut value: serde_json::Value = serde_json::from_str(&snapshot::save(&trainer)).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&snapshot::save(&trainer, &DataSpec::mnist())).unwrap();
     edit(&mut value);
     let err = snapshot::load(&value.to_string()).err().unwrap_or_else(|| panic!("loaded despite the edit; wanted {fragment:?}"));
     assert!(err.contains(fragment), "{err:?} should mention {fragment:?}");
@@ -189,7 +189,7 @@ fn damaged_snapshots_are_refused_with_a_reason() {
     let huge = " ".repeat(snapshot::MAX_BYTES + 1);
     assert!(snapshot::load(&huge).unwrap_err().contains("larger than"));
     // Truncating a real snapshot anywhere is an error, never a panic.
-    let good = snapshot::save(&Trainer::new(&spec(2), config(ADAM, Noise::None), 1).unwrap());
+    let good = snapshot::save(&Trainer::new(&spec(2), config(ADAM, Noise::None), 1).unwrap(), &DataSpec::mnist());
     for cut in (0..good.len()).step_by(good.len() / 97 + 1) {
         assert!(snapshot::load(&good[..cut]).is_err());
     }
@@ -217,7 +217,7 @@ fn twenty_hidden_units_reproduce_the_linear_data_and_nineteen_cannot() {
         let adam = Optimizer::Adam { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
         let mut trainer = Trainer::new(&spec, TrainConfig { batch_size: 50, l2_decay: 0.0, ..config(adam, Noise::None) }, 7).unwrap();
         train_steps(&mut trainer, &train, 4000);
-        evaluate(&mut trainer.net, &valid).mse_per_pixel / variance
+        evaluate(trainer.net(), &valid).mse_per_pixel / variance
     };
     let (twenty, nineteen) = (error(20), error(19));
     assert!(twenty < 1e-4, "20 units: relative MSE {twenty}");

@@ -1,11 +1,15 @@
-//! Tests that run inside WebAssembly (Node, via wasm-bindgen-test-runner): the `web::App`
-//! handle the page's worker drives, on a small synthetic digits asset, and the core's
-//! determinism in wasm. Canvases are a browser matter; the browser tests cover them.
+//! Tests that run inside WebAssembly (Node, via wasm-bindgen-test-runner): the `web::Handle`
+//! the page's worker drives, with commands and replies crossing as JavaScript objects through
+//! serde-wasm-bindgen, on a small synthetic digits asset; the core's determinism in wasm; and
+//! the SIMD matrix products. What the session does is tested natively (session::tests);
+//! canvases are the browser tests' business.
 #![cfg(target_arch = "wasm32")]
 
 use bottleneck::data::{asset, synthetic};
-use bottleneck::web::App;
-use serde_json::{json, Value};
+use bottleneck::session::{Answer, Command, Payload, Query, Reply, Stats};
+use bottleneck::web::Handle;
+use serde_json::json;
+use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
 
 fn synthetic_asset() -> Vec<u8> {
@@ -13,94 +17,109 @@ fn synthetic_asset() -> Vec<u8> {
     asset::encode(&labels, &pixels, 28, 28)
 }
 
-fn command(app: &mut App, message: Value) -> Result<Value, String> {
-    app.command(&message.to_string())
-        .map(|reply| serde_json::from_str(&reply).unwrap())
-        .map_err(|e| format!("{:?}", wasm_bindgen::JsValue::from(e)))
+/// JSON as the page writes it: plain objects (not ES Maps).
+fn js(value: serde_json::Value) -> JsValue {
+    serde::Serialize::serialize(&value, &serde_wasm_bindgen::Serializer::json_compatible()).unwrap()
 }
 
-fn probe(app: &mut App) -> Value {
-    command(app, json!({"type": "probe", "count": 5})).unwrap()["outputs"].clone()
+fn opening(preset: &str, seed: u64) -> JsValue {
+    js(json!({ "preset": preset, "seed": seed }))
+}
+
+fn handle(preset: &str, seed: u64) -> Handle {
+    Handle::new(&synthetic_asset(), opening(preset, seed)).unwrap()
+}
+
+fn error_text(e: wasm_bindgen::JsError) -> String {
+    let value = JsValue::from(e);
+    js_sys::Reflect::get(&value, &"message".into()).unwrap().as_string().unwrap()
+}
+
+/// Send a typed command as a JavaScript object; the reply comes back typed.
+fn apply(handle: &mut Handle, command: Command) -> Result<Reply, String> {
+    let message = serde_wasm_bindgen::to_value(&command).unwrap();
+    handle.apply(message).map(|reply| serde_wasm_bindgen::from_value(reply).unwrap()).map_err(error_text)
+}
+
+fn tick(handle: &mut Handle, ms: f64) -> Stats {
+    serde_wasm_bindgen::from_value(handle.tick(ms).unwrap()).unwrap()
+}
+
+fn outputs(handle: &Handle) -> Vec<f32> {
+    let inputs: Vec<f32> = (0..3 * 784).map(|i| ((i * 37) % 101) as f32 / 100.0).collect();
+    let query = serde_wasm_bindgen::to_value(&Query::Reconstruct { inputs }).unwrap();
+    let Answer::Outputs(outputs) = serde_wasm_bindgen::from_value(handle.query(query).unwrap()).unwrap();
+    outputs
 }
 
 #[wasm_bindgen_test]
-fn the_app_trains_and_its_loss_falls() {
-    let mut app = App::new(&synthetic_asset(), "convnetjs", 1).unwrap();
-    let first: Value = serde_json::from_str(&app.tick(5.0)).unwrap();
+fn the_handle_trains_and_its_loss_falls() {
+    let mut handle = handle("convnetjs", 1);
+    let first = tick(&mut handle, 5.0);
     for _ in 0..40 {
-        app.tick(5.0);
+        tick(&mut handle, 5.0);
     }
-    let later: Value = serde_json::from_str(&app.tick(5.0)).unwrap();
-    assert!(later["examples_seen"].as_f64().unwrap() > first["examples_seen"].as_f64().unwrap());
-    let (a, b) = (first["train_mse"].as_f64().unwrap(), later["train_mse"].as_f64().unwrap());
+    let later = tick(&mut handle, 5.0);
+    assert!(later.examples_seen > first.examples_seen);
+    let (a, b) = (first.loss.train_mse.unwrap(), later.loss.train_mse.unwrap());
     assert!(b < a, "train MSE/px went from {a} to {b}");
-    assert!(later["forward_us_per_example"].as_f64().unwrap() > 0.0);
+    assert!(later.speed.forward_us > 0.0);
 }
 
 #[wasm_bindgen_test]
-fn snapshots_round_trip_and_bad_ones_change_nothing() {
-    let bytes = synthetic_asset();
-    let mut a = App::new(&bytes, "convnetjs", 3).unwrap();
-    a.tick(20.0);
-    let saved = command(&mut a, json!({"type": "save"})).unwrap()["snapshot"].as_str().unwrap().to_string();
-    let mut b = App::new(&bytes, "turnoff", 9).unwrap();
-    let reply = command(&mut b, json!({"type": "load-snapshot", "text": saved})).unwrap();
-    assert_eq!(reply["state"]["layers"].as_array().unwrap().len(), 6, "the loaded network replaced turnoff's");
-    assert_eq!(probe(&mut a), probe(&mut b));
-    // Broken snapshots are refused and the loaded network is untouched.
-    let before = probe(&mut b);
-    let err = command(&mut b, json!({"type": "load-snapshot", "text": "{\"format\": \"bottleneck-snapshot\", \"version\": 1}"})).unwrap_err();
-    assert!(err.contains("snapshot"), "{err}");
-    assert!(command(&mut b, json!({"type": "load-snapshot", "text": &saved[..saved.len() / 2]})).is_err());
-    assert_eq!(probe(&mut b), before);
+fn messages_cross_as_plain_objects() {
+    let mut handle = handle("convnetjs", 1);
+    // A command written as the page writes it: plain strings and objects, not JSON text.
+    let reply = handle.apply(JsValue::from_str("describe")).unwrap();
+    let state = js_sys::Reflect::get(&reply, &"state".into()).unwrap();
+    assert_eq!(js_sys::Reflect::get(&state, &"preset".into()).unwrap().as_string().unwrap(), "convnetjs");
+    let payload = js_sys::Reflect::get(&reply, &"payload".into()).unwrap();
+    assert!(js_sys::Reflect::get(&payload, &"description".into()).unwrap().is_object());
+    // None crosses as null, and a learning rate typed as 0.0005 comes back as 0.0005.
+    let stats = js_sys::Reflect::get(&reply, &"stats".into()).unwrap();
+    let loss = js_sys::Reflect::get(&stats, &"loss".into()).unwrap();
+    assert!(js_sys::Reflect::get(&loss, &"valid_mse".into()).unwrap().is_null());
+    apply(&mut handle, Command::LoadPreset { name: "turnoff".into(), seed: None }).unwrap();
+    let lr = js(json!({ "set-learning-rate": { "lr": 0.0005 } }));
+    let reply = handle.apply(lr).unwrap();
+    let state = js_sys::Reflect::get(&reply, &"state".into()).unwrap();
+    assert_eq!(js_sys::Reflect::get(&state, &"learning_rate".into()).unwrap().as_f64(), Some(0.0005));
+    // A file's bytes cross as one Uint8Array.
+    let bytes = js_sys::Uint8Array::from(&b"not json"[..]);
+    let load = js_sys::Object::new();
+    let inner = js_sys::Object::new();
+    js_sys::Reflect::set(&inner, &"bytes".into(), &bytes).unwrap();
+    js_sys::Reflect::set(&load, &"load".into(), &inner).unwrap();
+    let err = error_text(handle.apply(load.into()).unwrap_err());
+    assert!(err.contains("not valid JSON"), "{err}");
+    // Messages that fit no command say so in a sentence.
+    let err = error_text(handle.apply(JsValue::from_str("fly")).unwrap_err());
+    assert!(err.starts_with("the page sent a command this trainer does not understand"), "{err}");
+    assert!(Handle::new(&synthetic_asset()[..100], opening("convnetjs", 1)).is_err());
+    assert!(Handle::new(&synthetic_asset(), opening("no-such-preset", 1)).is_err());
+}
+
+#[wasm_bindgen_test]
+fn snapshots_round_trip_through_the_handle() {
+    let mut a = handle("convnetjs", 3);
+    tick(&mut a, 20.0);
+    let Payload::Snapshot(saved) = apply(&mut a, Command::Save).unwrap().payload else { panic!("save replies with a snapshot") };
+    let mut b = handle("turnoff", 9);
+    let reply = apply(&mut b, Command::Load { bytes: saved.into_bytes() }).unwrap();
+    assert_eq!(reply.state.layers.len(), 6, "the loaded network replaced turnoff's");
+    assert_eq!(outputs(&a), outputs(&b));
 }
 
 #[wasm_bindgen_test]
 fn the_same_seed_trains_identically_in_wasm() {
-    let bytes = synthetic_asset();
     let run = || {
-        let mut app = App::new(&bytes, "convnetjs", 5).unwrap();
+        let mut handle = handle("convnetjs", 5);
         for _ in 0..3 {
-            command(&mut app, json!({"type": "step"})).unwrap();
+            apply(&mut handle, Command::Step).unwrap();
         }
-        command(&mut app, json!({"type": "save"})).unwrap()["snapshot"].clone()
+        apply(&mut handle, Command::Save).unwrap().payload
     };
     assert_eq!(run(), run());
-}
-
-#[wasm_bindgen_test]
-fn controls_are_validated() {
-    let bytes = synthetic_asset();
-    let mut app = App::new(&bytes, "convnetjs", 1).unwrap();
-    let err = command(&mut app, json!({"type": "set-learning-rate", "lr": 0.1})).unwrap_err();
-    assert!(err.contains("no learning rate"), "{err}");
-    let reply = command(&mut app, json!({"type": "load-preset", "name": "turnoff"})).unwrap();
-    assert_eq!(reply["state"]["optimizer"], "rmsprop");
-    let reply = command(&mut app, json!({"type": "set-learning-rate", "lr": 0.01})).unwrap();
-    assert!((reply["state"]["learning_rate"].as_f64().unwrap() - 0.01).abs() < 1e-9);
-    assert!(command(&mut app, json!({"type": "load-spec", "spec": "{\"layers\": []}"})).unwrap_err().contains("layer 0"));
-    assert!(command(&mut app, json!({"type": "view", "layer": 1, "x": 99})).unwrap_err().contains("no neuron 99"));
-    assert!(command(&mut app, json!({"type": "fly"})).unwrap_err().contains("bad command"));
-    assert!(App::new(&bytes[..100], "convnetjs", 1).is_err());
-    assert!(App::new(&bytes, "no-such-preset", 1).is_err());
-}
-
-#[wasm_bindgen_test]
-fn a_diverging_learning_rate_pauses_and_keeps_the_network() {
-    let mut app = App::new(&synthetic_asset(), "convnetjs", 1).unwrap();
-    let config = json!({"optimizer": {"type": "sgd", "lr": 100.0}, "batch_size": 16});
-    command(&mut app, json!({"type": "set-config", "config": config})).unwrap();
-    let mut stats = Value::Null;
-    for _ in 0..200 {
-        stats = serde_json::from_str(&app.tick(2.0)).unwrap();
-        if stats["paused"] == true {
-            break;
-        }
-    }
-    assert_eq!(stats["paused"], true, "lr 100 never diverged: {stats}");
-    assert!(stats["paused_reason"].as_str().unwrap().contains("diverged"));
-    let outputs = probe(&mut app);
-    assert!(outputs.as_array().unwrap().iter().all(|v| v.as_f64().is_some_and(f64::is_finite)));
 }
 
 /// The simd128 (or relaxed-simd) tiles through both drivers, in every transpose combination

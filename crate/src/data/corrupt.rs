@@ -11,14 +11,28 @@ pub enum Noise {
     #[default]
     None,
     /// Each pixel is set to 0 with probability `fraction`.
-    Masking { fraction: f32 },
+    Masking {
+        #[serde(serialize_with = "crate::decimal::f32")]
+        fraction: f32,
+    },
     /// Each pixel gets N(0, σ²) added, then is clipped to [0, 1].
-    Gaussian { sigma: f32 },
+    Gaussian {
+        #[serde(serialize_with = "crate::decimal::f32")]
+        sigma: f32,
+    },
     /// Each pixel with probability `fraction` is set to 0 or 1 (equally likely).
-    SaltPepper { fraction: f32 },
+    SaltPepper {
+        #[serde(serialize_with = "crate::decimal::f32")]
+        fraction: f32,
+    },
 }
 
 impl Noise {
+    /// Every kind of noise at the level it starts from when a user picks it.
+    pub fn defaults() -> [Noise; 4] {
+        [Noise::None, Noise::Masking { fraction: 0.3 }, Noise::Gaussian { sigma: 0.2 }, Noise::SaltPepper { fraction: 0.3 }]
+    }
+
     pub fn is_none(&self) -> bool {
         *self == Noise::None
     }

@@ -34,7 +34,7 @@ fn check(label: &str, spec_json: &str, mask: Option<UnitMask>, l1: f32, l2: f32)
     let total = |net: &mut Network| -> (f64, Vec<bool>) {
         net.forward(&x, batch, mask.as_ref());
         let data = net.objective(&net.loss_sums(&t));
-        let pattern = (0..net.layers.len())
+        let pattern = (0..net.layers().len())
             .flat_map(|l| {
                 let relu_side = net.activations(l).iter().map(|&a| a > 0.0);
                 let kept = net.top_k_selection(l).map(|s| s.to_vec()).unwrap_or_default();
@@ -49,7 +49,7 @@ fn check(label: &str, spec_json: &str, mask: Option<UnitMask>, l1: f32, l2: f32)
     net.forward(&x, batch, mask.as_ref());
     net.backward(&t);
     let analytic: Vec<Vec<f32>> = net
-        .params
+        .params()
         .iter()
         .map(|p| {
             let (pl1, pl2) = if p.decays { (l1, l2) } else { (0.0, 0.0) };
@@ -60,18 +60,18 @@ fn check(label: &str, spec_json: &str, mask: Option<UnitMask>, l1: f32, l2: f32)
     // Small enough that relu kinks are rarely straddled, large enough for f32 forward passes.
     let eps = 1e-3f32;
     let (mut checked, mut skipped) = (0usize, 0usize);
-    for param_idx in 0..net.params.len() {
-        for value_idx in 0..net.params[param_idx].value.len() {
-            let original = net.params[param_idx].value[value_idx];
-            if l1 > 0.0 && net.params[param_idx].decays && original.abs() < 2.0 * eps {
+    for param_idx in 0..net.params().len() {
+        for value_idx in 0..net.params()[param_idx].value.len() {
+            let original = net.params()[param_idx].value[value_idx];
+            if l1 > 0.0 && net.params()[param_idx].decays && original.abs() < 2.0 * eps {
                 skipped += 1; // |w| has a kink at 0; the difference would straddle it.
                 continue;
             }
-            net.params[param_idx].value[value_idx] = original + eps;
+            net.params_mut()[param_idx].value[value_idx] = original + eps;
             let (plus, plus_pattern) = total(&mut net);
-            net.params[param_idx].value[value_idx] = original - eps;
+            net.params_mut()[param_idx].value[value_idx] = original - eps;
             let (minus, minus_pattern) = total(&mut net);
-            net.params[param_idx].value[value_idx] = original;
+            net.params_mut()[param_idx].value[value_idx] = original;
             if plus_pattern != base_pattern || minus_pattern != base_pattern {
                 skipped += 1;
                 continue;
@@ -85,7 +85,7 @@ fn check(label: &str, spec_json: &str, mask: Option<UnitMask>, l1: f32, l2: f32)
             assert!(
                 err < 1e-2,
                 "{label}: {}[{value_idx}] analytic {got:.6} vs numeric {numeric:.6}",
-                net.params[param_idx].name
+                net.params()[param_idx].name
             );
         }
     }

@@ -19,37 +19,41 @@ use super::network::Param;
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Optimizer {
     Sgd {
+        #[serde(serialize_with = "crate::decimal::f32")]
         lr: f32,
-        #[serde(default)]
+        #[serde(default, serialize_with = "crate::decimal::f32")]
         momentum: f32,
         #[serde(default)]
         nesterov: bool,
     },
     Adagrad {
+        #[serde(serialize_with = "crate::decimal::f32")]
         lr: f32,
-        #[serde(default = "eps_1e8")]
+        #[serde(default = "eps_1e8", serialize_with = "crate::decimal::f32")]
         eps: f32,
     },
     Rmsprop {
+        #[serde(serialize_with = "crate::decimal::f32")]
         lr: f32,
-        #[serde(default = "rho_09")]
+        #[serde(default = "rho_09", serialize_with = "crate::decimal::f32")]
         rho: f32,
-        #[serde(default = "eps_1e8")]
+        #[serde(default = "eps_1e8", serialize_with = "crate::decimal::f32")]
         eps: f32,
     },
     Adadelta {
-        #[serde(default = "rho_095")]
+        #[serde(default = "rho_095", serialize_with = "crate::decimal::f32")]
         rho: f32,
-        #[serde(default = "eps_1e6")]
+        #[serde(default = "eps_1e6", serialize_with = "crate::decimal::f32")]
         eps: f32,
     },
     Adam {
+        #[serde(serialize_with = "crate::decimal::f32")]
         lr: f32,
-        #[serde(default = "rho_09")]
+        #[serde(default = "rho_09", serialize_with = "crate::decimal::f32")]
         beta1: f32,
-        #[serde(default = "beta2_0999")]
+        #[serde(default = "beta2_0999", serialize_with = "crate::decimal::f32")]
         beta2: f32,
-        #[serde(default = "eps_1e8")]
+        #[serde(default = "eps_1e8", serialize_with = "crate::decimal::f32")]
         eps: f32,
     },
 }
@@ -71,6 +75,17 @@ fn beta2_0999() -> f32 {
 }
 
 impl Optimizer {
+    /// Every optimiser with the settings it starts from when a user picks it.
+    pub fn defaults() -> [Optimizer; 5] {
+        [
+            Optimizer::Sgd { lr: 0.01, momentum: 0.9, nesterov: false },
+            Optimizer::Adagrad { lr: 0.01, eps: eps_1e8() },
+            Optimizer::Rmsprop { lr: 0.001, rho: rho_09(), eps: eps_1e8() },
+            Optimizer::Adadelta { rho: rho_095(), eps: eps_1e6() },
+            Optimizer::Adam { lr: 0.001, beta1: rho_09(), beta2: beta2_0999(), eps: eps_1e8() },
+        ]
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Optimizer::Sgd { .. } => "sgd",

@@ -88,12 +88,59 @@ fn one() -> usize {
 
 /// How a layer computes: fully connected, or a convolution between a "big" image side and a
 /// "small" one (conv: big → small; deconv: small → big). Shapes are (channels, height, width).
-/// Both keep their filters as (c_small, c_big · size · size).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Conv and deconv layers keep their filters as (c_small, c_big · size · size).
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Kind {
-    Fc,
+    /// Fully connected: weights (n_out, n_in) of its own, or the transpose of `tied_to`'s.
+    Dense {
+        /// Index of the earlier layer whose weights this one uses transposed.
+        tied_to: Option<usize>,
+        /// Keep the k largest activations of each example (k-sparse).
+        top_k: Option<usize>,
+        /// Initial weights N(0, init_std²) instead of N(0, 1/fan_in).
+        init_std: Option<f32>,
+    },
     Conv(Geometry),
-    Deconv(Geometry),
+    /// The transposed convolution; with `tied_to`, the named conv layer's filters.
+    Deconv { geometry: Geometry, tied_to: Option<usize> },
+}
+
+impl Kind {
+    /// The layer type's name in specs: "fc", "conv" or "deconv".
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kind::Dense { .. } => "fc",
+            Kind::Conv(_) => "conv",
+            Kind::Deconv { .. } => "deconv",
+        }
+    }
+
+    pub fn is_dense(&self) -> bool {
+        matches!(self, Kind::Dense { .. })
+    }
+
+    /// The window of a conv or deconv layer.
+    pub fn geometry(&self) -> Option<Geometry> {
+        match *self {
+            Kind::Dense { .. } => None,
+            Kind::Conv(g) | Kind::Deconv { geometry: g, .. } => Some(g),
+        }
+    }
+
+    pub fn tied_to(&self) -> Option<usize> {
+        match *self {
+            Kind::Dense { tied_to, .. } | Kind::Deconv { tied_to, .. } => tied_to,
+            Kind::Conv(_) => None,
+        }
+    }
+
+    /// The spec's k for a top-k layer.
+    pub fn top_k(&self) -> Option<usize> {
+        match *self {
+            Kind::Dense { top_k, .. } => top_k,
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,32 +168,30 @@ fn is_false(value: &bool) -> bool {
 pub struct Checked {
     pub n_inputs: usize,
     pub input_shape: (usize, usize, usize), // (width, height, depth)
-    pub dense: Vec<DenseSpec>,
+    /// The computing layers, input and output excluded.
+    pub layers: Vec<CheckedLayer>,
     pub loss: Loss,
     /// Average the loss over output units (see `LayerSpec::Output`).
     pub mean_loss: bool,
-    /// Index into `dense` of the code layer.
+    /// Index into `layers` of the code layer.
     pub code_layer: usize,
 }
 
+/// One computing layer of a valid spec: its name, sizes, activation and kind.
 #[derive(Clone, Debug, PartialEq)]
-pub struct DenseSpec {
+pub struct CheckedLayer {
     pub name: String,
     pub n_in: usize,
     pub n_out: usize,
     pub activation: Activation,
-    /// Index into `dense` of the layer whose weights this one uses transposed.
-    pub tied_to: Option<usize>,
-    pub top_k: Option<usize>,
-    pub init_std: Option<f32>,
     pub kind: Kind,
     /// Output shape (channels, height, width); fc layers are (units, 1, 1).
     pub out_shape: (usize, usize, usize),
 }
 
 /// Refuse absurd sizes before allocating anything.
-const MAX_UNITS: usize = 1 << 16;
-const MAX_PARAMS: usize = 64 << 20;
+pub const MAX_UNITS: usize = 1 << 16;
+pub const MAX_PARAMS: usize = 64 << 20;
 
 fn layer_prefix(layer: &LayerSpec) -> &'static str {
     match layer {
@@ -216,7 +261,7 @@ impl NetSpec {
             Some(LayerSpec::Output { loss, .. }) if n_layers >= 3 => *loss,
             _ => return Err(format!("layer {}: the last layer must be {{\"type\": \"output\", \"loss\": ...}} after at least one fc layer", n_layers.saturating_sub(1))),
         };
-        let mut dense: Vec<DenseSpec> = Vec::new();
+        let mut dense: Vec<CheckedLayer> = Vec::new();
         let mut code_marked: Option<usize> = None;
         let mut n_params = 0usize;
         let mut shape = (depth, height, width); // (c, h, w) of the current layer's input
@@ -236,7 +281,7 @@ impl NetSpec {
             }
             let find = |target: &str| -> Result<usize, String> {
                 let pos = dense.iter().position(|d| d.name == target).ok_or(format!("{here}: tied: no earlier layer is named {target:?}"))?;
-                if dense[pos].tied_to.is_some() {
+                if dense[pos].kind.tied_to().is_some() {
                     return Err(format!("{here}: tied: {target:?} is itself tied; tie to the layer that owns the weights"));
                 }
                 Ok(pos)
@@ -254,7 +299,7 @@ impl NetSpec {
                         Some(target) => {
                             let pos = find(target)?;
                             let mirror = &dense[pos];
-                            if mirror.kind != Kind::Fc || mirror.n_in != *units || mirror.n_out != n_in {
+                            if !mirror.kind.is_dense() || mirror.n_in != *units || mirror.n_out != n_in {
                                 return Err(format!(
                                     "{here}: tied: {target:?} has weights ({}, {}), so this layer must map {} inputs to {} units, not {} to {}",
                                     mirror.n_out, mirror.n_in, mirror.n_out, mirror.n_in, n_in, units
@@ -276,7 +321,7 @@ impl NetSpec {
                             return Err(format!("{here}: init_std must be a positive number, got {std}"));
                         }
                     }
-                    DenseSpec { name, n_in, n_out: *units, activation: *activation, tied_to, top_k: *top_k, init_std: *init_std, kind: Kind::Fc, out_shape: (*units, 1, 1) }
+                    CheckedLayer { name, n_in, n_out: *units, activation: *activation, kind: Kind::Dense { tied_to, top_k: *top_k, init_std: *init_std }, out_shape: (*units, 1, 1) }
                 }
                 LayerSpec::Conv { filters, size, stride, pad, activation, .. } => {
                     let (c, h, w) = shape;
@@ -288,7 +333,7 @@ impl NetSpec {
                     let geometry = Geometry { big: shape, small, size: *size, stride: *stride, pad: *pad };
                     n_params += filters * c * size * size;
                     let n_out = small.0 * small.1 * small.2;
-                    DenseSpec { name, n_in, n_out, activation: *activation, tied_to: None, top_k: None, init_std: None, kind: Kind::Conv(geometry), out_shape: small }
+                    CheckedLayer { name, n_in, n_out, activation: *activation, kind: Kind::Conv(geometry), out_shape: small }
                 }
                 LayerSpec::Deconv { filters, size, stride, pad, activation, tied, .. } => {
                     let (_, h, w) = shape;
@@ -319,7 +364,7 @@ impl NetSpec {
                         }
                     };
                     let n_out = big.0 * big.1 * big.2;
-                    DenseSpec { name, n_in, n_out, activation: *activation, tied_to, top_k: None, init_std: None, kind: Kind::Deconv(geometry), out_shape: big }
+                    CheckedLayer { name, n_in, n_out, activation: *activation, kind: Kind::Deconv { geometry, tied_to }, out_shape: big }
                 }
                 _ => unreachable!("matched above"),
             };
@@ -342,7 +387,7 @@ impl NetSpec {
         let last = dense.last().expect("at least one fc layer");
         let out_idx = n_layers - 1;
         if loss == Loss::Softmax {
-            if last.kind != Kind::Fc {
+            if !last.kind.is_dense() {
                 return Err(format!("layer {out_idx} (output): loss \"softmax\" needs an fc layer of class scores last"));
             }
             if last.activation != Activation::Linear || last.n_out < 2 {
@@ -359,7 +404,7 @@ impl NetSpec {
                 last.n_out
             ));
         }
-        if last.top_k.is_some() {
+        if last.kind.top_k().is_some() {
             return Err(format!("layer {} ({:?}): top_k is for hidden layers, not the output", out_idx - 1, last.name));
         }
         if loss == Loss::Bce && last.activation != Activation::Sigmoid {
@@ -375,7 +420,7 @@ impl NetSpec {
             dense.iter().position(|d| d.n_out == narrowest).expect("present")
         });
         let mean_loss = matches!(self.layers.last(), Some(LayerSpec::Output { mean: true, .. }));
-        Ok(Checked { n_inputs, input_shape: (width, height, depth), dense, loss, mean_loss, code_layer })
+        Ok(Checked { n_inputs, input_shape: (width, height, depth), layers: dense, loss, mean_loss, code_layer })
     }
 }
 

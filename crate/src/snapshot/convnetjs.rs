@@ -18,6 +18,11 @@ pub fn import(text: &str) -> Result<Network, String> {
         return Err(format!("ConvNetJS snapshot is larger than the {} MB limit", super::MAX_BYTES >> 20));
     }
     let value: Value = serde_json::from_str(text).map_err(|e| format!("ConvNetJS snapshot is not valid JSON: {e}"))?;
+    import_value(&value)
+}
+
+/// Build a network from parsed ConvNetJS JSON, with the snapshot's weights.
+pub fn import_value(value: &Value) -> Result<Network, String> {
     let layers = value
         .get("layers")
         .and_then(Value::as_array)
@@ -124,11 +129,12 @@ pub fn import(text: &str) -> Result<Network, String> {
     spec_layers.push(LayerSpec::Output { loss: Loss::Mse, mean: false });
     let spec = NetSpec { layers: spec_layers };
     let mut net = Network::new(&spec, &mut Rng::from_seed(0)).map_err(|e| format!("ConvNetJS snapshot: {e}"))?;
-    for (layer_idx, (w, b)) in weights.into_iter().enumerate() {
-        let (w_idx, b_idx) = (net.layers[layer_idx].weight, net.layers[layer_idx].bias);
-        net.params[w_idx].value = w;
-        net.params[b_idx].value = b;
-    }
+    // Our parameter list is each layer's weights then its biases, the order ConvNetJS's are in.
+    let names: Vec<String> = net.params().iter().map(|p| p.name.clone()).collect();
+    let shapes: Vec<[usize; 2]> = net.params().iter().map(|p| [p.rows, p.cols]).collect();
+    let arrays: Vec<&[f32]> = weights.iter().flat_map(|(w, b)| [&w[..], &b[..]]).collect();
+    let values: Vec<(&str, [usize; 2], &[f32])> = names.iter().zip(shapes).zip(arrays).map(|((n, s), a)| (n.as_str(), s, a)).collect();
+    net.set_params(&values).map_err(|e| format!("ConvNetJS snapshot: {e}"))?;
     Ok(net)
 }
 
@@ -242,19 +248,19 @@ enum OutLayer {
 /// sigmoid output trained with cross-entropy is written as sigmoid + regression, which has the
 /// same forward pass).
 pub fn export(net: &Network) -> Result<String, String> {
-    let (width, height, depth) = net.checked.input_shape;
+    let (width, height, depth) = net.input_shape();
     let mut layers = vec![OutLayer::Input { out_sx: width, out_sy: height, out_depth: depth, layer_type: "input" }];
     let mut shape = (depth, height, width);
-    for (layer_idx, layer) in net.layers.iter().enumerate() {
+    for (layer_idx, layer) in net.layers().iter().enumerate() {
         let w = net.weights(layer_idx);
-        let (c_out, h_out, w_out) = layer.out_shape;
-        let biases = Vol { sx: 1, sy: 1, depth: c_out, w: net.params[layer.bias].value.clone() };
-        match layer.kind {
-            Kind::Deconv(_) => {
+        let (c_out, h_out, w_out) = layer.out_shape();
+        let biases = Vol { sx: 1, sy: 1, depth: c_out, w: net.biases(layer_idx).to_vec() };
+        match layer.kind() {
+            Kind::Deconv { .. } => {
                 return Err(format!(
                     "layer {} ({}) is a transposed convolution (deconv); ConvNetJS has no such layer, so this network cannot be written in its format",
                     layer_idx + 1,
-                    layer.name
+                    layer.name()
                 ))
             }
             Kind::Conv(g) => {
@@ -276,14 +282,14 @@ pub fn export(net: &Network) -> Result<String, String> {
                     biases,
                 });
             }
-            Kind::Fc => {
-                let filters = w.chunks_exact(layer.n_in).map(|row| Vol { sx: 1, sy: 1, depth: layer.n_in, w: channel_last(row, shape) }).collect();
+            Kind::Dense { .. } => {
+                let filters = w.chunks_exact(layer.n_in()).map(|row| Vol { sx: 1, sy: 1, depth: layer.n_in(), w: channel_last(row, shape) }).collect();
                 layers.push(OutLayer::Fc {
                     out_sx: 1,
                     out_sy: 1,
-                    out_depth: layer.n_out,
+                    out_depth: layer.n_out(),
                     layer_type: "fc",
-                    num_inputs: layer.n_in,
+                    num_inputs: layer.n_in(),
                     l1_decay_mul: 0.0,
                     l2_decay_mul: 1.0,
                     filters,
@@ -291,10 +297,10 @@ pub fn export(net: &Network) -> Result<String, String> {
                 });
             }
         }
-        if layer.activation != Activation::Linear {
-            layers.push(OutLayer::Activation { out_sx: w_out, out_sy: h_out, out_depth: c_out, layer_type: layer.activation.name() });
+        if layer.activation() != Activation::Linear {
+            layers.push(OutLayer::Activation { out_sx: w_out, out_sy: h_out, out_depth: c_out, layer_type: layer.activation().name() });
         }
-        shape = layer.out_shape;
+        shape = layer.out_shape();
     }
     let n_out = net.n_outputs();
     layers.push(OutLayer::Regression { out_sx: 1, out_sy: 1, out_depth: n_out, layer_type: "regression", num_inputs: n_out });
@@ -328,8 +334,8 @@ mod tests {
         net.forward(&x, 2, None);
         back.forward(&x, 2, None);
         assert_eq!(net.output(), back.output());
-        assert_eq!(back.layers.len(), 2);
-        assert!(!back.layers[1].tied, "ConvNetJS has no ties; the transpose is written out");
+        assert_eq!(back.layers().len(), 2);
+        assert!(!back.layers()[1].tied(), "ConvNetJS has no ties; the transpose is written out");
     }
 
     /// A hand-written ConvNetJS snapshot in its own shape: `w` as objects keyed by index.

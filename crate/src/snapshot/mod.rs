@@ -55,23 +55,20 @@ pub struct SavedOptimState {
 }
 
 impl Snapshot {
-    pub fn of(trainer: &Trainer) -> Snapshot {
+    /// The trainer as it stands, with the data it trains on.
+    pub fn of(trainer: &Trainer, data: &DataSpec) -> Snapshot {
+        let net = trainer.net();
         Snapshot {
             format: FORMAT.into(),
             version: VERSION,
-            seed: trainer.seed,
-            data: trainer.data.clone(),
-            spec: trainer.net.spec.clone(),
-            params: trainer
-                .net
-                .params
-                .iter()
-                .map(|p| SavedParam { name: p.name.clone(), shape: [p.rows, p.cols], data: p.value.clone() })
-                .collect(),
-            train: trainer.config.clone(),
-            optimizer_state: SavedOptimState { step: trainer.optim.step, slots: trainer.optim.slots.clone() },
-            progress: trainer.progress.clone(),
-            rng: trainer.rng.state(),
+            seed: trainer.seed(),
+            data: data.clone(),
+            spec: net.spec().clone(),
+            params: net.params().iter().map(|p| SavedParam { name: p.name.clone(), shape: [p.rows, p.cols], data: p.value.clone() }).collect(),
+            train: trainer.config().clone(),
+            optimizer_state: SavedOptimState { step: trainer.optim().step, slots: trainer.optim().slots.clone() },
+            progress: trainer.progress().clone(),
+            rng: trainer.rng().state(),
         }
     }
 
@@ -81,17 +78,18 @@ impl Snapshot {
 
     /// Parse and check the envelope (format, version, spec); `restore` checks the rest.
     pub fn parse(text: &str) -> Result<Snapshot, String> {
-        if text.len() > MAX_BYTES {
-            return Err(format!("snapshot is {} MB, larger than the {} MB limit", text.len() >> 20, MAX_BYTES >> 20));
+        match open(text.as_bytes())? {
+            Opened::Bottleneck(snapshot) => Ok(*snapshot),
+            Opened::ConvNetJs(_) => Err("this looks like a ConvNetJS Net.toJSON() snapshot, not a Bottleneck one: import it as ConvNetJS instead".into()),
         }
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("snapshot is not valid JSON: {e}"))?;
+    }
+
+    /// Check the envelope of parsed JSON (format, version, spec) and take the snapshot out of it.
+    fn from_value(value: serde_json::Value) -> Result<Snapshot, String> {
         let object = value.as_object().ok_or("snapshot: expected a JSON object")?;
         match object.get("format").and_then(|f| f.as_str()) {
             Some(FORMAT) => {}
             Some(other) => return Err(format!("snapshot: format is {other:?}, expected {FORMAT:?}")),
-            None if object.contains_key("layers") => {
-                return Err("this looks like a ConvNetJS Net.toJSON() snapshot, not a Bottleneck one: import it as ConvNetJS instead".into())
-            }
             None => return Err(format!("snapshot: missing \"format\": {FORMAT:?}")),
         }
         match object.get("version").and_then(|v| v.as_u64()) {
@@ -107,31 +105,11 @@ impl Snapshot {
     /// Rebuild the trainer, checking every shape and number.
     pub fn restore(&self) -> Result<Trainer, String> {
         let mut net = Network::new(&self.spec, &mut Rng::from_seed(0)).map_err(|e| format!("snapshot spec: {e}"))?;
-        if self.params.len() != net.params.len() {
-            return Err(format!("snapshot has {} parameter arrays, but its spec needs {}", self.params.len(), net.params.len()));
-        }
-        for (param, saved) in net.params.iter_mut().zip(&self.params) {
-            if saved.name != param.name {
-                return Err(format!("snapshot parameter {:?} found where the spec needs {:?}", saved.name, param.name));
-            }
-            if saved.shape != [param.rows, param.cols] || saved.data.len() != param.value.len() {
-                return Err(format!(
-                    "snapshot parameter {:?} has shape {:?} and {} numbers; the spec needs [{}, {}]",
-                    saved.name,
-                    saved.shape,
-                    saved.data.len(),
-                    param.rows,
-                    param.cols
-                ));
-            }
-            if let Some(pos) = saved.data.iter().position(|v| !v.is_finite()) {
-                return Err(format!("snapshot parameter {:?}: entry {pos} is not a finite number", saved.name));
-            }
-            param.value.copy_from_slice(&saved.data);
-        }
+        let values: Vec<(&str, [usize; 2], &[f32])> = self.params.iter().map(|p| (p.name.as_str(), p.shape, &p.data[..])).collect();
+        net.set_params(&values).map_err(|e| format!("snapshot {e}"))?;
         self.train.validate().map_err(|e| format!("snapshot train settings: {e}"))?;
         let optim = OptimState { step: self.optimizer_state.step, slots: self.optimizer_state.slots.clone() };
-        if !optim.fits(&self.train.optimizer, &net.params) {
+        if !optim.fits(&self.train.optimizer, net.params()) {
             return Err(format!(
                 "snapshot optimizer_state does not fit: {} keeps {} arrays per parameter, of the parameter's size",
                 self.train.optimizer.name(),
@@ -146,15 +124,36 @@ impl Snapshot {
             return Err("snapshot progress: cursor or order indices out of range".into());
         }
         let rng = Rng::from_state(&self.rng).map_err(|e| format!("snapshot {e}"))?;
-        let mut trainer = Trainer::from_parts(self.seed, net, self.train.clone(), optim, rng, self.progress.clone());
-        trainer.data = self.data.clone();
-        Ok(trainer)
+        Ok(Trainer::from_parts(self.seed, net, self.train.clone(), optim, rng, self.progress.clone()))
     }
 }
 
-/// Save a trainer as snapshot JSON text.
-pub fn save(trainer: &Trainer) -> String {
-    Snapshot::of(trainer).to_json()
+/// What a file of network JSON turned out to be.
+pub enum Opened {
+    /// One of ours: everything needed to resume training.
+    Bottleneck(Box<Snapshot>),
+    /// ConvNetJS's `Net.toJSON()`: a network's weights and nothing about training.
+    ConvNetJs(Network),
+}
+
+/// Recognise and parse the bytes of a snapshot file: ours (it has `"format"`) or ConvNetJS's
+/// (it has `"layers"`). The text is parsed once; nothing else sniffs it.
+pub fn open(bytes: &[u8]) -> Result<Opened, String> {
+    if bytes.len() > MAX_BYTES {
+        return Err(format!("the file is {} MB, larger than the {} MB limit", bytes.len() >> 20, MAX_BYTES >> 20));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| "the file is not text (UTF-8), so it is not a snapshot".to_string())?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("the file is not valid JSON: {e}"))?;
+    let object = value.as_object().ok_or("snapshot: expected a JSON object")?;
+    if !object.contains_key("format") && object.contains_key("layers") {
+        return convnetjs::import_value(&value).map(Opened::ConvNetJs);
+    }
+    Snapshot::from_value(value).map(|s| Opened::Bottleneck(Box::new(s)))
+}
+
+/// Save a trainer and the data it trains on as snapshot JSON text.
+pub fn save(trainer: &Trainer, data: &DataSpec) -> String {
+    Snapshot::of(trainer, data).to_json()
 }
 
 /// Load snapshot JSON text into a ready trainer.
