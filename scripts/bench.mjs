@@ -1,14 +1,15 @@
 // `npm run bench`: builds, serves the page, and in one run of Debian's headless chromium measures
-// the simd128 peak, our matrix products in both wasm builds, and each workload trained by our
-// trainer, ConvNetJS (npm `convnetjs`) and TensorFlow.js (wasm and cpu) on the same digits; then
-// the page's responsiveness. Prints tables and writes bench/results.json. The native
-// counterpart is `cargo bench`.
+// the simd128 peak, our matrix products in both wasm builds, each workload trained by our
+// trainer (one thread, and every core in the threaded builds), ConvNetJS (npm `convnetjs`) and
+// TensorFlow.js (wasm on one thread and on every core, and cpu) on the same digits; then the
+// page's responsiveness and each build's size on the wire. Prints tables and writes
+// bench/results.json. The native counterpart is `cargo bench`.
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer } from './serve.mjs';
-import { buildAll, ensureChromium, log, root, CHROMIUM } from './toolchain.mjs';
+import { buildAll, ensureChromium, glueDir, log, root, CHROMIUM, THREADED_BUILDS, WASM_BUILDS } from './toolchain.mjs';
 
 await buildAll();
 ensureChromium();
@@ -31,20 +32,34 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
 });
 try {
-  const page = await browser.newPage();
   log(`benchmarking in ${await browser.version()} (${seconds} s a measurement)`);
-  await page.goto(`${url}www/bench.html?seconds=${seconds}`);
-  const results = await (await page.waitForFunction(() => window.benchResults, null, { timeout: 600_000, polling: 500 })).jsonValue();
-  if (results.error) throw new Error(results.error);
+  const threads = cpus().length;
+  const measure = async (query) => {
+    const page = await browser.newPage();
+    await page.goto(`${url}www/bench.html?seconds=${seconds}&${query}`);
+    const results = await (await page.waitForFunction(() => window.benchResults, null, { timeout: 1_200_000, polling: 500 })).jsonValue();
+    await page.close();
+    if (results.error) throw new Error(results.error);
+    return results;
+  };
+  // Everything with TF.js's wasm backend on one thread, then, in a fresh page (its thread
+  // count is fixed when the backend starts), TF.js's wasm backend alone on every core.
+  const results = await measure('tfthreads=1');
+  const tfThreaded = await measure(`tfthreads=${threads}&only=tfjs`);
+  results.peers.forEach((peer, i) => {
+    peer.tfjs_wasm_threads_examples_per_second = tfThreaded.peers[i].tfjs_wasm_examples_per_second;
+    if (tfThreaded.peers[i].unavailable.tfjs_wasm) peer.unavailable.tfjs_wasm_threads = tfThreaded.peers[i].unavailable.tfjs_wasm;
+  });
+  results.tfjs_threads = tfThreaded.tfjs;
   const row = (cells, first = 30) => cells.map((c, i) => (i === 0 ? String(c).padEnd(first) : String(c).padStart(13))).join(' ');
   const fixed = (v, digits = 1) => (v === null || v === undefined ? 'n/a' : v.toFixed(digits));
   const pct = (v, peak) => `${((100 * v) / peak).toFixed(0)}%`;
   const byLevel = Object.fromEntries(results.builds.map((b) => [b.simd, b]));
   const plain = byLevel['simd128'];
   const relaxed = byLevel['relaxed-simd'];
-  console.log(`\npeak (independent f32x4 multiply-add chains): simd128 ${fixed(plain.peak_gflops)} GFLOP/s` + (relaxed ? `; relaxed-simd fused ${fixed(relaxed.fma_peak_gflops)} GFLOP/s` : ''));
+  console.log(`\npeak (independent f32x4 multiply-add chains, one core): simd128 ${fixed(plain.peak_gflops)} GFLOP/s` + (relaxed ? `; relaxed-simd fused ${fixed(relaxed.fma_peak_gflops)} GFLOP/s` : ''));
 
-  console.log('\nmatrix products, GFLOP/s (dense layer batch×n_in×n_out; % of the peak measured above):');
+  console.log('\nmatrix products, one thread, GFLOP/s (dense layer batch×n_in×n_out; % of the peak measured above):');
   console.log(row(['product', 'simd128 tile', '% peak', 'matrixmult.', 'tile/mm', ...(relaxed ? ['relaxed tile', '% FMA peak'] : [])]));
   const formName = { forward: 'Y = X·Wᵀ', backward_input: 'dX = dY·W', backward_weights: 'dW = dYᵀ·X' };
   plain.gemm.forEach((g, i) => {
@@ -52,18 +67,26 @@ try {
     console.log(row([`${formName[g.form]} ${g.shape.join('×')}`, fixed(g.tile_gflops), pct(g.tile_gflops, plain.peak_gflops), fixed(g.matrixmultiply_gflops), `${(g.tile_gflops / g.matrixmultiply_gflops).toFixed(2)}x`, ...(r ? [fixed(r.tile_gflops), pct(r.tile_gflops, relaxed.fma_peak_gflops)] : [])]));
   });
 
-  console.log('\ntraining, examples/s (effective GFLOP/s = matrix-product flops per example × examples/s):');
   const best = relaxed ?? plain;
-  console.log(row(['workload', 'simd128', 'relaxed-simd', 'mm (simd128)', 'ConvNetJS', 'TF.js wasm', 'TF.js cpu', 'ours GFLOP/s', '% peak', 'x ConvNetJS', 'x TF.js wasm', 'x TF.js cpu'], 12));
+  const peak = relaxed ? relaxed.fma_peak_gflops : plain.peak_gflops;
+  const n = best.threads ?? 1;
+  console.log(`\nconv-1s-8s layers, batch 64: forward, filter and input gradients with their unfolding, GFLOP/s (${best.simd}; % of the one-core peak per core):`);
+  console.log(row(['layer', '1 thread', '% peak', `${n} threads`, '% peak/core', 'threaded b. 1t'], 12));
+  for (const c of best.conv) console.log(row([c.layer, fixed(c.gflops), pct(c.gflops, peak), fixed(c.threads_gflops), c.threads_gflops ? pct(c.threads_gflops / n, peak) : 'n/a', fixed(c.threaded_build_one_thread_gflops)], 12));
+
+  console.log(`\ntraining, examples/s (${best.simd} build; ${n} threads = the threaded build on every core; effective GFLOP/s = matrix-product flops per example × examples/s):`);
+  console.log(row(['workload', 'simd128 1t', 'ours 1t', `ours ${n}t`, 'scaling', 'mm (simd128)', 'ConvNetJS', 'TF.js wasm 1t', `TF.js wasm ${n}t`, 'TF scaling', 'TF.js cpu', `ours ${n}t GFLOP/s`, 'x ConvNetJS', 'x TF wasm 1t', `x TF wasm ${n}t`, 'bit-identical'], 12));
+  const ratio = (a, b) => (a && b ? `${(a / b).toFixed(1)}x` : 'n/a');
   for (const peer of results.peers) {
     const ours = (b) => b?.train.find((t) => t.workload === peer.workload);
-    const rate = ours(best).examples_per_second;
-    const gflops = (rate * results.flops_per_example[peer.workload]) / 1e9;
-    const peak = relaxed ? relaxed.fma_peak_gflops : plain.peak_gflops;
-    const others = [peer.convnetjs_examples_per_second, peer.tfjs_wasm_examples_per_second, peer.tfjs_cpu_examples_per_second];
-    console.log(row([peer.workload, Math.round(ours(plain).examples_per_second), relaxed ? Math.round(ours(relaxed).examples_per_second) : 'n/a', Math.round(ours(plain).matrixmultiply_examples_per_second), ...others.map((v) => (v === null ? 'n/a' : Math.round(v))), fixed(gflops), pct(gflops, peak), ...others.map((v) => (v === null ? 'n/a' : `${(rate / v).toFixed(1)}x`))], 12));
+    const one = ours(best).examples_per_second;
+    const all = ours(best).threads_examples_per_second ?? one;
+    const gflops = (all * results.flops_per_example[peer.workload]) / 1e9;
+    const tf1 = peer.tfjs_wasm_examples_per_second;
+    const tfN = peer.tfjs_wasm_threads_examples_per_second;
+    const round = (v) => (v === null || v === undefined ? 'n/a' : Math.round(v));
+    console.log(row([peer.workload, round(ours(plain).examples_per_second), round(one), round(all), ratio(all, one), round(ours(plain).matrixmultiply_examples_per_second), round(peer.convnetjs_examples_per_second), round(tf1), round(tfN), ratio(tfN, tf1), round(peer.tfjs_cpu_examples_per_second), `${fixed(gflops)} (${pct(gflops / n, peak)}/core)`, ratio(all, peer.convnetjs_examples_per_second), ratio(one, tf1), ratio(all, tfN), String(best.bit_identical_with_threads?.[peer.workload] ?? 'n/a')], 12));
   }
-  console.log('(ratios use the build this browser loads: ' + best.simd + '; peers get the same effective-GFLOP/s numerator)');
   for (const peer of results.peers) {
     for (const [who, why] of Object.entries(peer.unavailable ?? {})) console.log(`n/a: ${who} on ${peer.workload}: ${why}`);
   }
@@ -101,11 +124,12 @@ try {
     first_batch_ms: firstBatchMs,
     frame_interval_p95_ms: p95,
     frames: intervals.length,
-    wasm_gzip_bytes: await wire('www/pkg/bottleneck_bg.wasm'),
+    wasm_gzip_bytes: Object.fromEntries(await Promise.all([...WASM_BUILDS, ...THREADED_BUILDS].map(async (b) => [b.name, await wire(`www/${glueDir(b)}/${b.name}_bg.wasm`)]))),
     data_gzip_bytes: await wire('www/data/mnist10k.bin'),
   };
   console.log(`first trained batch ${firstBatchMs.toFixed(0)} ms after navigation (cold cache); page-thread frame interval p95 ${p95.toFixed(1)} ms over ${intervals.length} frames`);
-  console.log(`on the wire (gzip): wasm ${(responsiveness.wasm_gzip_bytes / 1024).toFixed(0)} KB, digits ${(responsiveness.data_gzip_bytes / 1024 / 1024).toFixed(2)} MB`);
+  const sizes = Object.entries(responsiveness.wasm_gzip_bytes).map(([name, bytes]) => `${name} ${(bytes / 1024).toFixed(0)} KB`);
+  console.log(`on the wire (gzip): wasm ${sizes.join(', ')}; digits ${(responsiveness.data_gzip_bytes / 1024 / 1024).toFixed(2)} MB`);
 
   mkdirSync(join(root, 'bench'), { recursive: true });
   const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, browser: await browser.version(), node: process.version };

@@ -2,7 +2,7 @@
 // needs when it is missing (the wasm32 target, wasm-bindgen-cli at the crate's pinned version,
 // npm packages, Debian's chromium) and never downloads a browser or a prebuilt toolchain.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,59 +79,98 @@ export function ensureChromium() {
   if (!existsSync(CHROMIUM)) throw new Error(`apt installed chromium but ${CHROMIUM} is still missing`);
 }
 
-/** The two wasm builds the page chooses between at load time (www/simd.js): the same crate,
- * one with relaxed-simd's fused multiply-add in the matrix-product tile. Each has its own
- * target directory so switching between them never rebuilds the other. */
+/** The nightly toolchain the threaded builds need (`-Z build-std` rebuilds std with atomics). */
+export const NIGHTLY = process.env.BOTTLENECK_NIGHTLY || 'nightly';
+
+/** Install the nightly toolchain and its rust-src when they are missing. */
+export function ensureNightly() {
+  const toolchains = output('rustup', ['toolchain', 'list']) ?? '';
+  if (!toolchains.split('\n').some((line) => line.startsWith(`${NIGHTLY}-`) || line.split(' ')[0] === NIGHTLY)) {
+    log(`installing the ${NIGHTLY} Rust toolchain (minimal profile) for the threaded wasm builds`);
+    run('rustup', ['toolchain', 'install', NIGHTLY, '--profile', 'minimal', '--component', 'rust-src']);
+  }
+  const components = output('rustup', ['component', 'list', '--toolchain', NIGHTLY, '--installed']) ?? '';
+  if (!components.split('\n').includes('rust-src')) {
+    log(`adding rust-src to ${NIGHTLY}`);
+    run('rustup', ['component', 'add', 'rust-src', '--toolchain', NIGHTLY]);
+  }
+}
+
+/** The wasm builds the page chooses between at load time (www/simd.js): the same crate, with
+ * or without relaxed-simd's fused multiply-add in the matrix-product tile, and each with or
+ * without threads. A threaded build (nightly, atomics, std rebuilt) spreads a training step
+ * over a pool of workers sharing its memory; it runs only where the page is cross-origin
+ * isolated (SharedArrayBuffer), so the unthreaded builds stay as the fallback. Each build has
+ * its own target directory so switching between them never rebuilds another, and each
+ * threaded build its own output directory (its worker helper imports the glue beside it).
+ * The wasm tests (scripts/test.mjs) run the unthreaded builds, WASM_BUILDS. */
 export const WASM_BUILDS = [
   { name: 'bottleneck', features: '+simd128', targetDir: join(root, 'target') },
   { name: 'bottleneck_relaxed', features: '+simd128,+relaxed-simd', targetDir: join(root, 'target', 'relaxed') },
 ];
+export const THREADED_BUILDS = [
+  { name: 'bottleneck_threads', features: '+simd128,+atomics,+bulk-memory,+mutable-globals', threads: true, targetDir: join(root, 'target', 'threads') },
+  { name: 'bottleneck_relaxed_threads', features: '+simd128,+relaxed-simd,+atomics,+bulk-memory,+mutable-globals', threads: true, targetDir: join(root, 'target', 'threads-relaxed') },
+];
 
-/** The environment that makes cargo compile `build`'s target features for wasm32. */
+/** The environment that makes cargo compile `build`'s target features for wasm32. A threaded
+ * build links a shared, imported memory that may grow to 4 GiB, as an unthreaded one's may, and
+ * exports the thread-local storage hooks wasm-bindgen's thread support calls in each worker. */
 export function wasmBuildEnv(build) {
-  return { ...process.env, CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS: `-C target-feature=${build.features}` };
+  const shared = ['--shared-memory', '--import-memory', '--max-memory=4294967296', '--export=__wasm_init_tls', '--export=__tls_size', '--export=__tls_align', '--export=__tls_base'];
+  const link = build.threads ? shared.map((arg) => ` -C link-arg=${arg}`).join('') : '';
+  return { ...process.env, CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS: `-C target-feature=${build.features}${link}` };
 }
 
-/** Compile both wasm builds and generate their JS glue into www/pkg. */
+/** The cargo arguments that compile `build` (before `--target-dir`). */
+export function cargoBuildArgs(build) {
+  const args = ['build', '--release', '--target', 'wasm32-unknown-unknown', '--lib'];
+  return build.threads ? [`+${NIGHTLY}`, ...args, '--features', 'threads', '-Z', 'build-std=panic_abort,std'] : args;
+}
+
+/** Where a build's glue goes, relative to www/. */
+export function glueDir(build) {
+  return build.threads ? join('pkg', build.name) : 'pkg';
+}
+
+/** Compile every wasm build and generate its JS glue into www/pkg, without the "name" section
+ * (function names for stack traces: panics still report their message). */
 export function buildWasm() {
   ensureWasmTarget();
   ensureWasmBindgen();
-  for (const build of WASM_BUILDS) {
+  ensureNightly();
+  for (const build of [...WASM_BUILDS, ...THREADED_BUILDS]) {
     log(`building the wasm module (${build.features})`);
-    run('cargo', ['build', '--release', '--target', 'wasm32-unknown-unknown', '--lib', '--target-dir', build.targetDir], { env: wasmBuildEnv(build) });
+    run('cargo', [...cargoBuildArgs(build), '--target-dir', build.targetDir], { env: wasmBuildEnv(build) });
+    const outDir = join(root, 'www', glueDir(build));
     run('wasm-bindgen', [
       '--target', 'web',
-      '--out-dir', join(root, 'www', 'pkg'),
+      '--remove-name-section',
+      '--out-dir', outDir,
       '--out-name', build.name,
       join(build.targetDir, 'wasm32-unknown-unknown', 'release', 'bottleneck.wasm'),
     ]);
-    stripNames(join(root, 'www', 'pkg', `${build.name}_bg.wasm`));
+    if (build.threads) pointWorkerHelperAtGlue(outDir, build.name);
   }
 }
 
-/** Drop the "name" custom section (function names for stack traces, about 90 KB) from a wasm
- * file: the page ships without it, and panics still report their message. */
-export function stripNames(path) {
-  const bytes = readFileSync(path);
-  let at = 8; // past the magic number and version
-  const leb = () => {
-    let value = 0;
-    for (let shift = 0; ; shift += 7) {
-      const byte = bytes[at++];
-      value += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) return value;
-    }
-  };
-  const kept = [bytes.subarray(0, 8)];
-  while (at < bytes.length) {
-    const start = at;
-    const id = bytes[at++];
-    const end = leb() + at;
-    const nameLength = id === 0 ? leb() : 0;
-    if (!(id === 0 && bytes.toString('latin1', at, at + nameLength) === 'name')) kept.push(bytes.subarray(start, end));
-    at = end;
+/** wasm-bindgen-rayon's worker helper imports its glue as the directory three levels up (a
+ * bundler's convention); served as plain files, it must name the glue module itself. */
+function pointWorkerHelperAtGlue(outDir, name) {
+  const snippets = join(outDir, 'snippets');
+  for (const dir of readdirSync(snippets).filter((d) => d.startsWith('wasm-bindgen-rayon-'))) {
+    const helper = join(snippets, dir, 'src', 'workerHelpers.js');
+    const text = readFileSync(helper, 'utf8');
+    if (!text.includes("import('../../..')")) throw new Error(`${helper}: wasm-bindgen-rayon no longer imports '../../..'; update scripts/toolchain.mjs`);
+    writeFileSync(helper, text.replace("import('../../..')", `import('../../../${name}.js')`));
   }
-  writeFileSync(path, Buffer.concat(kept));
+}
+
+/** The npm modules the page itself loads, copied beside it (it is served from the repo, and
+ * nothing is fetched from anywhere else): idb-keyval keeps the autosave in IndexedDB. */
+export function copyPageModules() {
+  mkdirSync(join(root, 'www', 'vendor'), { recursive: true });
+  copyFileSync(join(root, 'node_modules', 'idb-keyval', 'dist', 'index.js'), join(root, 'www', 'vendor', 'idb-keyval.js'));
 }
 
 /** Everything the page needs: npm packages, the digits asset, the wasm module. */
@@ -139,5 +178,6 @@ export async function buildAll() {
   ensureNpmPackages();
   const { buildDataAsset } = await import('./build-data.mjs');
   log(`digits asset: ${buildDataAsset()}`);
+  copyPageModules();
   buildWasm();
 }

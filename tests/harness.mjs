@@ -8,14 +8,18 @@ import { root } from '../scripts/toolchain.mjs';
 
 export const outputDir = join(root, 'tests', 'output');
 
-export async function openPage(path = '') {
+/** Open the page at `path` in a fresh browser. `options`: the viewport ({ width, height }),
+ * `deviceScaleFactor` (a high-density screen) and `hasTouch` (a phone's touch screen). */
+export async function openPage(path = '', { viewport = { width: 1280, height: 900 }, deviceScaleFactor = 1, hasTouch = false } = {}) {
   mkdirSync(outputDir, { recursive: true });
   const { server, url } = await startServer({ root, port: 0 });
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
   });
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  // A context of our own (not browser.newPage's implicit one): axe-core's builder needs it.
+  const context = await browser.newContext({ viewport, deviceScaleFactor, hasTouch, acceptDownloads: true });
+  const page = await context.newPage();
   const consoleErrors = [];
   page.on('console', (msg) => {
     if (msg.type() === 'error') consoleErrors.push(msg.text());

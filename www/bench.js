@@ -1,10 +1,17 @@
 // The in-browser half of `npm run bench`: the simd128 peak and our matrix products in both wasm
-// builds (simd128 and relaxed-simd), then the same workloads through our trainer, through
-// ConvNetJS, and through TensorFlow.js (wasm and cpu backends, loaded as classic scripts):
-// same network, optimiser, batch size and digits.
-import { loadBottleneck, relaxedSimdSupported } from './simd.js';
+// builds (simd128 and relaxed-simd), then the same workloads through our trainer (on one thread
+// and, in the threaded builds, on every core), through ConvNetJS, and through TensorFlow.js
+// (wasm and cpu backends, loaded as classic scripts): same network, optimiser, batch size and
+// digits. Our builds run in workers (www/bench-worker.js), as the page's trainer does. The page
+// is cross-origin isolated, so TF.js's wasm backend can run threaded: `?tfthreads=N` sets its
+// threads (1: its unthreaded SIMD build), and `?only=tfjs` measures only that backend.
+import { relaxedSimdSupported, threadsSupported } from './simd.js';
 
-const SECONDS = Number(new URLSearchParams(location.search).get('seconds') ?? 4);
+const PARAMS = new URLSearchParams(location.search);
+const SECONDS = Number(PARAMS.get('seconds') ?? 4);
+const TF_THREADS = Number(PARAMS.get('tfthreads') ?? 1);
+const ONLY_TFJS = PARAMS.get('only') === 'tfjs';
+const THREADS = navigator.hardwareConcurrency || 1;
 /** Seconds per matrix-product measurement (there are many). */
 const GEMM_SECONDS = Math.min(SECONDS, 0.5);
 /** Dense layers (batch, n_in, n_out) whose three products are measured. */
@@ -130,27 +137,76 @@ function convnetjsRate(images, n, workload) {
   return (count * 1000) / (performance.now() - start);
 }
 
-/** One wasm build: its peak, its matrix products, and its trainer on every workload; with
- * `withMatrixmultiply`, the same on `matrixmultiply` (whose code is the same in both builds, so
- * only the simd128 build measures it). */
-function measureBuild(glue, bytes, withMatrixmultiply) {
-  const level = glue.simd_level();
-  const build = { simd: level, peak_gflops: glue.bench_peak(false, Math.min(SECONDS, 1)) };
-  if (level === 'relaxed-simd') build.fma_peak_gflops = glue.bench_peak(true, Math.min(SECONDS, 1));
+/** A worker running one of our builds: `call(name, ...args)` resolves to the hook's result. */
+async function ourBuild(level, threads) {
+  const worker = new Worker('bench-worker.js', { type: 'module' });
+  const pending = new Map();
+  let next = 0;
+  worker.onmessage = ({ data }) => {
+    const { resolve, reject } = pending.get(data.id);
+    pending.delete(data.id);
+    if (data.error) reject(new Error(data.error));
+    else resolve(data.result);
+  };
+  const call = (name, ...args) =>
+    new Promise((resolve, reject) => {
+      const id = next++;
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ id, call: name, args });
+    });
+  const info = await call('load', level, threads);
+  return { call, info, close: () => worker.terminate() };
+}
+
+/** The conv preset's layers whose products `bench_conv` measures (batch 64). */
+const CONV_LAYERS = [0, 1, 2, 3];
+/** Steps behind the determinism check (a parameter checksum after them). */
+const FINGERPRINT_STEPS = 3;
+
+/** One wasm build: its peak, its matrix products, and its trainer on every workload on one
+ * thread (the unthreaded build); with `withMatrixmultiply`, the same on `matrixmultiply` (whose
+ * code is the same in both builds, so only the simd128 build measures it). Then, where the page
+ * may share memory, the threaded build on every core: the same workloads, the conv layers'
+ * products on one thread and on all, and whether its parameters match the unthreaded build's
+ * bit for bit after a few steps. */
+async function measureBuild(level, bytes, withMatrixmultiply) {
+  const one = await ourBuild(level, 1);
+  const build = { simd: one.info.simd, peak_gflops: await one.call('bench_peak', false, Math.min(SECONDS, 1)) };
+  if (level === 'relaxed-simd') build.fma_peak_gflops = await one.call('bench_peak', true, Math.min(SECONDS, 1));
   build.gemm = [];
   for (const [batch, nIn, nOut] of GEMM_SHAPES) {
     for (const form of FORMS) {
       const row = { shape: [batch, nIn, nOut], form };
-      row.tile_gflops = glue.bench_gemm(batch, nIn, nOut, form, 'tiles', GEMM_SECONDS);
-      if (withMatrixmultiply) row.matrixmultiply_gflops = glue.bench_gemm(batch, nIn, nOut, form, 'matrixmultiply', GEMM_SECONDS);
+      row.tile_gflops = await one.call('bench_gemm', batch, nIn, nOut, form, 'tiles', GEMM_SECONDS);
+      if (withMatrixmultiply) row.matrixmultiply_gflops = await one.call('bench_gemm', batch, nIn, nOut, form, 'matrixmultiply', GEMM_SECONDS);
       build.gemm.push(row);
     }
   }
-  build.train = Object.keys(WORKLOADS).map((workload) => ({
-    workload,
-    examples_per_second: glue.bench_train(bytes, workload, SECONDS, 'auto'),
-    ...(withMatrixmultiply && { matrixmultiply_examples_per_second: glue.bench_train(bytes, workload, SECONDS, 'matrixmultiply') }),
-  }));
+  build.train = [];
+  for (const workload of Object.keys(WORKLOADS)) {
+    const row = { workload, examples_per_second: await one.call('bench_train', bytes, workload, SECONDS, 'auto') };
+    if (withMatrixmultiply) row.matrixmultiply_examples_per_second = await one.call('bench_train', bytes, workload, SECONDS, 'matrixmultiply');
+    build.train.push(row);
+  }
+  build.conv = [];
+  for (const layer of CONV_LAYERS) build.conv.push({ layer, gflops: await one.call('bench_conv', 'conv-1s-8s', layer, 64, GEMM_SECONDS) });
+  const fingerprints = {};
+  for (const workload of Object.keys(WORKLOADS)) fingerprints[workload] = await one.call('bench_fingerprint', bytes, workload, FINGERPRINT_STEPS);
+  one.close();
+  if (THREADS > 1 && threadsSupported()) {
+    const all = await ourBuild(level, THREADS);
+    build.threads = all.info.threads;
+    for (const row of build.train) row.threads_examples_per_second = await all.call('bench_train', bytes, row.workload, SECONDS, 'auto');
+    for (const row of build.conv) {
+      row.threads_gflops = await all.call('bench_conv', 'conv-1s-8s', row.layer, 64, GEMM_SECONDS);
+      await all.call('single_threaded', true);
+      row.threaded_build_one_thread_gflops = await all.call('bench_conv', 'conv-1s-8s', row.layer, 64, GEMM_SECONDS);
+      await all.call('single_threaded', false);
+    }
+    build.bit_identical_with_threads = {};
+    for (const workload of Object.keys(WORKLOADS)) build.bit_identical_with_threads[workload] = (await all.call('bench_fingerprint', bytes, workload, FINGERPRINT_STEPS)) === fingerprints[workload];
+    all.close();
+  }
   return build;
 }
 
@@ -160,15 +216,20 @@ async function main() {
   const images = bytes.subarray(20 + n);
   const pixels = Float32Array.from(images, (v) => v / 255);
   tf.wasm.setWasmPaths(new URL('vendor/tfjs/', location.href).href);
-  // Our builds run first, before any peer has started threads or filled caches.
-  const levels = relaxedSimdSupported() ? ['simd128', 'relaxed-simd'] : ['simd128'];
+  // TF.js's wasm backend picks its threaded build wherever memory can be shared; one thread
+  // means its unthreaded SIMD build, as an unisolated page would get.
+  if (TF_THREADS > 1) tf.wasm.setThreadsCount(TF_THREADS);
+  else tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   const builds = [];
-  let glue = null;
-  for (const level of levels) {
-    glue = await loadBottleneck(level);
-    builds.push(measureBuild(glue, bytes, level === 'simd128'));
+  const flops = {};
+  if (!ONLY_TFJS) {
+    // Our builds run first, before any peer has started threads or filled caches.
+    const levels = relaxedSimdSupported() ? ['simd128', 'relaxed-simd'] : ['simd128'];
+    for (const level of levels) builds.push(await measureBuild(level, bytes, level === 'simd128'));
+    const probe = await ourBuild(levels[0], 1);
+    for (const w of Object.keys(WORKLOADS)) flops[w] = await probe.call('train_flops_per_example', w);
+    probe.close();
   }
-  const flops = Object.fromEntries(Object.keys(WORKLOADS).map((w) => [w, glue.train_flops_per_example(w)]));
   const peers = [];
   for (const [name, workload] of Object.entries(WORKLOADS)) {
     const tfRate = workload.conv ? tfjsConvRate : tfjsRate;
@@ -183,15 +244,18 @@ async function main() {
         peer.unavailable[key] = String(err.message ?? err);
       }
     };
-    await attempt('convnetjs', () => {
-      if (workload.conv) throw new Error('ConvNetJS has no deconvolution layer');
-      return convnetjsRate(images, n, workload);
-    });
+    if (!ONLY_TFJS) {
+      await attempt('convnetjs', () => {
+        if (workload.conv) throw new Error('ConvNetJS has no deconvolution layer');
+        return convnetjsRate(images, n, workload);
+      });
+    }
     await attempt('tfjs_wasm', () => tfRate(pixels, n, workload.tf, 'wasm'));
-    await attempt('tfjs_cpu', () => tfRate(pixels, n, workload.tf, 'cpu'));
+    if (!ONLY_TFJS) await attempt('tfjs_cpu', () => tfRate(pixels, n, workload.tf, 'cpu'));
     peers.push(peer);
   }
-  const results = { builds, peers, flops_per_example: flops };
+  const tfjs = { threads: TF_THREADS, threads_count: tf.wasm.getThreadsCount?.() ?? null };
+  const results = { builds, peers, flops_per_example: flops, tfjs, isolated: threadsSupported(), hardware_concurrency: THREADS };
   document.getElementById('out').textContent = JSON.stringify(results, null, 2);
   window.benchResults = results;
 }

@@ -64,17 +64,15 @@ export function showState(state, $) {
   }
 }
 
-/** The training config the settings controls ask for, starting from the one in force. An
- * optimiser or noise of another kind starts from its defaults in `description`; the learning
- * rate carries over to an optimiser that has one. */
+/** The training config the settings controls ask for, starting from the one in force, and the
+ * problems with what they say (an empty or malformed number is a problem, never a 0). An
+ * optimiser of another kind starts from the settings the state offers for it (measured to keep
+ * this preset training, where they were measured); a noise from its default level. */
 export function readConfig(state, description, $) {
   const config = structuredClone(state.config);
+  const problems = [];
   const type = $('optimizer').value;
-  if (type !== config.optimizer.type) {
-    const lr = config.optimizer.lr;
-    config.optimizer = structuredClone(description.optimizers.find((o) => o.type === type));
-    if ('lr' in config.optimizer && lr !== undefined) config.optimizer.lr = lr;
-  }
+  if (type !== config.optimizer.type) config.optimizer = structuredClone(state.optimizer_choices.find((c) => c.settings.type === type).settings);
   const noiseType = $('noise').value;
   if (noiseType !== config.noise.type) config.noise = structuredClone(description.noises.find((n) => n.type === noiseType));
   for (const row of CONTROLS) {
@@ -85,7 +83,14 @@ export function readConfig(state, description, $) {
     if (get(config, field) === undefined) continue;
     // A freshly picked optimiser or noise keeps its defaults, not the hidden controls' values.
     const fresh = (field.startsWith('optimizer.') && type !== state.config.optimizer.type) || (field.startsWith('noise.') && noiseType !== state.config.noise.type);
-    if (!fresh) set(config, field, read($(row.id)));
+    if (fresh) continue;
+    const element = $(row.id);
+    if (element.type === 'number' && (element.value.trim() === '' || !element.checkValidity())) {
+      const name = element.closest('label')?.firstChild?.textContent?.trim() || row.id;
+      problems.push({ id: row.id, message: `${name}: ${element.value.trim() === '' ? 'enter a number' : element.validationMessage}` });
+      continue;
+    }
+    set(config, field, read(element));
   }
-  return config;
+  return { config, problems };
 }

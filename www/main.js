@@ -1,20 +1,32 @@
-// The page thread: DOM controls, files and messages only. A module worker (worker.js) owns the
-// wasm session and draws every panel into the canvases transferred to it, so this thread stays
-// free while training runs at full speed. Files go to Rust as bytes, network definitions as
-// text: nothing here parses or sniffs them, and nothing is ever eval'd.
+// The page thread: DOM controls, files, the address bar and messages only. A module worker
+// (worker.js) owns the wasm session and draws every panel into the canvases transferred to it,
+// so this thread stays free while training runs at full speed. Files go to Rust as bytes,
+// network definitions as text: nothing here parses or sniffs them, and nothing is ever eval'd.
+// If the worker dies, a new one starts from the autosave and the page says what happened.
 import { readConfig, showState } from './controls.js';
+import { showKnowledge, wireExplore } from './explore.js';
+import { download, panelText, shownPanels, showPanelInfo, watchLayout } from './panels.js';
 
 const $ = (id) => document.getElementById(id);
 
-const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+/** A worker that stops more often than this in a minute is not restarted again. */
+const MAX_RESTARTS_A_MINUTE = 3;
+let worker = null;
+let restarts = []; // times of recent restarts
+let crashReason = null; // why the current worker was started, if it replaced a dead one
 const pending = new Map();
 let nextId = 1;
 let state = null;
 let stats = null;
 let description = null; // defaults, limits and names, from Rust
 let simd = null; // which wasm build the worker loaded
+let threads = 1;
+let layout = null; // the latest widths and pixel density, sent to every new worker
+let pictures = null; // the drawing pad's picture placer
+const showText = panelText();
 
 function post(message, transfer = []) {
+  if (!worker) return Promise.reject('the trainer is not running');
   const id = nextId++;
   return new Promise((resolve, reject) => {
     pending.set(id, { resolve, reject });
@@ -26,7 +38,7 @@ function post(message, transfer = []) {
  * rejects with the error's sentence. */
 const send = (command, transfer) => post({ type: 'command', command }, transfer);
 /** Ask the network a question (`{ reconstruct: { inputs } }`); resolves to the answer. */
-const query = (question) => post({ type: 'query', query: question });
+const query = (question, transfer) => post({ type: 'query', query: question }, transfer);
 
 function setMessage(id, text, isError = false) {
   const el = $(id);
@@ -46,22 +58,33 @@ async function run(command, errorId = 'status') {
   }
 }
 
-worker.onmessage = ({ data }) => {
+function onWorkerMessage({ data }) {
   switch (data.type) {
     case 'ready':
       simd = data.simd;
-      $('engine').textContent = `matrix products: ${simd === 'relaxed-simd' ? 'wasm relaxed-simd build (fused multiply-add)' : 'wasm simd128 build'}`;
+      threads = data.threads ?? 1;
+      $('engine').textContent = engineLine();
       description = data.reply.payload.description;
-      $('preset').replaceChildren(...description.presets.map((p) => new Option(`${p.name}: ${p.title}`, p.name)));
+      fillPresets();
+      $('batch').max = description.limits.max_batch;
+      $('speed').max = String(description.speeds.length);
       showReply(data.reply, true);
+      showOpening(data.notes, data.autosaved);
+      break;
+    case 'saved':
+      if (data.error) setMessage('autosave-status', `Autosave failed: ${data.error}`, true);
+      else setMessage('autosave-status', `autosaved ${describeSave(data.summary)}`);
       break;
     case 'stats':
       showStats(data.stats);
       break;
+    case 'text':
+      showText(data.text, { force: data.force });
+      break;
     case 'reply': {
       const p = pending.get(data.id);
       pending.delete(data.id);
-      if (data.reply.state) showReply(data.reply, data.reply.state.spec !== state?.spec || data.reply.state.preset !== state?.preset);
+      if (data.reply?.state) showReply(data.reply, data.reply.state.spec !== state?.spec || data.reply.state.preset !== state?.preset);
       p?.resolve(data.reply);
       break;
     }
@@ -72,17 +95,89 @@ worker.onmessage = ({ data }) => {
       break;
     }
     case 'fatal':
-      setMessage('status', `Could not start: ${data.message}`, true);
+      if (data.starting) setMessage('status', `Could not start: ${data.message}`, true);
+      else restartWorker(data.message);
       break;
   }
-};
-worker.onerror = (e) => setMessage('status', `The training worker failed: ${e.message}`, true);
+}
+
+/** What the engine gives this visitor, in words (the details are in the About box). */
+function engineLine() {
+  const fused = simd === 'relaxed-simd' ? 'fused multiply-add' : 'SIMD';
+  const cores = threads > 1 ? `, spread over ${threads} threads` : ', on one thread';
+  return `Fast path in use: WebAssembly ${fused} arithmetic${cores}.`;
+}
+
+function fillPresets() {
+  const options = description.presets.map((p) => new Option(p.title, p.name));
+  // A network of one's own (the editor, a snapshot, an import) shows as "custom".
+  options.push(Object.assign(new Option('your own network', 'custom'), { disabled: true }));
+  $('preset').replaceChildren(...options);
+}
+
+/** Start a worker (again): the canvases of a dead one cannot be reused, so fresh ones stand in. */
+function startWorker(restore) {
+  worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  worker.onmessage = onWorkerMessage;
+  worker.onerror = (e) => restartWorker(e.message || 'the worker failed');
+  const params = new URLSearchParams(location.search);
+  // The link's values go to Rust as text pairs; Rust says what it could not use.
+  const link = [...params].filter(([key]) => key !== 'simd');
+  const canvases = {};
+  for (const old of document.querySelectorAll('canvas[data-panel]')) {
+    const canvas = restore === 'crash' ? old.cloneNode(false) : old;
+    if (canvas !== old) old.replaceWith(canvas);
+    canvases[canvas.dataset.panel] = canvas.transferControlToOffscreen();
+  }
+  // ?simd=simd128 forces the plain build where the browser could run the relaxed one.
+  worker.postMessage({ type: 'init', canvases, link, layout, simd: params.get('simd') || 'best', restore }, Object.values(canvases));
+}
+
+/** The worker died (a trap, memory): start a new one from the autosave, and say so. */
+function restartWorker(reason) {
+  const now = Date.now();
+  restarts = restarts.filter((t) => now - t < 60_000);
+  worker?.terminate();
+  worker = null;
+  for (const p of pending.values()) p.reject(`${reason}; the trainer is restarting`);
+  pending.clear();
+  if (restarts.length >= MAX_RESTARTS_A_MINUTE) {
+    setMessage('status', `The trainer keeps stopping (${reason}). Reload the page to try again, or press "start fresh".`, true);
+    return;
+  }
+  restarts.push(now);
+  crashReason = reason;
+  startWorker('crash');
+  layoutWatch?.resend();
+}
+
+function describeSave(summary) {
+  const when = new Date(summary.saved_at).toLocaleTimeString();
+  return `at ${when}: ${summary.preset}, ${Math.round(summary.examples_seen).toLocaleString('en')} examples`;
+}
+
+/** After a (re)start: what the link could not have, and what became of the autosave. */
+function showOpening(notes, autosaved) {
+  const lines = [...notes];
+  if (crashReason) {
+    lines.unshift(autosaved.restored
+      ? `The trainer stopped (${crashReason}) and was restarted from the autosave ${describeSave(autosaved.restored)}.`
+      : `The trainer stopped (${crashReason}) and was restarted; there was no autosave, so this is a fresh start.`);
+    crashReason = null;
+  } else if (autosaved.restored) {
+    lines.unshift(`Resumed your last run (autosaved ${describeSave(autosaved.restored)}).`);
+  }
+  setMessage('opening-notes', lines.join(' '), notes.length > 0);
+  $('restore').hidden = !autosaved.available;
+  if (autosaved.available) $('restore').textContent = `restore the last run (${describeSave(autosaved.available)})`;
+}
 
 function showReply(reply, refillSpec) {
   showStats(reply.stats);
   applyState(reply.state, refillSpec);
 }
 
+let lastKnowledgeAt = null;
 function showStats(next) {
   // For the benchmark: when the first trained batch reached the page, in ms after navigation.
   if (next.examples_seen > 0 && window.bottleneck && window.bottleneck.firstBatchAt === undefined) {
@@ -91,6 +186,11 @@ function showStats(next) {
   stats = next;
   $('pause').textContent = next.paused ? 'resume' : 'pause';
   if (next.paused_reason) setMessage('status', `Paused: ${next.paused_reason}`, true);
+  const measuredAt = next.knowledge?.examples_seen ?? null;
+  if (measuredAt !== lastKnowledgeAt) {
+    lastKnowledgeAt = measuredAt;
+    showKnowledge(next.knowledge);
+  }
 }
 
 function fillSelect(select, count, selected, label) {
@@ -99,19 +199,37 @@ function fillSelect(select, count, selected, label) {
   select.value = String(selected);
 }
 
-/** Show the session's state in every control. `refillSpec`: also refill the editor. */
+/** The speed control's position for a speed (the last position is full speed). */
+function speedIndex(speed) {
+  if (speed == null) return description.speeds.length;
+  const i = description.speeds.findIndex((s) => s >= speed);
+  return i < 0 ? description.speeds.length : i;
+}
+
+function speedText(speed) {
+  return speed == null ? 'full speed' : `${speed} step${speed === 1 ? '' : 's'} a second`;
+}
+
+/** Show the session's state in every control, and put it in the address bar.
+ * `refillSpec`: also refill the network editor. */
 function applyState(next, refillSpec) {
   state = next;
   showState(next, $);
-  if ([...$('preset').options].some((o) => o.value === next.preset)) $('preset').value = next.preset;
   const preset = description.presets.find((p) => p.name === next.preset);
-  $('caption').textContent = preset ? preset.caption : `${next.preset}: a network of your own making.`;
+  $('preset').value = preset ? next.preset : 'custom';
+  $('caption').textContent = preset ? preset.caption : 'A network of your own: the editor, a loaded snapshot or an imported ConvNetJS network.';
+  $('look-for').textContent = preset?.look_for ?? '';
   $('compare').hidden = !next.comparison && !next.comparing;
-  $('compare').textContent = next.comparing ? `stop comparing with ${next.comparing}` : `compare with ${next.comparison}`;
+  $('compare').textContent = next.comparing ? `stop comparing with ${next.comparing}` : `train ${next.comparison} beside it`;
   $('lr-apply').disabled = next.learning_rate == null;
   $('lr-note').textContent = next.learning_rate == null
     ? `${next.optimizer} has no learning rate: it sizes each step from running averages of gradients and updates, so there is nothing to change here.`
     : `applies to ${next.optimizer} at once`;
+  showSeedNote();
+  $('speed').value = String(speedIndex(next.speed));
+  $('speed-value').textContent = speedText(next.speed);
+  $('speed').setAttribute('aria-valuetext', speedText(next.speed));
+  $('built-in').hidden = next.digits === 'built-in';
   if (refillSpec) $('spec').value = next.spec;
   const layers = next.layers;
   $('scatter-layer').replaceChildren(
@@ -121,17 +239,44 @@ function applyState(next, refillSpec) {
   const units = layers[next.view.layer].units;
   fillSelect($('scatter-x'), units, next.view.x, (i) => `neuron ${i}`);
   fillSelect($('scatter-y'), units, next.view.y, (i) => `neuron ${i}`);
-  for (const panel of next.panels) {
-    const title = document.querySelector(`[data-title-for="${panel.name}"]`);
-    const note = document.querySelector(`[data-note-for="${panel.name}"]`);
-    if (title) title.textContent = panel.title;
-    if (note) note.textContent = panel.note;
+  $('manifold').checked = next.view.manifold;
+  showPanelInfo(next.panels);
+  if (next.link != null) {
+    const query = new URLSearchParams(next.link).toString();
+    const simdParam = new URLSearchParams(location.search).get('simd');
+    const url = `${location.pathname}?${query}${simdParam ? `&simd=${encodeURIComponent(simdParam)}` : ''}`;
+    if (url !== location.pathname + location.search) history.replaceState(null, '', url);
   }
 }
 
+/** A typed seed applies at the next reset: say so while it differs from the one in force. */
+function showSeedNote() {
+  const typed = $('seed').value.trim();
+  const differs = state && typed !== '' && typed !== String(state.seed);
+  $('seed-note').textContent = differs ? `Seed ${typed} applies when you press reset (this run uses seed ${state.seed}).` : '';
+}
+
 async function applySettings() {
-  const reply = await run({ 'set-config': { config: readConfig(state, description, $) } }, 'settings-error');
+  const { config, problems } = readConfig(state, description, $);
+  for (const el of document.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+  if (problems.length > 0) {
+    // Nothing is sent, nothing silently replaced: the controls say what is wrong.
+    for (const { id } of problems) $(id).setAttribute('aria-invalid', 'true');
+    setMessage('settings-error', problems.map((p) => p.message).join(' '), true);
+    return;
+  }
+  const before = state.config.optimizer.type;
+  const choices = state.optimizer_choices;
+  const reply = await run({ 'set-config': { config } }, 'settings-error');
   if (!reply && state) applyState(state, false); // show the settings still in force
+  if (reply && reply.state.config.optimizer.type !== before) {
+    const o = reply.state.config.optimizer;
+    const settings = Object.entries(o).filter(([k]) => k !== 'type').map(([k, v]) => `${k} ${v}`).join(', ');
+    const why = choices.find((c) => c.settings.type === o.type)?.source === 'measured'
+      ? 'settings measured to keep this preset training'
+      : 'the general defaults (no settings were measured for this network)';
+    setMessage('settings-error', `Switched to ${o.type} with ${settings}: ${why}.`);
+  }
 }
 
 /** Hand a file's bytes to Rust, which tells a Bottleneck snapshot from a ConvNetJS network. */
@@ -154,26 +299,99 @@ async function loadFile(file) {
   return loadBytes(new Uint8Array(await file.arrayBuffer()), file.name);
 }
 
-function download(name, text) {
-  const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
-  const a = Object.assign(document.createElement('a'), { href: url, download: name });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+/** Train on IDX files (images and, optionally, labels, in any order): Rust tells them apart. */
+async function useDigitFiles(files) {
+  const total = files.reduce((n, f) => n + f.size, 0);
+  if (total > description.limits.max_file_bytes) {
+    setMessage('digits-status', `These files are larger than the ${description.limits.max_file_bytes >> 20} MB limit; the digits are unchanged.`, true);
+    return;
+  }
+  const buffers = await Promise.all(files.map(async (f) => new Uint8Array(await f.arrayBuffer())));
+  try {
+    const reply = await send({ 'use-digits': { files: buffers } }, buffers.map((b) => b.buffer));
+    setMessage('digits-status', `Training on ${reply.state.digits} from ${files.map((f) => f.name).join(' and ')}; the experiment started over on them.`);
+  } catch (message) {
+    setMessage('digits-status', `${message}. The digits are unchanged.`, true);
+  }
 }
 
+async function placePictures(files) {
+  try {
+    const n = await pictures.place(files, description.limits.max_file_bytes);
+    setMessage('digits-status', `Placed ${n} picture${n === 1 ? '' : 's'} on the scatter (ringed); the last one is shown under "Draw a digit".`);
+  } catch (err) {
+    setMessage('digits-status', `${err.message ?? err}. Nothing was placed.`, true);
+  }
+}
+
+/** A dropped or picked set of files: pictures are placed, JSON is a snapshot, the rest IDX. */
+function openFiles(files) {
+  const images = files.filter((f) => f.type.startsWith('image/'));
+  const json = files.filter((f) => f.type === 'application/json' || f.name.endsWith('.json'));
+  if (images.length > 0) return placePictures(images);
+  if (json.length > 0) return loadFile(json[0]);
+  return useDigitFiles(files);
+}
+
+async function savePng(panels) {
+  try {
+    const reply = await post({ type: 'png', panels });
+    download(reply.name, reply.blob);
+  } catch (message) {
+    setMessage('status', `The picture could not be made: ${message}`, true);
+  }
+}
+
+const view = (change) => run({ view: { layer: null, x: null, y: null, log_y: null, manifold: null, ...change } });
+
+/** Keys: Space pauses anywhere but in a control; arrows and brackets on the scatter. */
+function onKey(e) {
+  const inControl = e.target.closest('input, select, textarea, button, a, [contenteditable]');
+  if (e.key === ' ' && !inControl && !e.ctrlKey && !e.metaKey && !e.altKey) {
+    e.preventDefault();
+    $('pause').click();
+    return;
+  }
+  if (e.target.id !== 'canvas-scatter' || e.shiftKey || !state) return;
+  const units = state.layers[state.view.layer].units;
+  const wrap = (v, n) => (v + n) % n;
+  const moves = {
+    ArrowLeft: () => view({ x: wrap(state.view.x - 1, units) }),
+    ArrowRight: () => view({ x: wrap(state.view.x + 1, units) }),
+    ArrowDown: () => view({ y: wrap(state.view.y - 1, units) }),
+    ArrowUp: () => view({ y: wrap(state.view.y + 1, units) }),
+    '[': () => view({ layer: wrap(state.view.layer - 1, state.layers.length) }),
+    ']': () => view({ layer: wrap(state.view.layer + 1, state.layers.length) }),
+  };
+  if (moves[e.key]) {
+    e.preventDefault();
+    moves[e.key]();
+  }
+}
+
+let layoutWatch = null;
 function wire() {
   $('pause').onclick = () => run(stats?.paused ? 'resume' : 'pause').then((r) => r && !r.stats.paused && setMessage('status', ''));
-  $('step').onclick = () => run('step');
-  $('reset').onclick = () => run({ reset: { seed: Number($('seed').value) } }).then((r) => r && setMessage('status', `reset from seed ${r.state.seed}`));
+  $('step').onclick = async () => {
+    const reply = await run('step');
+    if (reply) setMessage('status', `Trained one batch of ${reply.state.config.batch_size} and paused; press resume to go on.`);
+  };
+  $('reset').onclick = () => run({ reset: { seed: Number($('seed').value) } }).then((r) => r && setMessage('status', `Started again from seed ${r.state.seed}.`));
+  $('seed').oninput = showSeedNote;
+  $('seed').onkeydown = (e) => { if (e.key === 'Enter') $('reset').click(); };
   $('compare').onclick = () => run(state.comparing ? 'stop-compare' : { compare: { label: null, spec: null, config: null } });
   $('preset').onchange = () => run({ 'load-preset': { name: $('preset').value, seed: Number($('seed').value) } });
-  $('lr-apply').onclick = async () => {
-    const reply = await run({ 'set-learning-rate': { lr: Number($('lr').value) } });
-    if (reply) setMessage('status', `learning rate is now ${reply.state.learning_rate}`);
+  $('speed').oninput = () => {
+    const i = Number($('speed').value);
+    const speed = i >= description.speeds.length ? null : description.speeds[i];
+    $('speed-value').textContent = speedText(speed);
+    run({ 'set-speed': { steps_per_second: speed } });
   };
-  $('lr').onkeydown = (e) => e.key === 'Enter' && $('lr-apply').click();
+  $('lr-apply').onclick = async () => {
+    const reply = await run({ 'set-learning-rate': { lr: Number($('lr').value) } }, 'lr-error');
+    if (reply) setMessage('lr-error', `learning rate is now ${reply.state.learning_rate}`);
+  };
+  $('lr').onkeydown = (e) => { if (e.key === 'Enter') $('lr-apply').click(); };
   for (const id of ['optimizer', 'opt-momentum', 'opt-nesterov', 'opt-rho', 'opt-beta1', 'opt-beta2', 'opt-eps', 'batch', 'l2', 'l1', 'noise', 'noise-level']) {
     $(id).onchange = applySettings;
   }
@@ -183,11 +401,11 @@ function wire() {
   };
   $('save').onclick = async () => {
     const reply = await run('save', 'snapshot-status');
-    if (reply) download(`bottleneck-${reply.state.preset}-${Math.round(reply.stats.examples_seen)}.json`, reply.payload.snapshot);
+    if (reply) download(`bottleneck-${reply.state.preset}-${Math.round(reply.stats.examples_seen)}.json`, new Blob([reply.payload.snapshot], { type: 'application/json' }));
   };
   $('export-cjs').onclick = async () => {
     const reply = await run('export-convnetjs', 'snapshot-status');
-    if (reply) download('convnetjs-net.json', reply.payload.convnetjs);
+    if (reply) download('convnetjs-net.json', new Blob([reply.payload.convnetjs], { type: 'application/json' }));
   };
   $('load').onclick = () => $('load-file').click();
   $('load-file').onchange = async () => {
@@ -196,6 +414,19 @@ function wire() {
     $('load-file').value = '';
   };
   $('load-paste').onclick = () => loadBytes(new TextEncoder().encode($('paste').value), 'pasted text');
+  $('idx-pick').onclick = () => $('idx-file').click();
+  $('idx-file').onchange = async () => {
+    const files = [...$('idx-file').files];
+    if (files.length > 0) await useDigitFiles(files);
+    $('idx-file').value = '';
+  };
+  $('pictures-pick').onclick = () => $('pictures-file').click();
+  $('pictures-file').onchange = async () => {
+    const files = [...$('pictures-file').files];
+    if (files.length > 0) await placePictures(files);
+    $('pictures-file').value = '';
+  };
+  $('built-in').onclick = () => run('built-in-digits', 'digits-status').then((r) => r && setMessage('digits-status', 'Back to the built-in digits; the experiment started over on them.'));
   document.addEventListener('dragover', (e) => {
     e.preventDefault();
     document.body.classList.add('dragging');
@@ -204,31 +435,79 @@ function wire() {
   document.addEventListener('drop', async (e) => {
     e.preventDefault();
     document.body.classList.remove('dragging');
-    const file = e.dataTransfer?.files?.[0];
-    if (file) await loadFile(file);
+    const files = [...(e.dataTransfer?.files ?? [])];
+    if (files.length > 0) await openFiles(files);
   });
-  $('log-scale').onchange = () => run({ view: { layer: null, x: null, y: null, log_y: $('log-scale').checked } });
+  $('log-scale').onchange = () => view({ log_y: $('log-scale').checked });
+  $('manifold').onchange = () => view({ manifold: $('manifold').checked });
   $('clear-graph').onclick = () => run('clear-graph');
-  const view = (change) => run({ view: { layer: null, x: null, y: null, log_y: null, ...change } });
   $('scatter-layer').onchange = () => view({ layer: Number($('scatter-layer').value) });
   $('scatter-x').onchange = () => view({ x: Number($('scatter-x').value) });
   $('scatter-y').onchange = () => view({ y: Number($('scatter-y').value) });
   $('cycle').onclick = () => run('cycle');
+  for (const button of document.querySelectorAll('button[data-png]')) {
+    const name = button.dataset.png;
+    button.setAttribute('aria-label', `save the ${button.closest('section').querySelector('h2').textContent} panel as a PNG picture`);
+    button.onclick = () => savePng([{ name, title: button.closest('section').querySelector('h2').textContent }]);
+  }
+  $('png-dashboard').onclick = () => savePng([{ name: 'stats', title: 'Training figures' }, ...shownPanels()]);
+  $('copy-link').onclick = async () => {
+    try {
+      await navigator.clipboard.writeText(location.href);
+      setMessage('snapshot-status', 'The link to this experiment is on the clipboard.');
+    } catch {
+      setMessage('snapshot-status', `Copy this link: ${location.href}`);
+    }
+  };
+  $('restore').onclick = async () => {
+    try {
+      const reply = await post({ type: 'restore' });
+      showReply(reply, true);
+      setMessage('opening-notes', reply.summary ? `Restored the last run (autosaved ${describeSave(reply.summary)}).` : 'There is no autosaved run any more.');
+      $('restore').hidden = true;
+    } catch (message) {
+      setMessage('opening-notes', `The last run could not be restored: ${message}`, true);
+    }
+  };
+  $('fresh').onclick = async () => {
+    await post({ type: 'forget' }).catch(() => {});
+    location.reload();
+  };
+  document.addEventListener('keydown', onKey);
+  // Leaving or hiding the page saves the run now, so a reload resumes where it was.
+  addEventListener('pagehide', () => worker?.postMessage({ type: 'autosave' }));
+  document.addEventListener('visibilitychange', () => document.hidden && worker?.postMessage({ type: 'autosave' }));
+  pictures = wireExplore({ query, command: send, onError: (m) => setMessage('digits-status', m, true) }, () => layout?.widths.scatter ?? $('canvas-scatter').clientWidth);
 }
 
 function start() {
   wire();
   const params = new URLSearchParams(location.search);
-  // Missing ones are Rust's defaults.
-  const preset = params.get('preset');
-  const seed = params.has('seed') ? Number(params.get('seed')) : null;
-  const canvases = {};
-  for (const canvas of document.querySelectorAll('canvas[data-panel]')) canvases[canvas.dataset.panel] = canvas.transferControlToOffscreen();
-  // ?simd=simd128 forces the plain build where the browser could run the relaxed one.
-  const simdLevel = params.get('simd') || 'best';
-  worker.postMessage({ type: 'init', canvases, preset, seed, simd: simdLevel }, Object.values(canvases));
-  // Hooks for the browser tests: read the latest numbers, send typed commands and queries.
-  window.bottleneck = { stats: () => stats, state: () => state, describe: () => description, command: send, query, simd: () => simd };
+  // A link that asks for anything opens that; otherwise the last run comes back.
+  const asks = [...params.keys()].some((key) => key !== 'simd');
+  startWorker(asks ? 'link' : 'auto');
+  layoutWatch = watchLayout((next) => {
+    layout = next;
+    worker?.postMessage({ type: 'layout', layout: next });
+  });
+  // Hooks for the browser tests: read the latest numbers, send typed commands and queries,
+  // and stop the trainer the way a trap would.
+  window.bottleneck = {
+    stats: () => stats,
+    state: () => state,
+    describe: () => description,
+    command: send,
+    query,
+    simd: () => simd,
+    threads: () => threads,
+    simulateTrap: () => worker.postMessage({ type: 'simulate-trap' }),
+    /** The size of a panel's canvas as the worker drew it (device pixels). */
+    pictureSize: async (name) => {
+      const { blob } = await post({ type: 'png', panels: [{ name, title: name }] });
+      const bitmap = await createImageBitmap(blob);
+      return { width: bitmap.width, height: bitmap.height };
+    },
+  };
 }
 
 start();

@@ -1,6 +1,8 @@
 // Picks the wasm build this browser can run: the relaxed-simd build (fused multiply-add in the
 // matrix products) where WebAssembly.validate accepts a relaxed-simd instruction, else the
-// simd128 build. Both builds export the same API; only their glue's file names differ.
+// simd128 build; and, where the page is cross-origin isolated (SharedArrayBuffer), the threaded
+// twin of that build, whose training step spreads over a pool of navigator.hardwareConcurrency
+// workers sharing its memory. Every build exports the same API; only the glue's path differs.
 
 /** A module whose one function applies the SIMD instruction `opcode` (the bytes after the 0xfd
  * prefix) to `operands` zero vectors and returns the v128 result. */
@@ -20,13 +22,25 @@ export const simd128Supported = () => WebAssembly.validate(probe([0xe6, 0x01], 2
 /** f32x4.relaxed_madd (0xfd 0x85 0x02) on three operands: relaxed-simd. */
 export const relaxedSimdSupported = () => WebAssembly.validate(probe([0x85, 0x02], 3));
 
-/** The glue module of the chosen build ("relaxed-simd", "simd128", or "best"), initialised. */
-export async function loadBottleneck(level = 'best') {
+/** Whether this context may share memory between workers (cross-origin isolated). */
+export const threadsSupported = () => typeof SharedArrayBuffer === 'function' && globalThis.crossOriginIsolated === true;
+
+/** The glue module of the chosen build ("relaxed-simd", "simd128", or "best"), initialised.
+ * `threads`: how many threads to train on; the default is every core the browser reports, and
+ * without cross-origin isolation it is one (the unthreaded build). Call only from a worker:
+ * a threaded build's calling thread blocks while the pool works. */
+export async function loadBottleneck(level = 'best', threads = navigator.hardwareConcurrency || 1) {
   if (!simd128Supported()) throw new Error('this browser cannot run WebAssembly SIMD (simd128), which the trainer needs');
   const relaxedOk = relaxedSimdSupported();
   if (level === 'relaxed-simd' && !relaxedOk) throw new Error('this browser cannot run the relaxed-simd build');
   const relaxed = level === 'relaxed-simd' || (level === 'best' && relaxedOk);
-  const glue = await import(relaxed ? './pkg/bottleneck_relaxed.js' : './pkg/bottleneck.js');
+  const name = relaxed ? 'bottleneck_relaxed' : 'bottleneck';
+  const threaded = threads > 1 && threadsSupported();
+  const glue = await import(threaded ? `./pkg/${name}_threads/${name}_threads.js` : `./pkg/${name}.js`);
   await glue.default();
+  if (threaded) {
+    await glue.initThreadPool(threads);
+    glue.single_threaded(false);
+  }
   return glue;
 }

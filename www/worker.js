@@ -1,22 +1,38 @@
 // The training worker: owns the wasm Handle (one Rust Session), trains in ~20 ms slices
 // between messages, and lets Rust redraw the panels into the canvases the page transferred.
 // Commands and queries go to Rust as the page sent them (typed objects carried by
-// serde-wasm-bindgen); replies and figures come back as objects.
+// serde-wasm-bindgen); replies and figures come back as objects. It also keeps the autosave:
+// the session's snapshot in IndexedDB, so a reload or a restarted worker picks up the run.
 import { loadBottleneck } from './simd.js';
+import { del, get, set } from './vendor/idb-keyval.js';
 
 const SLICE_MS = 20;
 const STATS_EVERY_MS = 100;
+/** The autosave is refreshed this often while training (or 50 times its own cost, if more). */
+const AUTOSAVE_EVERY_MS = 10_000;
+/** After a command, the autosave follows this soon. */
+const AUTOSAVE_AFTER_COMMAND_MS = 500;
+const AUTOSAVE_KEY = 'bottleneck-autosave';
+
+/** The panels' spoken names and the figures as text go to the page this often. */
+const TEXT_EVERY_MS = 1000;
+
 let handle = null;
+let canvases = {}; // the panels' canvases by name, for PNG pictures
+let layoutNow = null; // the page's latest canvas widths and pixel density
 let lastStatsPost = 0;
+let lastTextPost = 0;
 const wake = new MessageChannel();
+const autosave = { last: 0, cost: 0, dirtySince: null, busy: false };
 
 function loop() {
   let stats;
   try {
     stats = handle.tick(SLICE_MS);
   } catch (err) {
-    // A panic leaves the wasm instance unusable: say so instead of going quiet.
-    postMessage({ type: 'fatal', message: `the trainer stopped: ${err.message ?? err}. Reload the page.` });
+    // A panic leaves the wasm instance unusable: say so, and let the page start a new worker.
+    postMessage({ type: 'fatal', message: `the trainer stopped (${err.message ?? err})` });
+    handle = null;
     return;
   }
   const now = performance.now();
@@ -24,34 +40,183 @@ function loop() {
     lastStatsPost = now;
     postMessage({ type: 'stats', stats });
   }
+  if (now - lastTextPost >= TEXT_EVERY_MS) postText(false);
+  const due = Math.max(AUTOSAVE_EVERY_MS, 50 * autosave.cost);
+  if ((!stats.paused && now - autosave.last > due) || (autosave.dirtySince !== null && now - autosave.dirtySince > AUTOSAVE_AFTER_COMMAND_MS)) saveNow();
   // Paused: redraw now and then; training: come straight back after pending messages.
   if (stats.paused) setTimeout(loop, 50);
   else wake.port2.postMessage(null);
 }
 wake.port1.onmessage = loop;
 
-async function start({ canvases, preset, seed, simd }) {
+/** A link's pairs as one comparable string. */
+const linkText = (pairs) => new URLSearchParams(pairs ?? []).toString();
+
+/** The panels' spoken names and the live figures as text (`force`: the page shows them now). */
+function postText(force) {
+  lastTextPost = performance.now();
+  postMessage({ type: 'text', text: handle.panel_text(), force });
+}
+
+/** A PNG of one panel, or of several (the dashboard) laid out in rows with their titles. */
+async function png(panels) {
+  const pictures = panels.map(({ name, title }) => ({ title, canvas: pictureOf(name) })).filter((p) => p.canvas && p.canvas.width > 0);
+  if (pictures.length === 0) throw new Error('there is no panel to save');
+  const stamp = new Date().toISOString().slice(0, 19).replaceAll(':', '-');
+  if (pictures.length === 1) {
+    return { blob: await pictures[0].canvas.convertToBlob({ type: 'image/png' }), name: `bottleneck-${panels[0].name}-${stamp}.png` };
+  }
+  // Shelf packing: panels left to right, a new row when the next would pass the widest panel
+  // or 1,600 px (at the canvases' own pixel density), each under its title.
+  const scale = pictures[0].canvas.width / Math.max(1, widthOf(panels[0].name));
+  const gap = Math.round(16 * scale);
+  const titleHeight = Math.round(26 * scale);
+  const maxWidth = Math.max(Math.round(1600 * scale), ...pictures.map((p) => p.canvas.width));
+  const placed = [];
+  let x = gap;
+  let y = gap;
+  let rowHeight = 0;
+  for (const picture of pictures) {
+    if (x > gap && x + picture.canvas.width > maxWidth) {
+      x = gap;
+      y += rowHeight + gap;
+      rowHeight = 0;
+    }
+    placed.push({ ...picture, x, y });
+    x += picture.canvas.width + gap;
+    rowHeight = Math.max(rowHeight, titleHeight + picture.canvas.height);
+  }
+  const out = new OffscreenCanvas(Math.max(...placed.map((p) => p.x + p.canvas.width)) + gap, y + rowHeight + gap);
+  const ctx = out.getContext('2d');
+  ctx.fillStyle = '#18181b';
+  ctx.fillRect(0, 0, out.width, out.height);
+  ctx.fillStyle = '#f0b429';
+  ctx.font = `600 ${Math.round(15 * scale)}px system-ui, sans-serif`;
+  ctx.textBaseline = 'middle';
+  for (const p of placed) {
+    ctx.fillText(p.title, p.x, p.y + titleHeight / 2);
+    ctx.drawImage(p.canvas, p.x, p.y + titleHeight);
+  }
+  return { blob: await out.convertToBlob({ type: 'image/png' }), name: `bottleneck-dashboard-${stamp}.png` };
+}
+
+/** The panel's canvas as drawn, or (for a panel the page shows as text) one drawn now. */
+function pictureOf(name) {
+  if (canvases[name]) return canvases[name];
+  const canvas = new OffscreenCanvas(1, 1);
+  handle.draw_on(name, canvas);
+  return canvas;
+}
+
+function widthOf(name) {
+  return handle.panel_width(name);
+}
+
+/** Write the session's snapshot to IndexedDB (one write at a time). */
+async function saveNow() {
+  if (!handle || autosave.busy) return;
+  autosave.busy = true;
+  autosave.dirtySince = null;
+  const start = performance.now();
+  try {
+    const reply = handle.apply('save');
+    const summary = { preset: reply.state.preset, link: linkText(reply.state.link), examples_seen: reply.stats.examples_seen, paused: reply.stats.paused, saved_at: Date.now() };
+    await set(AUTOSAVE_KEY, { text: reply.payload.snapshot, summary });
+    postMessage({ type: 'saved', summary });
+  } catch (err) {
+    // Nothing to save (a network that cannot be written) or no IndexedDB: the page says so.
+    postMessage({ type: 'saved', error: String(err.message ?? err) });
+  } finally {
+    autosave.busy = false;
+    autosave.last = performance.now();
+    autosave.cost = autosave.last - start;
+  }
+}
+
+/** Load the autosaved run into the session; its summary, or null when there is none. */
+async function restoreAutosave() {
+  const saved = await get(AUTOSAVE_KEY).catch(() => undefined);
+  if (!saved) return null;
+  handle.apply({ load: { bytes: new TextEncoder().encode(saved.text) } });
+  if (saved.summary.paused) handle.apply('pause');
+  return saved.summary;
+}
+
+async function start({ canvases: given, link, layout, simd, restore }) {
   const wasm = await loadBottleneck(simd ?? 'best');
   const response = await fetch(new URL('./data/mnist10k.bin', import.meta.url));
   if (!response.ok) throw new Error(`could not fetch the digits (HTTP ${response.status}): run npm start`);
-  handle = new wasm.Handle(new Uint8Array(await response.arrayBuffer()), { preset, seed });
+  handle = new wasm.Handle(new Uint8Array(await response.arrayBuffer()), link);
+  layoutNow ??= layout;
+  if (layoutNow) handle.layout(layoutNow);
+  canvases = given;
   for (const [name, canvas] of Object.entries(canvases)) handle.attach(name, canvas);
-  postMessage({ type: 'ready', reply: handle.apply('describe'), simd: wasm.simd_level() });
+  const notes = handle.notes();
+  // A plain reload, or a restart after a crash, picks up the autosave; a link that asks for
+  // something of its own opens that, with the autosave one click away.
+  const autosaved = { restored: null, available: null };
+  // A reload keeps the link the page last showed: that is the autosaved run, so it comes back.
+  const saved = restore === 'link' ? (await get(AUTOSAVE_KEY).catch(() => undefined))?.summary : null;
+  if (restore === 'link' && saved?.link !== linkText(link)) {
+    autosaved.available = saved ?? null;
+  } else {
+    try {
+      autosaved.restored = await restoreAutosave();
+    } catch (err) {
+      notes.push(`The last run's autosave could not be restored (${err.message ?? err}), so this is a fresh start.`);
+    }
+  }
+  postMessage({ type: 'ready', reply: handle.apply('describe'), simd: wasm.simd_level(), threads: wasm.threads(), notes, autosaved });
+  postText(true);
   loop();
 }
 
 onmessage = async ({ data }) => {
-  if (data.type === 'init') {
-    try {
-      await start(data);
-    } catch (err) {
-      postMessage({ type: 'fatal', message: String(err.message ?? err) });
-    }
-    return;
+  switch (data.type) {
+    case 'init':
+      try {
+        await start(data);
+      } catch (err) {
+        postMessage({ type: 'fatal', message: String(err.message ?? err), starting: true });
+      }
+      return;
+    case 'autosave':
+      return saveNow();
+    case 'layout':
+      layoutNow = data.layout;
+      handle?.layout(layoutNow);
+      return;
+    case 'png':
+      try {
+        const { blob, name } = await png(data.panels);
+        return postMessage({ type: 'reply', id: data.id, reply: { blob, name } });
+      } catch (err) {
+        return postMessage({ type: 'error', id: data.id, message: String(err.message ?? err) });
+      }
+    case 'forget':
+      await del(AUTOSAVE_KEY).catch(() => {});
+      autosave.dirtySince = null;
+      return postMessage({ type: 'reply', id: data.id, reply: null });
+    case 'restore':
+      try {
+        const summary = await restoreAutosave();
+        return postMessage({ type: 'reply', id: data.id, reply: { summary, ...handle.apply('describe') } });
+      } catch (err) {
+        return postMessage({ type: 'error', id: data.id, message: String(err.message ?? err) });
+      }
+    case 'simulate-trap':
+      // Test hook: leave the session unusable the way a trap does, so the page's recovery
+      // from a crashed trainer can be tested with real messages.
+      handle.free();
+      return;
   }
   try {
     const reply = data.type === 'query' ? handle.query(data.query) : handle.apply(data.command);
     postMessage({ type: 'reply', id: data.id, reply });
+    if (data.type === 'command') {
+      autosave.dirtySince ??= performance.now();
+      postText(true);
+    }
   } catch (err) {
     postMessage({ type: 'error', id: data.id, message: String(err.message ?? err) });
   }

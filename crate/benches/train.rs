@@ -1,14 +1,25 @@
-//! `cargo bench`: matrix-product throughput on the shapes that matter and one training step of
-//! every preset, printed as a table. Numbers live here, never in tests. Uses the built-in digits
-//! when www/data/mnist10k.bin exists, else synthetic images of the same size.
+//! `cargo bench`: matrix-product throughput on the shapes that matter, the conv preset's layers,
+//! and one training step of every preset on one thread and on all of them, printed as tables.
+//! Numbers live here, never in tests. Uses the built-in digits when www/data/mnist10k.bin
+//! exists, else synthetic images of the same size.
 
 use std::time::Instant;
 
+use bottleneck::benchmark;
 use bottleneck::data::{asset, synthetic, Dataset};
 use bottleneck::model::matmul::{gemm, Op};
 use bottleneck::presets;
 use bottleneck::pretrain::Pretrainer;
-use bottleneck::train::Trainer;
+use bottleneck::train::{Clock, Trainer};
+
+/// Milliseconds since the bench started.
+struct Wall(Instant);
+
+impl Clock for Wall {
+    fn now_ms(&self) -> f64 {
+        self.0.elapsed().as_secs_f64() * 1000.0
+    }
+}
 
 /// Run `f` repeatedly for about `seconds` (after one warm-up call); return calls per second.
 fn rate(seconds: f64, mut f: impl FnMut()) -> f64 {
@@ -56,27 +67,48 @@ fn main() {
             println!("{name:<34} {:>14.1}", per_second * 2.0 * (rows * inner * cols) as f64 / 1e9);
         }
     }
+    let threads = rayon::current_num_threads();
+    println!("\n{:<34} {:>14} {:>14} {:>8}", "conv layer products (preset layer)", "1 thread", format!("{threads} threads"), "GFLOP/s");
+    let clock = Wall(Instant::now());
+    for (preset, layer) in [("conv-1s-8s", 0), ("conv-1s-8s", 1), ("conv-1s-8s", 2), ("conv-1s-8s", 3)] {
+        let name = format!("{preset} layer {layer}");
+        if !wanted(&name) {
+            continue;
+        }
+        let mut rates = [0.0; 2];
+        for (slot, single) in [(0, true), (1, false)] {
+            benchmark::single_threaded(single);
+            rates[slot] = benchmark::conv(&clock, preset, layer, 64, 0.5).expect("a conv layer");
+        }
+        benchmark::single_threaded(false);
+        println!("{name:<34} {:>14.1} {:>14.1}", rates[0], rates[1]);
+    }
     let digits = digits();
-    println!("\n{:<34} {:>14} {:>12}", "training step (preset)", "examples/s", "batch");
+    println!("\n{:<34} {:>14} {:>14} {:>8} {:>8}", "training step (preset), examples/s", "1 thread", format!("{threads} threads"), "scaling", "batch");
     for preset in presets::all() {
         if !wanted(&preset.name) {
             continue;
         }
         let Ok((train, _)) = preset.data.build(Some(&digits), 1) else { continue };
         let batch = preset.train.batch_size;
-        let per_second = if let Some(plan) = preset.pretrain.clone() {
-            // The pretraining preset's first phase: the 784-500-784 autoencoder.
-            let mut p = Pretrainer::new(&preset.spec, preset.train.clone(), plan, 1, &train, train.clone()).expect("preset builds");
-            let ae_batch = p.autoencoder.config().batch_size;
-            rate(1.0, || {
-                p.step(None).expect("trains");
-            }) * ae_batch as f64
-        } else {
-            let mut trainer = Trainer::new(&preset.spec, preset.train.clone(), 1).expect("preset builds");
-            rate(1.0, || {
-                trainer.step(&train).expect("trains");
-            }) * batch as f64
-        };
-        println!("{:<34} {:>14.0} {:>12}", preset.name, per_second, batch);
+        let mut rates = [0.0; 2];
+        for (slot, single) in [(0, true), (1, false)] {
+            benchmark::single_threaded(single);
+            rates[slot] = if let Some(plan) = preset.pretrain.clone() {
+                // The pretraining preset's first phase: the 784-500-784 autoencoder.
+                let mut p = Pretrainer::new(&preset.spec, preset.train.clone(), plan, 1, &train, train.clone()).expect("preset builds");
+                let ae_batch = p.autoencoder.config().batch_size;
+                rate(1.0, || {
+                    p.step(None).expect("trains");
+                }) * ae_batch as f64
+            } else {
+                let mut trainer = Trainer::new(&preset.spec, preset.train.clone(), 1).expect("preset builds");
+                rate(1.0, || {
+                    trainer.step(&train).expect("trains");
+                }) * batch as f64
+            };
+        }
+        benchmark::single_threaded(false);
+        println!("{:<34} {:>14.0} {:>14.0} {:>7.2}x {:>8}", preset.name, rates[0], rates[1], rates[1] / rates[0], batch);
     }
 }

@@ -5,6 +5,8 @@
 
 use crate::data::Dataset;
 use crate::model::matmul::{self, Backend};
+use crate::model::spec::Kind;
+use crate::model::{conv, Activation};
 use crate::presets;
 use crate::train::{Clock, Trainer};
 
@@ -81,6 +83,56 @@ pub fn gemm(clock: &dyn Clock, batch: usize, n_in: usize, n_out: usize, form: &s
     });
     matmul::set_backend(Backend::Auto);
     Ok(flops? / 1e9)
+}
+
+/// GFLOP/s of one conv or deconv layer of the named preset (layer index among its computing
+/// layers) over a batch: its forward product, its filter gradient and its input gradient, with
+/// the unfolding, bias and activation that come with them, as a training step runs them.
+pub fn conv(clock: &dyn Clock, preset: &str, layer_idx: usize, batch: usize, seconds: f64) -> Result<f64, String> {
+    let checked = presets::find(preset)?.spec.check()?;
+    let layer = checked.layers.get(layer_idx).ok_or_else(|| format!("{preset} has no layer {layer_idx}"))?;
+    let (g, deconv) = match layer.kind {
+        Kind::Conv(g) => (g, false),
+        Kind::Deconv { geometry, .. } => (geometry, true),
+        Kind::Dense { .. } => return Err(format!("layer {layer_idx} of {preset} is not a conv or deconv layer")),
+    };
+    let (n_in, n_out) = (layer.n_in, layer.n_out);
+    let pattern = |len: usize, salt: usize| (0..len).map(|i| ((i * 7 + salt) % 13) as f32 * 0.01 - 0.06).collect::<Vec<f32>>();
+    let (x, dy, filters) = (pattern(batch * n_in, 1), pattern(batch * n_out, 2), pattern(g.small.0 * g.patch_len(), 3));
+    let bias = vec![0.0; layer.out_shape.0];
+    let (mut y, mut dx, mut d_filters, mut scratch) = (vec![0.0; batch * n_out], vec![0.0; batch * n_in], vec![0.0; filters.len()], Vec::new());
+    let flops = 3.0 * 2.0 * (g.small.0 * g.patch_len() * g.small.1 * g.small.2 * batch) as f64;
+    let rate = per_second(clock, seconds, || {
+        if deconv {
+            conv::deconv_forward(&x, &filters, &bias, Activation::Tanh, &mut y, &g, batch, &mut scratch);
+            conv::deconv_backward(&x, &filters, &dy, &mut d_filters, Some(&mut dx), &g, batch, &mut scratch, |_, _| {});
+        } else {
+            conv::conv_forward(&x, &filters, &bias, Activation::Tanh, &mut y, &g, batch, &mut scratch);
+            conv::conv_backward(&x, &filters, &dy, &mut d_filters, Some(&mut dx), &g, batch, &mut scratch, |_, _| {});
+        }
+        Ok::<f64, String>(flops)
+    })?;
+    Ok(rate / 1e9)
+}
+
+/// A checksum of the parameters after `steps` training steps of the named preset from seed 1:
+/// equal checksums on one thread and on many show that threads do not change the arithmetic.
+pub fn fingerprint(digits: &Dataset, preset: &str, steps: usize) -> Result<f64, String> {
+    let preset = presets::find(preset)?;
+    let (train, _) = preset.data.build(Some(digits), 1)?;
+    let mut trainer = Trainer::new(&preset.spec, preset.train.clone(), 1)?;
+    for _ in 0..steps {
+        trainer.step(&train).map_err(|e| e.to_string())?;
+    }
+    let params = trainer.net().params().iter().flat_map(|p| p.value.iter());
+    // FNV-1a over the bits, folded to 32 bits so it crosses into JavaScript exactly.
+    let hash = params.fold(0x811c_9dc5u32, |h, v| (h ^ v.to_bits()).wrapping_mul(0x0100_0193));
+    Ok(hash as f64)
+}
+
+/// Keep every measurement that follows on the calling thread (`true`) or use all threads.
+pub fn single_threaded(on: bool) {
+    matmul::set_single_threaded(on);
 }
 
 /// Matrix-product flops of one training example of the named preset (forward and backward),

@@ -7,9 +7,11 @@
 //! `web` is the only module that touches wasm-bindgen. See ARCHITECTURE.md.
 
 pub mod benchmark;
+pub mod budget;
 pub mod cli;
 pub mod data;
 pub mod decimal;
+pub mod json;
 pub mod model;
 pub mod presets;
 pub mod pretrain;

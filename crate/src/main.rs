@@ -1,8 +1,8 @@
-//! The `bottleneck` command: a thin shell over `bottleneck::cli`.
+//! The `bottleneck` command: a thin shell over `bottleneck::cli`. Arguments are taken as the
+//! operating system gives them (file names need not be UTF-8).
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if let Err(message) = bottleneck::cli::run(&args) {
+    if let Err(message) = bottleneck::cli::run(std::env::args_os().skip(1)) {
         eprintln!("bottleneck: {message}");
         std::process::exit(2);
     }

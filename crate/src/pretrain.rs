@@ -23,8 +23,8 @@ pub struct PretrainPlan {
     pub autoencoder: TrainConfig,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "phase", rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Phase {
     /// Training hidden layer `layer` (0-based) as an autoencoder.
     Pretraining { layer: usize },
@@ -103,6 +103,47 @@ impl Pretrainer {
         })
     }
 
+    /// Pick up a plan where a snapshot left it: the three networks as they were, the curves,
+    /// and the phase. The current layer's inputs are recomputed by passing the training digits
+    /// through the classifier's trained layers, exactly as the encoders computed them.
+    pub fn resume(spec: &NetSpec, finetune: TrainConfig, seed: u64, saved: Resumed, train: &Dataset, valid: Dataset) -> Result<Pretrainer, String> {
+        let mut fresh = Pretrainer::new(spec, finetune, saved.plan, seed, train, valid)?;
+        for (what, trainer) in [("classifier", &saved.classifier), ("random-init twin", &saved.baseline)] {
+            if trainer.net().spec() != spec {
+                return Err(format!("the pretraining {what} is not the classifier the snapshot describes"));
+            }
+        }
+        let layer = match saved.phase {
+            Phase::Pretraining { layer } if layer >= fresh.n_hidden => {
+                return Err(format!("pretraining layer {} of a classifier with {} hidden layers", layer + 1, fresh.n_hidden))
+            }
+            Phase::Pretraining { layer } => layer,
+            _ => fresh.n_hidden - 1,
+        };
+        let expected = layer_autoencoder(spec, layer, &fresh.plan.autoencoder, seed)?;
+        if saved.autoencoder.net().spec() != expected.net().spec() {
+            return Err(format!("the pretraining autoencoder is not the one for layer {}", layer + 1));
+        }
+        if let Phase::Pretraining { layer } = saved.phase {
+            if layer > 0 {
+                fresh.codes = encode_through(saved.classifier.net(), layer, train);
+            }
+        }
+        fresh.phase = saved.phase;
+        fresh.classifier = saved.classifier;
+        fresh.autoencoder = saved.autoencoder;
+        fresh.baseline = saved.baseline;
+        fresh.pretrained_curve = saved.pretrained_curve;
+        fresh.baseline_curve = saved.baseline_curve;
+        fresh.next_eval = saved.next_eval;
+        Ok(fresh)
+    }
+
+    /// When fine-tuning is next scored, in labelled examples seen (snapshots keep it).
+    pub fn next_eval(&self) -> u64 {
+        self.next_eval
+    }
+
     pub fn n_hidden(&self) -> usize {
         self.n_hidden
     }
@@ -157,7 +198,7 @@ impl Pretrainer {
     fn finish_layer(&mut self, layer: usize) -> Result<(), String> {
         self.classifier.net_mut().copy_layer_from(layer, self.autoencoder.net(), 0)?;
         if layer + 1 < self.n_hidden {
-            self.codes = encode(self.autoencoder.net(), &self.codes);
+            self.codes = encode_through(self.autoencoder.net(), 1, &self.codes);
             self.autoencoder = layer_autoencoder(&self.spec, layer + 1, &self.plan.autoencoder, self.seed)?;
             self.phase = Phase::Pretraining { layer: layer + 1 };
         } else {
@@ -219,15 +260,28 @@ fn layer_autoencoder(spec: &NetSpec, layer: usize, config: &TrainConfig, seed: u
     Trainer::new(&ae, config.clone(), seed.wrapping_add(1 + layer as u64))
 }
 
-/// The autoencoder's codes of every example, as 1-row vectors.
-fn encode(autoencoder: &crate::model::Network, data: &Dataset) -> Dataset {
+/// A pretraining plan's state as a snapshot keeps it.
+pub struct Resumed {
+    pub plan: PretrainPlan,
+    pub phase: Phase,
+    pub classifier: Trainer,
+    pub autoencoder: Trainer,
+    pub baseline: Trainer,
+    pub pretrained_curve: Vec<(f64, f64)>,
+    pub baseline_curve: Vec<(f64, f64)>,
+    pub next_eval: u64,
+}
+
+/// Every example's activations at the output of the classifier's first `layers` layers, as
+/// 1-row vectors: what the chained encoders made of them, in the same chunks of 500.
+fn encode_through(classifier: &crate::model::Network, layers: usize, data: &Dataset) -> Dataset {
     const CHUNK: usize = 500;
     let n_px = data.n_pixels();
-    let units = autoencoder.layers()[0].n_out();
+    let units = classifier.layers()[layers - 1].n_out();
     let mut codes = Vec::with_capacity(data.n_images * units);
     let mut work = crate::model::network::Workspace::default();
     for chunk in data.pixels.chunks(CHUNK * n_px) {
-        codes.extend_from_slice(autoencoder.infer(&mut work, chunk, chunk.len() / n_px, None).activations(0));
+        codes.extend_from_slice(classifier.infer(&mut work, chunk, chunk.len() / n_px, None).activations(layers - 1));
     }
     Dataset::new(units, 1, codes, data.labels.clone())
 }

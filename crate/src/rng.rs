@@ -84,8 +84,10 @@ impl Rng {
     }
 
     pub fn from_state(saved: &RngState) -> Result<Rng, String> {
-        let word = |name: &str, text: &str| {
-            u64::from_str_radix(text, 16).map_err(|_| format!("rng.{name}: expected a 64-bit hex number, got {text:?}"))
+        // Exactly sixteen hex digits, as `state` writes them: a shorter word is a damaged file.
+        let word = |name: &str, text: &str| match text.len() == 16 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            true => u64::from_str_radix(text, 16).map_err(|_| format!("rng.{name}: expected 16 hex digits, got {text:?}")),
+            false => Err(format!("rng.{name}: expected 16 hex digits, got {text:?}")),
         };
         let fields = PcgFields { state: word("state", &saved.state)?, increment: word("increment", &saved.increment)? };
         if fields.increment.is_multiple_of(2) {

@@ -3,8 +3,11 @@
 //! steps. A step whose loss is not finite is refused and the parameters from before the previous
 //! update come back, so a diverging learning rate never costs the network.
 
+use std::collections::VecDeque;
+
 use serde::{Deserialize, Serialize};
 
+use crate::budget::{BUDGET, CHECKPOINTS};
 use crate::data::{Dataset, Noise};
 use crate::model::loss::LossSums;
 use crate::model::optim::{self, Decay, OptimState, Optimizer};
@@ -39,6 +42,16 @@ pub struct KSchedule {
 }
 
 impl KSchedule {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.start == 0 || self.start > crate::model::spec::MAX_UNITS {
+            return Err(format!("k_schedule.start must be between 1 and {}, got {}", crate::model::spec::MAX_UNITS, self.start));
+        }
+        if self.anneal_examples > crate::snapshot::MAX_COUNT {
+            return Err(format!("k_schedule.anneal_examples must be at most 2^53, got {}", self.anneal_examples));
+        }
+        Ok(())
+    }
+
     pub fn k_at(&self, target: usize, examples_seen: u64) -> usize {
         if self.start <= target || examples_seen >= self.anneal_examples || self.anneal_examples == 0 {
             return target;
@@ -49,6 +62,9 @@ impl KSchedule {
 }
 
 pub const MAX_BATCH: usize = 4096;
+/// L1 and L2 decay above this pull every weight to zero in a step or two (ConvNetJS's demo uses
+/// 0.001): refused rather than left to blow up.
+pub const MAX_DECAY: f32 = 1.0;
 
 impl TrainConfig {
     pub fn validate(&self) -> Result<(), String> {
@@ -57,9 +73,12 @@ impl TrainConfig {
             return Err(format!("batch_size must be between 1 and {MAX_BATCH}, got {}", self.batch_size));
         }
         for (name, v) in [("l1_decay", self.l1_decay), ("l2_decay", self.l2_decay)] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(format!("{name} must be a non-negative number, got {v}"));
+            if !(v.is_finite() && (0.0..=MAX_DECAY).contains(&v)) {
+                return Err(format!("{name} must be a number between 0 and {MAX_DECAY}, got {v}"));
             }
+        }
+        if let Some(schedule) = &self.k_schedule {
+            schedule.validate()?;
         }
         self.noise.validate()
     }
@@ -131,6 +150,46 @@ impl std::fmt::Display for TrainError {
     }
 }
 
+/// A healthy state of training, kept to roll back to.
+#[derive(Clone, Debug, Default)]
+struct Checkpoint {
+    values: Vec<Vec<f32>>,
+    optim: OptimState,
+    progress: Progress,
+    rng: Option<Rng>,
+    ever_selected: Vec<bool>,
+    /// The smoothed loss when it was taken.
+    loss: f64,
+}
+
+/// A checkpoint is taken every this many steps, when the smoothed loss is within
+/// CHECKPOINT_HEALTH of its best.
+const CHECKPOINT_EVERY: u64 = 200;
+const CHECKPOINT_HEALTH: f64 = 1.5;
+/// A smoothed loss beyond this many times its best means training was going wrong before it
+/// diverged: the rollback then goes to a checkpoint rather than one update back.
+const DIVERGING: f64 = 4.0;
+/// A parameter beyond this magnitude means an update exploded (healthy weights are O(1)).
+pub const EXPLODED: f32 = 1e4;
+
+/// What is wrong with parameters and optimiser state after an update, if anything (a
+/// gradient of 1e20 squares to infinity in Adam's state while the weights stay finite).
+fn unhealthy(params: &[crate::model::network::Param], optim: &OptimState) -> Option<String> {
+    for (p, slots) in params.iter().zip(&optim.slots) {
+        if let Some(v) = p.value.iter().find(|v| !v.is_finite() || v.abs() > EXPLODED) {
+            return Some(if v.is_finite() {
+                format!("an update pushed a value of {} to {v:.3e}, past {EXPLODED:.0e}", p.name)
+            } else {
+                format!("an update made a value of {} {v}", p.name)
+            });
+        }
+        if slots.iter().flatten().any(|v| !v.is_finite()) {
+            return Some(format!("the optimiser's running averages for {} overflowed", p.name));
+        }
+    }
+    None
+}
+
 /// A source of milliseconds from some fixed origin: `performance.now()` in the page, a
 /// monotonic clock natively, a hand-advanced one in tests (so budgets are deterministic).
 pub trait Clock {
@@ -151,6 +210,12 @@ pub struct Trainer {
     progress: Progress,
     /// Parameters and optimiser state from before the latest update, for rolling back.
     backup: Option<(Vec<Vec<f32>>, OptimState)>,
+    /// Healthy states taken now and then, newest last, to roll back to when training has been
+    /// going wrong for a while before it diverged.
+    checkpoints: VecDeque<Checkpoint>,
+    /// The training objective per example, smoothed, and the lowest it has been.
+    loss_ema: Option<f64>,
+    best_loss: f64,
     batch_idx: Vec<u32>,
     inputs: Vec<f32>,  // (batch, n_inputs), corrupted when noise is on
     targets: Vec<f32>, // (batch, n_inputs), clean
@@ -160,6 +225,7 @@ impl Trainer {
     /// A fresh network initialised from `seed`; the same generator then drives shuffles and noise.
     pub fn new(spec: &NetSpec, config: TrainConfig, seed: u64) -> Result<Trainer, String> {
         config.validate()?;
+        BUDGET.judge_training(&spec.check()?, config.batch_size, &config.optimizer)?;
         let mut rng = Rng::from_seed(seed);
         let net = Network::new(spec, &mut rng)?;
         let optim = OptimState::new(&config.optimizer, net.params());
@@ -170,13 +236,29 @@ impl Trainer {
     /// and generator from `seed`.
     pub fn with_network(seed: u64, net: Network, config: TrainConfig) -> Result<Trainer, String> {
         config.validate()?;
+        BUDGET.judge_training(net.checked(), config.batch_size, &config.optimizer)?;
         let optim = OptimState::new(&config.optimizer, net.params());
         Ok(Trainer::from_parts(seed, net, config, optim, Rng::from_seed(seed), Progress::default()))
     }
 
     /// Reassemble a trainer from its saved parts (snapshots check them first).
     pub fn from_parts(seed: u64, net: Network, config: TrainConfig, optim: OptimState, rng: Rng, progress: Progress) -> Trainer {
-        Trainer { seed, ever_selected: Vec::new(), net, config, optim, rng, progress, backup: None, batch_idx: Vec::new(), inputs: Vec::new(), targets: Vec::new() }
+        Trainer {
+            seed,
+            ever_selected: Vec::new(),
+            net,
+            config,
+            optim,
+            rng,
+            progress,
+            backup: None,
+            checkpoints: VecDeque::new(),
+            loss_ema: None,
+            best_loss: f64::INFINITY,
+            batch_idx: Vec::new(),
+            inputs: Vec::new(),
+            targets: Vec::new(),
+        }
     }
 
     pub fn seed(&self) -> u64 {
@@ -217,10 +299,13 @@ impl Trainer {
     /// state; changing only hyper-parameters keeps it.
     pub fn set_config(&mut self, config: TrainConfig) -> Result<(), String> {
         config.validate()?;
+        BUDGET.judge_training(self.net.checked(), config.batch_size, &config.optimizer)?;
         let same_kind = config.optimizer.name() == self.config.optimizer.name();
         if !same_kind || !self.optim.fits(&config.optimizer, self.net.params()) {
             self.optim = OptimState::new(&config.optimizer, self.net.params());
             self.backup = None;
+            // Checkpoints hold the old optimiser's state: they cannot come back under a new one.
+            self.checkpoints.clear();
         }
         self.config = config;
         Ok(())
@@ -276,27 +361,49 @@ impl Trainer {
         self.note_selection();
         let sums = self.net.backward(&self.targets);
         let objective = self.net.objective(&sums);
-        if !objective.is_finite() || !sums.sse.is_finite() {
+        // A relu output turns NaN into 0, so the outputs are checked as well as the loss.
+        if !objective.is_finite() || !sums.sse.is_finite() || !self.net.output().iter().all(|v| v.is_finite()) {
             self.net.zero_grads();
-            return Err(TrainError::Diverged(self.roll_back(objective)));
+            // These parameters came from the previous update, which is undone.
+            return Err(TrainError::Diverged(self.recover(&format!("the loss became {objective}"), true)));
         }
         let mut stats = self.stats(&sums, batch, objective);
 
+        // One pass: the update, its backup (to undo it) and the health check of what it wrote.
         let mut backup = self.backup.take().unwrap_or_default();
-        backup.0.resize(self.net.params().len(), Vec::new());
-        for (saved, p) in backup.0.iter_mut().zip(self.net.params()) {
-            saved.clone_from(&p.value);
-        }
-        backup.1.clone_from(&self.optim);
+        let healthy = optim::apply_with_backup(&self.config.optimizer, &mut self.optim, self.net.params_mut(), self.config.decay(), batch, &mut backup, EXPLODED);
         self.backup = Some(backup);
-
-        optim::apply(&self.config.optimizer, &mut self.optim, self.net.params_mut(), self.config.decay(), batch);
+        if !healthy {
+            let problem = unhealthy(self.net.params(), &self.optim).unwrap_or_else(|| "an update broke a parameter".into());
+            return Err(TrainError::Diverged(self.recover(&problem, false)));
+        }
         let t2 = now();
         stats.forward_ms = t1 - t0;
         stats.backward_ms = t2 - t1;
-        self.progress.examples_seen += batch as u64;
-        self.progress.steps += 1;
+        self.progress.examples_seen = self.progress.examples_seen.saturating_add(batch as u64);
+        self.progress.steps = self.progress.steps.saturating_add(1);
+        self.note_health(stats.objective);
         Ok(stats)
+    }
+
+    /// Follow the smoothed loss, and keep a checkpoint now and then while it is healthy.
+    fn note_health(&mut self, objective: f64) {
+        let ema = self.loss_ema.map_or(objective, |old| 0.95 * old + 0.05 * objective);
+        self.loss_ema = Some(ema);
+        self.best_loss = self.best_loss.min(ema);
+        if self.progress.steps.is_multiple_of(CHECKPOINT_EVERY) && ema <= CHECKPOINT_HEALTH * self.best_loss {
+            let mut checkpoint = if self.checkpoints.len() as u64 >= CHECKPOINTS { self.checkpoints.pop_front().expect("full") } else { Checkpoint::default() };
+            checkpoint.values.resize(self.net.params().len(), Vec::new());
+            for (saved, p) in checkpoint.values.iter_mut().zip(self.net.params()) {
+                saved.clone_from(&p.value);
+            }
+            checkpoint.optim.clone_from(&self.optim);
+            checkpoint.progress.clone_from(&self.progress);
+            checkpoint.rng = Some(self.rng.clone());
+            checkpoint.ever_selected.clone_from(&self.ever_selected);
+            checkpoint.loss = ema;
+            self.checkpoints.push_back(checkpoint);
+        }
     }
 
     fn stats(&self, sums: &LossSums, batch: usize, objective: f64) -> StepStats {
@@ -312,23 +419,44 @@ impl Trainer {
         }
     }
 
-    /// Restore the parameters from before the latest update and say what happened.
-    fn roll_back(&mut self, objective: f64) -> String {
+    /// Roll back after a divergence and say what happened: to the state from before the
+    /// update that broke things (`previous`: the update of the step before this one) while the
+    /// loss had stayed healthy up to it, else to the newest healthy checkpoint.
+    fn recover(&mut self, problem: &str, previous: bool) -> String {
         let step = self.progress.steps + 1;
-        match self.backup.take() {
-            Some((values, optim_state)) => {
+        let growth = self.loss_ema.map_or(1.0, |ema| ema / self.best_loss);
+        let healthy = growth <= DIVERGING;
+        if healthy || self.checkpoints.is_empty() {
+            if let Some((values, optim_state)) = self.backup.take() {
                 for (p, saved) in self.net.params_mut().iter_mut().zip(values) {
                     p.value = saved;
                 }
                 self.optim = optim_state;
-                self.progress.steps = self.progress.steps.saturating_sub(1);
-                self.progress.examples_seen = self.progress.examples_seen.saturating_sub(self.config.batch_size as u64);
-                format!(
-                    "training diverged at step {step}: the loss became {objective}. The parameters from before the last update are restored; lower the learning rate and resume."
-                )
+                if previous {
+                    self.progress.steps = self.progress.steps.saturating_sub(1);
+                    self.progress.examples_seen = self.progress.examples_seen.saturating_sub(self.config.batch_size as u64);
+                }
+                return format!(
+                    "training diverged at step {step}: {problem}. The parameters from before that update are restored; lower the learning rate and resume."
+                );
             }
-            None => format!("training diverged at step {step}: the loss is {objective} for the current parameters. Lower the learning rate or reset."),
         }
+        if let Some(checkpoint) = self.checkpoints.back() {
+            for (p, saved) in self.net.params_mut().iter_mut().zip(&checkpoint.values) {
+                p.value.clone_from(saved);
+            }
+            self.optim.clone_from(&checkpoint.optim);
+            self.progress.clone_from(&checkpoint.progress);
+            self.rng = checkpoint.rng.clone().expect("checkpoints hold a generator");
+            self.ever_selected.clone_from(&checkpoint.ever_selected);
+            self.loss_ema = Some(checkpoint.loss);
+            self.backup = None;
+            return format!(
+                "training diverged at step {step}: {problem}, after the loss had grown to {growth:.0} times its best. The network is back at step {}, its last healthy checkpoint; lower the learning rate and resume.",
+                self.progress.steps
+            );
+        }
+        format!("training diverged at step {step}: {problem}, and there is no earlier state to return to. Lower the learning rate or reset.")
     }
 
     /// Fill `batch_idx` from the epoch order, reshuffling when an epoch ends.
@@ -471,5 +599,34 @@ mod tests {
         assert_eq!(schedule.k_at(25, 1000), 25);
         assert_eq!(schedule.k_at(25, 10_000), 25);
         assert_eq!(schedule.k_at(150, 0), 150, "a target above the start is used as is");
+    }
+
+    /// Threads split each step's work, never its arithmetic: every preset trains to the same
+    /// parameters, bit for bit, on one, two or three threads, with either product backend.
+    #[test]
+    fn the_thread_count_does_not_change_a_single_bit() {
+        use crate::model::matmul::{set_backend, Backend};
+        let (labels, pixels) = crate::data::synthetic::bars(300, 255);
+        let digits = Dataset::new(28, 28, pixels.iter().map(|&p| p as f32 / 255.0).collect(), Some(labels));
+        for name in ["convnetjs", "turnoff", "conv-1s-8s", "k-sparse", "tied-sigmoid"] {
+            let preset = crate::presets::find(name).unwrap();
+            let (data, _) = preset.data.build(Some(&digits), 1).unwrap();
+            for backend in [Backend::Auto, Backend::Tiles] {
+                let train = |threads: usize| {
+                    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                    pool.install(|| {
+                        set_backend(backend);
+                        let mut trainer = Trainer::new(&preset.spec, preset.train.clone(), 7).unwrap();
+                        for _ in 0..3 {
+                            trainer.step(&data).unwrap();
+                        }
+                        set_backend(Backend::Auto);
+                        trainer.net().params().iter().map(|p| p.value.clone()).collect::<Vec<_>>()
+                    })
+                };
+                let one = train(1);
+                assert!(one == train(2) && one == train(3), "{name} ({backend:?}): the thread count changed the result");
+            }
+        }
     }
 }

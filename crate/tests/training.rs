@@ -99,7 +99,7 @@ fn resuming_from_a_snapshot_is_exact() {
 
         let mut first = Trainer::new(&spec(3), config(optimizer, noise), 11).unwrap();
         train_steps(&mut first, &data, n);
-        let text = snapshot::save(&first, &DataSpec::mnist());
+        let text = snapshot::save(&first, &DataSpec::mnist()).unwrap();
         let mut resumed = snapshot::load(&text).unwrap();
         assert_eq!(params_of(&resumed), params_of(&first), "{optimizer:?}: save/load changed parameters");
         train_steps(&mut resumed, &data, m);
@@ -126,13 +126,58 @@ fn a_diverging_learning_rate_rolls_back_and_says_so() {
     };
     let TrainError::Diverged(message) = err else { panic!("wrong error {err:?}") };
     assert!(message.contains("diverged") && message.contains("restored"), "{message}");
-    // The parameters are those from before the update that broke the loss.
+    // The update that exploded is undone at once: the parameters are those from before it.
     assert!(trainer.net().all_finite());
-    assert_eq!(&params_of(&trainer), &history[history.len() - 2]);
+    assert_eq!(&params_of(&trainer), history.last().unwrap());
+    assert_eq!(trainer.progress().steps, 5, "the refused step is not counted");
     // Training goes on once the rate is sane again.
     trainer.set_learning_rate(0.01).unwrap();
     let stats = trainer.step(&data).unwrap();
     assert!(stats.mse_per_pixel.is_finite());
+}
+
+/// A relu output turns NaN into 0 (f32::max(NaN, 0) = 0), so a loss can look finite while the
+/// parameters are not: the check after every update still catches it, and nothing past the
+/// explosion limit survives.
+#[test]
+fn a_relu_output_cannot_hide_a_divergence() {
+    let data = low_rank_images(100, 6);
+    let relu = NetSpec::from_json(
+        r#"{"layers":[{"type":"input","width":8,"height":8,"depth":1},
+            {"type":"fc","units":6,"activation":"relu"},{"type":"fc","units":64,"activation":"relu"},
+            {"type":"output","loss":"mse"}]}"#,
+    )
+    .unwrap();
+    let sgd = Optimizer::Sgd { lr: 1e9, momentum: 0.9, nesterov: false };
+    let mut trainer = Trainer::new(&relu, config(sgd, Noise::None), 1).unwrap();
+    let err = (0..50).find_map(|_| trainer.step(&data).err()).expect("lr 1e9 diverges");
+    assert!(matches!(err, TrainError::Diverged(_)), "{err:?}");
+    let params = params_of(&trainer);
+    assert!(params.iter().flatten().all(|v| v.is_finite() && v.abs() <= bottleneck::train::EXPLODED));
+    // Saving it writes numbers, never null.
+    let text = snapshot::save(&trainer, &DataSpec::mnist()).unwrap();
+    assert!(!text.contains("null"));
+    assert!(snapshot::load(&text).is_ok());
+}
+
+/// Training that goes wrong slowly (the loss grows for many steps before anything explodes)
+/// is rolled back past the damage, to the last checkpoint taken while the loss was healthy.
+#[test]
+fn a_slow_divergence_rolls_back_to_the_last_healthy_checkpoint() {
+    let data = low_rank_images(200, 7);
+    let sgd = |lr| Optimizer::Sgd { lr, momentum: 0.9, nesterov: false };
+    let mut trainer = Trainer::new(&spec(3), config(sgd(0.01), Noise::None), 2).unwrap();
+    train_steps(&mut trainer, &data, 1000);
+    let healthy = evaluate(trainer.net(), &data).mse_per_pixel;
+    // A rate that makes things worse for a while before they blow up.
+    trainer.set_learning_rate(0.6).unwrap();
+    let err = (0..5000).find_map(|_| trainer.step(&data).err()).expect("lr 0.6 diverges");
+    let TrainError::Diverged(message) = err else { panic!("{err:?}") };
+    assert!(message.contains("last healthy checkpoint"), "{message}");
+    assert_eq!(trainer.progress().steps % 200, 0, "checkpoints are taken every 200 steps");
+    assert!(trainer.progress().steps <= 1000, "back before the rate went up: step {}", trainer.progress().steps);
+    let after = evaluate(trainer.net(), &data).mse_per_pixel;
+    assert!(after <= 2.0 * healthy, "the checkpoint's loss {after} is near the healthy {healthy}");
 }
 
 #[test]
@@ -158,7 +203,7 @@ fn changing_settings_between_steps() {
 /// containing `fragment`.
 fn check(edit: impl Fn(&mut serde_json::Value), fragment: &str) {
     let trainer = Trainer::new(&spec(2), config(ADAM, Noise::None), 1).unwrap();
-    let mut value: serde_json::Value = serde_json::from_str(&snapshot::save(&trainer, &DataSpec::mnist())).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&snapshot::save(&trainer, &DataSpec::mnist()).unwrap()).unwrap();
     edit(&mut value);
     let err = snapshot::load(&value.to_string()).err().unwrap_or_else(|| panic!("loaded despite the edit; wanted {fragment:?}"));
     assert!(err.contains(fragment), "{err:?} should mention {fragment:?}");
@@ -171,7 +216,7 @@ fn damaged_snapshots_are_refused_with_a_reason() {
     check(|v| v.as_object_mut().unwrap().remove("params").map(|_| ()).unwrap(), "missing field `params`");
     check(|v| v["params"][0]["data"].as_array_mut().unwrap().truncate(3), "has shape [16, 64] and 3 numbers");
     check(|v| v["params"][0]["shape"] = serde_json::json!([64, 16]), "has shape [64, 16]");
-    check(|v| v["params"][0]["data"][5] = 1e39.into(), "entry 5 is not a finite number");
+    check(|v| v["params"][0]["data"][5] = 1e39.into(), "too large for a 32-bit float (not a finite number)");
     check(|v| v["params"][0]["name"] = "bogus".into(), "\"bogus\" found where");
     check(|v| v["params"].as_array_mut().unwrap().pop().map(|_| ()).unwrap(), "parameter arrays");
     check(|v| v["spec"]["layers"][1]["units"] = 0.into(), "snapshot spec: layer 1");
@@ -189,7 +234,7 @@ fn damaged_snapshots_are_refused_with_a_reason() {
     let huge = " ".repeat(snapshot::MAX_BYTES + 1);
     assert!(snapshot::load(&huge).unwrap_err().contains("larger than"));
     // Truncating a real snapshot anywhere is an error, never a panic.
-    let good = snapshot::save(&Trainer::new(&spec(2), config(ADAM, Noise::None), 1).unwrap(), &DataSpec::mnist());
+    let good = snapshot::save(&Trainer::new(&spec(2), config(ADAM, Noise::None), 1).unwrap(), &DataSpec::mnist()).unwrap();
     for cut in (0..good.len()).step_by(good.len() / 97 + 1) {
         assert!(snapshot::load(&good[..cut]).is_err());
     }

@@ -22,8 +22,9 @@ fn js(value: serde_json::Value) -> JsValue {
     serde::Serialize::serialize(&value, &serde_wasm_bindgen::Serializer::json_compatible()).unwrap()
 }
 
+/// The page's link as it sends it: `[...new URLSearchParams(location.search)]`.
 fn opening(preset: &str, seed: u64) -> JsValue {
-    js(json!({ "preset": preset, "seed": seed }))
+    js(json!([["preset", preset], ["seed", seed.to_string()]]))
 }
 
 fn handle(preset: &str, seed: u64) -> Handle {
@@ -48,7 +49,7 @@ fn tick(handle: &mut Handle, ms: f64) -> Stats {
 fn outputs(handle: &Handle) -> Vec<f32> {
     let inputs: Vec<f32> = (0..3 * 784).map(|i| ((i * 37) % 101) as f32 / 100.0).collect();
     let query = serde_wasm_bindgen::to_value(&Query::Reconstruct { inputs }).unwrap();
-    let Answer::Outputs(outputs) = serde_wasm_bindgen::from_value(handle.query(query).unwrap()).unwrap();
+    let Answer::Outputs(outputs) = serde_wasm_bindgen::from_value(handle.query(query).unwrap()).unwrap() else { panic!("outputs") };
     outputs
 }
 
@@ -96,7 +97,10 @@ fn messages_cross_as_plain_objects() {
     let err = error_text(handle.apply(JsValue::from_str("fly")).unwrap_err());
     assert!(err.starts_with("the page sent a command this trainer does not understand"), "{err}");
     assert!(Handle::new(&synthetic_asset()[..100], opening("convnetjs", 1)).is_err());
-    assert!(Handle::new(&synthetic_asset(), opening("no-such-preset", 1)).is_err());
+    // A link naming no preset opens the default, and says so.
+    let fallback = Handle::new(&synthetic_asset(), opening("no-such-preset", 1)).unwrap();
+    let notes: Vec<String> = serde_wasm_bindgen::from_value(fallback.notes().unwrap()).unwrap();
+    assert!(notes[0].contains("does not exist; showing convnetjs instead"), "{notes:?}");
 }
 
 #[wasm_bindgen_test]
@@ -150,4 +154,29 @@ fn the_simd_matrix_products_match_the_triple_loop() {
         }
     }
     set_backend(Backend::Auto);
+}
+
+/// The page's layout reaches the panels (widths by name, the pixel ratio), a layout that names
+/// no panel or a ratio that is no number is refused in a sentence, and the panels' words come
+/// back as `{ labels: [{name, label}], rows: [[label, value]] }`.
+#[wasm_bindgen_test]
+fn the_page_lays_the_panels_out_and_reads_them_as_text() {
+    let mut handle = handle("convnetjs", 1);
+    handle.layout(js(json!({ "dpr": 2.0, "widths": { "scatter": 343.5, "stats": 360 } }))).unwrap();
+    assert_eq!((handle.panel_width("scatter").unwrap(), handle.panel_width("loss").unwrap()), (343, 560), "whole pixels; the rest at their natural width");
+    assert!(handle.panel_width("nope").is_err());
+    let mut refused = |value| error_text(handle.layout(js(value)).unwrap_err());
+    assert!(refused(json!({ "dpr": 2.0, "widths": { "nope": 300 } })).contains("no panel called \"nope\""));
+    assert!(refused(json!({ "dpr": -1.0 })).contains("device pixel ratio"));
+    tick(&mut handle, 5.0);
+    let text = handle.panel_text().unwrap();
+    let get = |value: &JsValue, key: &str| js_sys::Reflect::get(value, &key.into()).unwrap();
+    let labels = js_sys::Array::from(&get(&text, "labels"));
+    assert_eq!(labels.length(), 8);
+    assert_eq!(get(&labels.get(0), "name").as_string().unwrap(), "stats");
+    assert!(get(&labels.get(1), "label").as_string().unwrap().starts_with("Loss graph"));
+    let rows = js_sys::Array::from(&get(&text, "rows"));
+    let first = js_sys::Array::from(&rows.get(0));
+    assert_eq!(first.get(0).as_string().unwrap(), "examples seen");
+    assert!(first.get(1).as_string().is_some());
 }

@@ -44,6 +44,9 @@ pub fn parse(bytes: &[u8]) -> Result<Dataset, String> {
             bytes.len()
         ));
     }
+    // The file holds them, byte for byte; as f32 they take four times as much.
+    let n_values = (n_images as u64).saturating_mul((rows * cols) as u64);
+    crate::budget::BUDGET.judge_data(&format!("the digits asset's {n_images} images of {rows}x{cols}"), n_values)?;
     let labels = bytes[HEADER..HEADER + n_images].to_vec();
     if let Some(pos) = labels.iter().position(|&l| l > 9) {
         return Err(format!("data asset: label of image {pos} is {}, not a digit 0-9", labels[pos]));

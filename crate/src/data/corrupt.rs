@@ -42,7 +42,8 @@ impl Noise {
             Noise::None => Ok(()),
             Noise::Masking { fraction } | Noise::SaltPepper { fraction } if (0.0..=1.0).contains(&fraction) => Ok(()),
             Noise::Gaussian { sigma } if sigma.is_finite() && sigma >= 0.0 => Ok(()),
-            other => Err(format!("noise {other:?}: fractions must be in [0, 1] and sigma a non-negative number")),
+            Noise::Gaussian { sigma } => Err(format!("gaussian noise: sigma must be a number of at least 0, got {sigma}")),
+            Noise::Masking { fraction } | Noise::SaltPepper { fraction } => Err(format!("noise: the fraction of pixels must be between 0 and 1, got {fraction}")),
         }
     }
 

@@ -5,6 +5,7 @@
 pub mod asset;
 pub mod corrupt;
 pub mod dataset;
+pub mod drawing;
 pub mod idx;
 pub mod source;
 pub mod synthetic;

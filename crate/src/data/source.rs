@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{synthetic, transform, Dataset};
+use crate::budget::BUDGET;
 use crate::rng::Rng;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -64,6 +65,8 @@ impl DataSpec {
                 if n_independent == 0 || n_independent > dim || dim > 4096 || !(10..=1_000_000).contains(&n_samples) {
                     return Err(format!("linear data: need 1 ≤ n_independent ≤ dim ≤ 4096 and 10 ≤ n_samples ≤ 1e6, got {n_independent}, {dim}, {n_samples}"));
                 }
+                let n_values = (n_samples as u64).saturating_mul(dim as u64).saturating_mul(2); // the set and its split
+                BUDGET.judge_data(&format!("linear data of {n_samples} × {dim}"), n_values)?;
                 let data = synthetic::linear_mixtures(n_samples, n_independent, dim, &mut Rng::from_seed(seed ^ DATA_STREAM));
                 Ok(data.split())
             }

@@ -2,6 +2,7 @@
 //! every image bilinearly (seed 001 scales 28×28 digits up to 36×36).
 
 use super::dataset::Dataset;
+use crate::budget::BUDGET;
 
 /// The images whose label is one of `classes`, in their original order.
 pub fn keep_classes(data: &Dataset, classes: &[u8]) -> Result<Dataset, String> {
@@ -22,6 +23,8 @@ pub fn resize_bilinear(data: &Dataset, width: usize, height: usize) -> Result<Da
     if width == 0 || height == 0 || width > 1024 || height > 1024 {
         return Err(format!("resize: {width}x{height} is not a size between 1x1 and 1024x1024"));
     }
+    let n_values = (data.n_images as u64).saturating_mul(width as u64).saturating_mul(height as u64);
+    BUDGET.judge_data(&format!("resizing {} images to {width}×{height}", data.n_images), n_values)?;
     let (w_in, h_in) = (data.width, data.height);
     // Per output column (row): the two source columns (rows) and the weight of the second.
     let taps = |n_out: usize, n_in: usize| -> Vec<(usize, usize, f32)> {

@@ -3,8 +3,15 @@
 //! backends sit behind `gemm`: `matrixmultiply`'s packed GEMM (AVX2/FMA natively, where it wins)
 //! and our register-tile kernel (kernel.rs: simd128 or relaxed-simd tiles in wasm, where it wins).
 //! `Backend::Auto` picks by target; the benchmarks switch backends to measure both in one run.
+//!
+//! Threads: a product big enough to pay for it is split into blocks of C's rows, one task each,
+//! run on rayon's pool (natively always; in wasm in the threaded builds, whose pool is web
+//! workers). Every element of C is summed in the same order whatever the split, so results do
+//! not depend on the number of threads. `for_each_chunk` and `for_each_task` are the same
+//! machinery for the element-wise work and the convolutions' image groups.
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::kernel::{self, View};
 
@@ -61,10 +68,136 @@ pub enum Op {
     T,
 }
 
+/// A product is split into tasks of at least this many flops: a task costs a few microseconds
+/// to hand to another thread natively and tens in wasm, so smaller ones stay on one thread.
+const TASK_FLOPS: usize = 1 << 20;
+/// Rows of C per task come in multiples of this (the wasm tile's height).
+const ROW_GRAIN: usize = kernel::MR;
+
+/// In wasm, training starts on one thread: the threaded builds' pool must exist before rayon is
+/// first asked for threads (www/simd.js starts it, then turns this off).
+static ONE_THREAD: AtomicBool = AtomicBool::new(cfg!(target_arch = "wasm32"));
+
+thread_local! {
+    /// Set while this thread runs one task of a parallel loop.
+    static IN_TASK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Run one task of a parallel loop with `IN_TASK` set, so what it calls stays on its thread,
+/// and with the backend `chosen` on the thread that started the loop.
+#[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
+fn as_task<R>(chosen: Backend, f: impl FnOnce() -> R) -> R {
+    let outer = (IN_TASK.with(|t| t.replace(true)), BACKEND.with(|b| b.replace(chosen)));
+    let result = f();
+    IN_TASK.with(|t| t.set(outer.0));
+    BACKEND.with(|b| b.set(outer.1));
+    result
+}
+
+/// Keep every later product and element-wise pass on the calling thread (`true`), or spread
+/// them over the pool (`false`, the default): the benchmarks' one-thread rows and the tests.
+pub fn set_single_threaded(on: bool) {
+    ONE_THREAD.store(on, Ordering::Relaxed);
+}
+
+/// Threads a training step spreads over now: the pool's size (1 without a pool).
+pub fn threads() -> usize {
+    if ONE_THREAD.load(Ordering::Relaxed) {
+        return 1;
+    }
+    #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
+    {
+        // A task already running in parallel does its own part on its own thread.
+        if IN_TASK.with(Cell::get) {
+            return 1;
+        }
+        rayon::current_num_threads()
+    }
+    #[cfg(not(any(not(target_arch = "wasm32"), feature = "threads")))]
+    {
+        1
+    }
+}
+
+/// `task(index, chunk)` for each consecutive `chunk_len`-long chunk of `data` (the last may be
+/// shorter), spread over the threads. Which chunk gets which work never depends on the thread
+/// count, so neither do the results.
+pub fn for_each_chunk<T: Send>(data: &mut [T], chunk_len: usize, task: impl Fn(usize, &mut [T]) + Sync + Send) {
+    let chunk_len = chunk_len.max(1);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
+    if data.len() > chunk_len && threads() > 1 {
+        use rayon::prelude::*;
+        let chosen = BACKEND.with(Cell::get);
+        data.par_chunks_mut(chunk_len).enumerate().for_each(|(idx, chunk)| as_task(chosen, || task(idx, chunk)));
+        return;
+    }
+    data.chunks_mut(chunk_len).enumerate().for_each(|(idx, chunk)| task(idx, chunk));
+}
+
+/// `task(index)` for every index below `n`, spread over the threads.
+pub fn for_each_task(n: usize, task: impl Fn(usize) + Sync + Send) {
+    #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
+    if n > 1 && threads() > 1 {
+        use rayon::prelude::*;
+        let chosen = BACKEND.with(Cell::get);
+        (0..n).into_par_iter().with_max_len(1).for_each(|idx| as_task(chosen, || task(idx)));
+        return;
+    }
+    (0..n).for_each(task);
+}
+
+/// A mutable slice that tasks share, each writing only its own disjoint part (`part`).
+#[derive(Clone, Copy)]
+pub struct Shared {
+    ptr: *mut f32,
+    len: usize,
+}
+
+// SAFETY: `part`'s callers promise disjoint ranges, so no element is touched by two threads.
+unsafe impl Send for Shared {}
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    pub fn new(data: &mut [f32]) -> Shared {
+        Shared { ptr: data.as_mut_ptr(), len: data.len() }
+    }
+
+    /// Elements `start..start + len`.
+    ///
+    /// # Safety
+    /// No two live parts overlap, and the slice `new` was given outlives them all.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn part<'a>(&self, start: usize, len: usize) -> &'a mut [f32] {
+        assert!(start + len <= self.len, "Shared::part out of range");
+        std::slice::from_raw_parts_mut(self.ptr.add(start), len)
+    }
+}
+
+/// Rows of C per task for an (m, k, n) product: one task per thread at most, each worth at
+/// least `TASK_FLOPS`.
+fn rows_per_task(m: usize, k: usize, n: usize) -> usize {
+    let threads = threads();
+    if threads == 1 {
+        return m;
+    }
+    let flops = 2 * m * k * n;
+    let groups = m.div_ceil(ROW_GRAIN);
+    let tasks = (flops / TASK_FLOPS).clamp(1, threads).min(groups);
+    (groups.div_ceil(tasks) * ROW_GRAIN).min(m)
+}
+
 /// C (m, n) = op(A) (m, k) · op(B) (k, n) + beta · C, all row-major and contiguous.
 /// `a` is stored as (m, k) when `op_a` is N and as (k, m) when it is T; likewise `b`.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm(m: usize, k: usize, n: usize, a: &[f32], op_a: Op, b: &[f32], op_b: Op, beta: f32, c: &mut [f32]) {
+    gemm_then(m, k, n, a, op_a, b, op_b, beta, c, |_, _| {});
+}
+
+/// `gemm`, then `post(first_row, rows)` on each block of C's rows as soon as that block is
+/// computed, on the thread that computed it, while it is still in cache: how bias and
+/// activation are fused into a layer's product.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_then(m: usize, k: usize, n: usize, a: &[f32], op_a: Op, b: &[f32], op_b: Op, beta: f32, c: &mut [f32], post: impl Fn(usize, &mut [f32]) + Sync + Send) {
     assert_eq!(a.len(), m * k, "gemm: A has {} elements, expected {m}x{k}", a.len());
     assert_eq!(b.len(), k * n, "gemm: B has {} elements, expected {k}x{n}", b.len());
     assert_eq!(c.len(), m * n, "gemm: C has {} elements, expected {m}x{n}", c.len());
@@ -73,37 +206,37 @@ pub fn gemm(m: usize, k: usize, n: usize, a: &[f32], op_a: Op, b: &[f32], op_b: 
     }
     // Row and column strides of op(A) and op(B) as seen by the product.
     let (rsa, csa) = match op_a {
-        Op::N => (k as isize, 1),
-        Op::T => (1, m as isize),
+        Op::N => (k, 1),
+        Op::T => (1, m),
     };
     let (rsb, csb) = match op_b {
-        Op::N => (n as isize, 1),
-        Op::T => (1, k as isize),
+        Op::N => (n, 1),
+        Op::T => (1, k),
     };
-    if backend() == Backend::Tiles {
-        let view = |data, rs: isize, cs: isize| View { data, rs: rs as usize, cs: cs as usize };
-        kernel::gemm::<BestTile>(m, k, n, view(a, rsa, csa), view(b, rsb, csb), beta, c);
+    let backend = backend();
+    let rows = rows_per_task(m, k, n);
+    for_each_chunk(c, rows * n, |task, block| {
+        let first = task * rows;
+        let a_block = View { data: &a[first * rsa..], rs: rsa, cs: csa };
+        product(backend, block.len() / n, k, n, a_block, View { data: b, rs: rsb, cs: csb }, beta, block);
+        post(first, block);
+    });
+}
+
+/// One block's product on this thread, by `backend`.
+#[allow(clippy::too_many_arguments)]
+fn product(backend: Backend, m: usize, k: usize, n: usize, a: View, b: View, beta: f32, c: &mut [f32]) {
+    if backend == Backend::Tiles {
+        kernel::gemm::<BestTile>(m, k, n, a, b, beta, c);
         return;
     }
-    // SAFETY: the asserts above guarantee every index the strides reach lies inside the slices,
-    // and `c` is a unique borrow that does not alias `a` or `b`.
+    if k > 0 {
+        assert!(a.data.len() > (m - 1) * a.rs + (k - 1) * a.cs && b.data.len() > (k - 1) * b.rs + (n - 1) * b.cs, "gemm: operands too small");
+    }
+    // SAFETY: the assert above (and gemm's) keep every index the strides reach inside the
+    // slices, and `c` is a unique borrow of m · n floats that does not alias `a` or `b`.
     unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            rsa,
-            csa,
-            b.as_ptr(),
-            rsb,
-            csb,
-            beta,
-            c.as_mut_ptr(),
-            n as isize,
-            1,
-        );
+        matrixmultiply::sgemm(m, k, n, 1.0, a.data.as_ptr(), a.rs as isize, a.cs as isize, b.data.as_ptr(), b.rs as isize, b.cs as isize, beta, c.as_mut_ptr(), n as isize, 1);
     }
 }
 

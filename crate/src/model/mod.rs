@@ -9,6 +9,7 @@ pub mod matmul;
 pub mod network;
 pub mod optim;
 pub mod pca;
+pub mod probe;
 pub mod spec;
 
 #[cfg(test)]

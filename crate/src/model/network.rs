@@ -5,7 +5,7 @@
 use super::activation::Activation;
 use super::conv;
 use super::loss::{self, Loss, LossSums};
-use super::matmul;
+use super::matmul::{self, Op};
 use super::spec::{Checked, CheckedLayer, Kind, NetSpec};
 use crate::rng::Rng;
 
@@ -19,6 +19,43 @@ pub struct Param {
     pub grad: Vec<f32>,  // (rows, cols), summed over the batch
     /// Weight decay applies to weights, never to biases (ConvNetJS's convention).
     pub decays: bool,
+}
+
+/// How a parameter array starts: weights from N(0, std²), biases at a constant.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Init {
+    Normal(f32),
+    Constant(f32),
+}
+
+/// One parameter array of a spec's network, before any memory is taken for it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamLayout {
+    pub name: String,
+    pub rows: usize,
+    pub cols: usize,
+    pub init: Init,
+}
+
+/// Every parameter array of a checked spec, in order: each layer's own weights (fc (n_out,
+/// n_in); conv and deconv (c_small, c_big · size²)), then its biases (1, channels).
+fn layout(checked: &Checked) -> Vec<ParamLayout> {
+    let mut arrays = Vec::new();
+    for layer in &checked.layers {
+        if layer.kind.tied_to().is_none() {
+            // Fan-in: n_in for fc, the patch for conv, c_small · size² for deconv.
+            let (rows, cols, fan_in, init_std) = match layer.kind {
+                Kind::Dense { init_std, .. } => (layer.n_out, layer.n_in, layer.n_in, init_std),
+                Kind::Conv(g) => (g.small.0, g.patch_len(), g.patch_len(), None),
+                Kind::Deconv { geometry: g, .. } => (g.small.0, g.patch_len(), g.small.0 * g.size * g.size, None),
+            };
+            let std = init_std.unwrap_or((1.0 / fan_in as f64).sqrt() as f32);
+            arrays.push(ParamLayout { name: format!("{}.w", layer.name), rows, cols, init: Init::Normal(std) });
+        }
+        let bias = if layer.activation == Activation::Relu { 0.1 } else { 0.0 };
+        arrays.push(ParamLayout { name: format!("{}.b", layer.name), rows: 1, cols: layer.out_shape.0, init: Init::Constant(bias) });
+    }
+    arrays
 }
 
 /// A computing layer: what the spec says of it (dense, conv or deconv, sizes, activation) and
@@ -124,29 +161,53 @@ impl Network {
     /// Build from a spec with ConvNetJS's initialisation: weights N(0, 1/fan_in), biases 0,
     /// or 0.1 before a relu. Weights are drawn layer by layer, row-major, from `rng`.
     pub fn new(spec: &NetSpec, rng: &mut Rng) -> Result<Network, String> {
+        Network::build(spec, |array| match array.init {
+            Init::Normal(std) => (0..array.rows * array.cols).map(|_| rng.normal() * std).collect(),
+            Init::Constant(value) => vec![value; array.rows * array.cols],
+        })
+    }
+
+    /// Build with given parameter values (a snapshot's, an import's), in the order `layout`
+    /// lists them. Names, shapes and finiteness are checked against the spec first: nothing
+    /// of the size a file claims is allocated before it is known to be right.
+    pub fn with_values(spec: &NetSpec, values: Vec<Vec<f32>>) -> Result<Network, String> {
+        let layout = layout(&spec.check()?);
+        if values.len() != layout.len() {
+            return Err(format!("{} parameter arrays given, but the network has {}", values.len(), layout.len()));
+        }
+        for (array, data) in layout.iter().zip(&values) {
+            if data.len() != array.rows * array.cols {
+                return Err(format!("parameter {:?} has {} numbers; the network needs [{}, {}]", array.name, data.len(), array.rows, array.cols));
+            }
+            if let Some(pos) = data.iter().position(|v| !v.is_finite()) {
+                return Err(format!("parameter {:?}: entry {pos} is not a finite number", array.name));
+            }
+        }
+        let mut values = values.into_iter();
+        Network::build(spec, |_| values.next().expect("counted above"))
+    }
+
+    /// The parameter arrays a spec's network has, in order: name, shape, initialisation.
+    pub fn layout(spec: &NetSpec) -> Result<Vec<ParamLayout>, String> {
+        Ok(layout(&spec.check()?))
+    }
+
+    fn build(spec: &NetSpec, mut values: impl FnMut(&ParamLayout) -> Vec<f32>) -> Result<Network, String> {
         let checked = spec.check()?;
         let mut params = Vec::new();
         let mut layers: Vec<Layer> = Vec::new();
+        let mut arrays = layout(&checked).into_iter();
         for layer_spec in &checked.layers {
             let weight = match layer_spec.kind.tied_to() {
                 Some(mirror) => layers[mirror].weight,
                 None => {
-                    // Weight shape and fan-in: fc (n_out, n_in); conv and deconv (c_small, patch),
-                    // whose fan-in is the patch (conv) or c_small · size² (deconv).
-                    let (rows, cols, fan_in, init_std) = match layer_spec.kind {
-                        Kind::Dense { init_std, .. } => (layer_spec.n_out, layer_spec.n_in, layer_spec.n_in, init_std),
-                        Kind::Conv(g) => (g.small.0, g.patch_len(), g.patch_len(), None),
-                        Kind::Deconv { geometry: g, .. } => (g.small.0, g.patch_len(), g.small.0 * g.size * g.size, None),
-                    };
-                    let std = init_std.unwrap_or((1.0 / fan_in as f64).sqrt() as f32);
-                    let value = (0..rows * cols).map(|_| rng.normal() * std).collect();
-                    params.push(Param::new(format!("{}.w", layer_spec.name), rows, cols, value, true));
+                    let array = arrays.next().expect("a weight array per untied layer");
+                    params.push(Param::new(array.name.clone(), array.rows, array.cols, values(&array), true));
                     params.len() - 1
                 }
             };
-            let bias_value = if layer_spec.activation == Activation::Relu { 0.1 } else { 0.0 };
-            let n_bias = layer_spec.out_shape.0;
-            params.push(Param::new(format!("{}.b", layer_spec.name), 1, n_bias, vec![bias_value; n_bias], false));
+            let array = arrays.next().expect("a bias array per layer");
+            params.push(Param::new(array.name.clone(), array.rows, array.cols, values(&array), false));
             layers.push(Layer { spec: layer_spec.clone(), weight, bias: params.len() - 1, top_k: layer_spec.kind.top_k() });
         }
         Ok(Network { spec: spec.clone(), checked, params, layers, work: Workspace::default(), delta: Vec::new(), delta_next: Vec::new() })
@@ -169,29 +230,6 @@ impl Network {
     /// The arrays themselves, for an optimiser's update and a trainer's rollback: shapes stay.
     pub fn params_mut(&mut self) -> &mut [Param] {
         &mut self.params
-    }
-
-    /// Replace every parameter's values (snapshots, imports), checking names and shapes first:
-    /// on an error nothing has changed.
-    pub fn set_params(&mut self, values: &[(&str, [usize; 2], &[f32])]) -> Result<(), String> {
-        if values.len() != self.params.len() {
-            return Err(format!("{} parameter arrays given, but the network has {}", values.len(), self.params.len()));
-        }
-        for (param, (name, shape, data)) in self.params.iter().zip(values) {
-            if *name != param.name {
-                return Err(format!("parameter {name:?} found where the network needs {:?}", param.name));
-            }
-            if *shape != [param.rows, param.cols] || data.len() != param.value.len() {
-                return Err(format!("parameter {name:?} has shape {shape:?} and {} numbers; the network needs [{}, {}]", data.len(), param.rows, param.cols));
-            }
-            if let Some(pos) = data.iter().position(|v| !v.is_finite()) {
-                return Err(format!("parameter {name:?}: entry {pos} is not a finite number"));
-            }
-        }
-        for (param, (_, _, data)) in self.params.iter_mut().zip(values) {
-            param.value.copy_from_slice(data);
-        }
-        Ok(())
     }
 
     /// Copy a layer's own weights and biases from `source`'s layer `source_idx`, which must
@@ -252,31 +290,34 @@ impl Network {
     }
 
     /// Floating-point operations of the matrix products in one training example's forward and
-    /// backward pass (2 per multiply-add; the first layer computes no input gradient), the
-    /// numerator of the benchmark's effective GFLOP/s.
+    /// backward pass, the numerator of the benchmark's effective GFLOP/s.
     pub fn matmul_flops_per_example(&self) -> f64 {
-        let mut flops = 0.0;
-        for (layer_idx, layer) in self.layers.iter().enumerate() {
-            let one_product = match layer.kind().geometry() {
-                None => 2.0 * (layer.n_in() * layer.n_out()) as f64,
-                Some(g) => 2.0 * (g.small.0 * g.patch_len() * g.small.1 * g.small.2) as f64,
-            };
-            flops += one_product * if layer_idx == 0 { 2.0 } else { 3.0 };
-        }
-        flops
+        self.checked.matmul_flops_per_example() as f64
+    }
+
+    /// The validated spec's facts (layer sizes, loss, code layer).
+    pub fn checked(&self) -> &Checked {
+        &self.checked
     }
 
     /// Forward a batch x (batch, n_inputs) in the training workspace; with a mask, the masked
     /// units of one layer read 0.
     pub fn forward(&mut self, x: &[f32], batch: usize, mask: Option<&UnitMask>) {
         let Network { layers, params, checked, work, .. } = self;
-        forward_pass(layers, params, checked, work, x, batch, mask);
+        forward_pass(layers, params, checked, work, x, batch, mask, 0);
     }
 
     /// Forward a batch into a workspace of the caller's: the network itself is not touched, so
     /// any number of readers can look at it (panels, probes) between training steps.
     pub fn infer<'w>(&self, work: &'w mut Workspace, x: &[f32], batch: usize, mask: Option<&UnitMask>) -> &'w Workspace {
-        forward_pass(&self.layers, &self.params, &self.checked, work, x, batch, mask);
+        forward_pass(&self.layers, &self.params, &self.checked, work, x, batch, mask, 0);
+        work
+    }
+
+    /// Run the layers after `layer_idx` on given activations of it (batch, its n_out): what the
+    /// decoder makes of a code. The workspace then holds those layers' outputs.
+    pub fn decode<'w>(&self, work: &'w mut Workspace, layer_idx: usize, activations: &[f32], batch: usize) -> &'w Workspace {
+        forward_pass(&self.layers, &self.params, &self.checked, work, activations, batch, None, layer_idx + 1);
         work
     }
 
@@ -313,6 +354,26 @@ impl Network {
             }
             delta_next.resize(batch * n_in, 0.0);
             let dx = (layer_idx > 0).then_some(&mut delta_next[..]);
+            // What the layer below does to dL/d(its output) to make it dL/d(its
+            // pre-activation): its activation's derivative, then the units top-k dropped and
+            // the masked units carry no gradient. Fused into the dx product's rows.
+            let below = layer_idx.checked_sub(1).map(|below_idx| {
+                let below = &layers[below_idx];
+                let kept = below.top_k().map(|_| &work.selected[below_idx][..]);
+                let mask = work.mask.as_ref().filter(|m| m.layer == below_idx).map(|m| &m.keep[..]);
+                (below.activation(), &work.outputs[below_idx][..], kept, mask)
+            });
+            let to_pre_activation = |first_row: usize, rows: &mut [f32]| {
+                let Some((activation, outputs, kept, mask)) = below else { return };
+                let at = first_row * n_in;
+                activation.backward(&outputs[at..at + rows.len()], rows);
+                if let Some(kept) = kept {
+                    rows.iter_mut().zip(&kept[at..]).filter(|(_, &k)| !k).for_each(|(d, _)| *d = 0.0);
+                }
+                if let Some(keep) = mask {
+                    zero_masked(rows, keep);
+                }
+            };
             let Param { value: w, grad: dw, .. } = &mut params[layer.weight];
             match layer.kind() {
                 Kind::Dense { tied_to, .. } => {
@@ -322,28 +383,15 @@ impl Network {
                         matmul::backward_weights(dy, input, dw, batch, n_in, n_out);
                     }
                     if let Some(dx) = dx {
-                        if tied_to.is_some() {
-                            matmul::backward_input_tied(dy, w, dx, batch, n_in, n_out);
-                        } else {
-                            matmul::backward_input(dy, w, dx, batch, n_in, n_out);
-                        }
+                        let op_w = if tied_to.is_some() { Op::T } else { Op::N };
+                        matmul::gemm_then(batch, n_out, n_in, dy, Op::N, w, op_w, 0.0, dx, to_pre_activation);
                     }
                 }
-                Kind::Conv(g) => conv::conv_backward(input, w, dy, dw, dx, &g, batch, &mut work.cols),
-                Kind::Deconv { geometry: g, .. } => conv::deconv_backward(input, w, dy, dw, dx, &g, batch, &mut work.cols),
+                Kind::Conv(g) => conv::conv_backward(input, w, dy, dw, dx, &g, batch, &mut work.cols, to_pre_activation),
+                Kind::Deconv { geometry: g, .. } => conv::deconv_backward(input, w, dy, dw, dx, &g, batch, &mut work.cols, to_pre_activation),
             }
             if layer_idx == 0 {
                 break;
-            }
-            let below = &layers[layer_idx - 1];
-            below.activation().backward(&work.outputs[layer_idx - 1], delta_next);
-            if below.top_k().is_some() {
-                // Only the kept units carry gradient: the rest were set to zero, not computed.
-                let kept = &work.selected[layer_idx - 1];
-                delta_next.iter_mut().zip(kept).filter(|(_, &k)| !k).for_each(|(d, _)| *d = 0.0);
-            }
-            if let Some(mask) = work.mask.as_ref().filter(|m| m.layer == layer_idx - 1) {
-                zero_masked(delta_next, &mask.keep);
             }
             std::mem::swap(delta, delta_next);
         }
@@ -434,8 +482,12 @@ impl Network {
 }
 
 /// One forward pass of `layers` over x (batch, n_inputs) into `work`.
-fn forward_pass(layers: &[Layer], params: &[Param], checked: &Checked, work: &mut Workspace, x: &[f32], batch: usize, mask: Option<&UnitMask>) {
-    assert_eq!(x.len(), batch * checked.n_inputs, "forward: input is not (batch, n_inputs)");
+/// `first` 0: x is the input (batch, n_inputs). `first` > 0: x is layer `first − 1`'s
+/// activations (batch, its n_out), and the pass starts from there (decoding a code).
+#[allow(clippy::too_many_arguments)]
+fn forward_pass(layers: &[Layer], params: &[Param], checked: &Checked, work: &mut Workspace, x: &[f32], batch: usize, mask: Option<&UnitMask>, first: usize) {
+    let width = if first == 0 { checked.n_inputs } else { layers[first - 1].n_out() };
+    assert_eq!(x.len(), batch * width, "forward: input is not (batch, {width})");
     if let Some(mask) = mask {
         assert_eq!(mask.keep.len(), layers[mask.layer].n_out(), "mask: wrong number of units");
     }
@@ -444,36 +496,45 @@ fn forward_pass(layers: &[Layer], params: &[Param], checked: &Checked, work: &mu
     let keep_logits = classifier || layers[n_layers - 1].activation() == Activation::Sigmoid;
     work.batch = batch;
     work.mask = mask.cloned();
-    work.input.clear();
-    work.input.extend_from_slice(x);
     work.outputs.resize(n_layers, Vec::new());
     work.selected.resize(n_layers, Vec::new());
-    for (layer_idx, layer) in layers.iter().enumerate() {
+    work.input.clear();
+    if first == 0 {
+        work.input.extend_from_slice(x);
+    } else {
+        work.outputs[first - 1].clear();
+        work.outputs[first - 1].extend_from_slice(x);
+    }
+    for (layer_idx, layer) in layers.iter().enumerate().skip(first) {
         let (before, rest) = work.outputs.split_at_mut(layer_idx);
         let input = if layer_idx == 0 { &work.input[..] } else { &before[layer_idx - 1][..] };
         let (n_in, n_out) = (layer.n_in(), layer.n_out());
         let out = &mut rest[0];
         out.resize(batch * n_out, 0.0);
         let w = &params[layer.weight].value;
-        match layer.kind() {
-            Kind::Dense { tied_to: Some(_), .. } => matmul::forward_tied(input, w, out, batch, n_in, n_out),
-            Kind::Dense { .. } => matmul::forward(input, w, out, batch, n_in, n_out),
-            Kind::Conv(g) => conv::conv_forward(input, w, out, &g, batch, &mut work.cols),
-            Kind::Deconv { geometry: g, .. } => conv::deconv_forward(input, w, out, &g, batch, &mut work.cols),
-        }
-        // One bias per channel, over its positions (fc: one position per unit).
         let b = &params[layer.bias].value;
-        let positions = layer.out_shape().1 * layer.out_shape().2;
-        for row in out.chunks_exact_mut(n_out) {
-            for (channel, bias) in row.chunks_exact_mut(positions).zip(b) {
-                channel.iter_mut().for_each(|v| *v += bias);
+        // Bias and activation are applied to each block of rows as soon as its product is
+        // done; the last layer keeps its pre-activations first when a loss needs them.
+        let last_keeps_logits = layer_idx == n_layers - 1 && keep_logits;
+        let activation = if last_keeps_logits { Activation::Linear } else { layer.activation() };
+        match layer.kind() {
+            Kind::Dense { tied_to, .. } => {
+                let op_w = if tied_to.is_some() { Op::N } else { Op::T };
+                matmul::gemm_then(batch, n_in, n_out, input, Op::N, w, op_w, 0.0, out, |_, rows| {
+                    for row in rows.chunks_exact_mut(n_out) {
+                        row.iter_mut().zip(b).for_each(|(v, bias)| *v += bias);
+                        activation.apply(row);
+                    }
+                });
             }
+            Kind::Conv(g) => conv::conv_forward(input, w, b, activation, out, &g, batch, &mut work.cols),
+            Kind::Deconv { geometry: g, .. } => conv::deconv_forward(input, w, b, activation, out, &g, batch, &mut work.cols),
         }
-        if layer_idx == n_layers - 1 && keep_logits {
+        if last_keeps_logits {
             work.logits.clear();
             work.logits.extend_from_slice(out);
+            layer.activation().apply(out);
         }
-        layer.activation().apply(out);
         if layer_idx == n_layers - 1 && classifier {
             loss::softmax_rows(out, n_out);
         }
@@ -562,5 +623,33 @@ mod tests {
                 assert!((got - want).abs() < 1e-5, "unit {u} input {i}: {got} vs {want}");
             }
         }
+    }
+
+    /// Decoding a layer's activations reproduces the forward pass from there on, bit for bit.
+    #[test]
+    fn decoding_a_code_is_the_rest_of_the_forward_pass() {
+        let spec = NetSpec::from_json(
+            r#"{"layers":[{"type":"input","width":4,"height":2,"depth":1},
+                {"type":"fc","name":"enc","units":5,"activation":"tanh"},
+                {"type":"fc","name":"code","units":2,"activation":"linear"},
+                {"type":"fc","units":5,"activation":"relu"},
+                {"type":"fc","units":8,"activation":"sigmoid","tied":"enc"},
+                {"type":"output","loss":"bce"}]}"#,
+        )
+        .unwrap();
+        let mut rng = Rng::from_seed(5);
+        let net = Network::new(&spec, &mut rng).unwrap();
+        let x: Vec<f32> = (0..3 * 8).map(|_| rng.uniform()).collect();
+        let mut work = Workspace::default();
+        let (codes, output) = {
+            let w = net.infer(&mut work, &x, 3, None);
+            (w.activations(1).to_vec(), w.output().to_vec())
+        };
+        let mut other = Workspace::default();
+        assert_eq!(net.decode(&mut other, 1, &codes, 3).output(), &output[..]);
+        // A code of one's own: the decoder's image of the point (0.5, -1).
+        let image = net.decode(&mut other, 1, &[0.5, -1.0], 1).output().to_vec();
+        assert_eq!(image.len(), 8);
+        assert!(image.iter().all(|v| (0.0..=1.0).contains(v)));
     }
 }

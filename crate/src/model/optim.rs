@@ -13,6 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::matmul::{for_each_task, Shared};
 use super::network::Param;
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -213,9 +214,10 @@ pub struct Decay {
 /// Apply one update from the summed gradients of `batch_size` examples, then zero the gradients.
 pub fn apply(optimizer: &Optimizer, state: &mut OptimState, params: &mut [Param], decay: Decay, batch_size: usize) {
     debug_assert!(state.fits(optimizer, params));
-    state.step += 1;
+    state.step = state.step.saturating_add(1);
     let inv_batch = 1.0 / batch_size as f32;
-    let t = state.step as i32;
+    // Adam's t as a float: exact up to 2^53 steps, and never wrapping.
+    let t = state.step as f64;
     for (param, slots) in params.iter_mut().zip(state.slots.iter_mut()) {
         let (l1, l2) = if param.decays { (decay.l1, decay.l2) } else { (0.0, 0.0) };
         let raw = |w: f32, g: f32| raw_gradient(w, g, l1, l2, inv_batch);
@@ -260,8 +262,8 @@ pub fn apply(optimizer: &Optimizer, state: &mut OptimState, params: &mut [Param]
                 }
             }
             Optimizer::Adam { lr, beta1, beta2, eps } => {
-                let correct1 = (1.0 - (beta1 as f64).powi(t)) as f32;
-                let correct2 = (1.0 - (beta2 as f64).powi(t)) as f32;
+                let correct1 = (1.0 - (beta1 as f64).powf(t)) as f32;
+                let correct2 = (1.0 - (beta2 as f64).powf(t)) as f32;
                 let (ms, vs) = slots.split_at_mut(1);
                 for (((w, g), m), v) in value.iter_mut().zip(grad.iter()).zip(ms[0].iter_mut()).zip(vs[0].iter_mut()) {
                     let g = raw(*w, *g);
@@ -273,6 +275,134 @@ pub fn apply(optimizer: &Optimizer, state: &mut OptimState, params: &mut [Param]
         }
         grad.iter_mut().for_each(|g| *g = 0.0);
     }
+}
+
+/// `apply`, fused with what a trainer does around every update, in one pass over the memory
+/// and spread over the threads: each parameter and optimiser value is copied into `backup` as
+/// the update reads it (so the update can be undone), the gradient is zeroed, and every new
+/// value is checked. Returns false when some parameter ends non-finite or past `limit` in size,
+/// or some optimiser value non-finite. The arithmetic is `apply`'s, value for value.
+pub fn apply_with_backup(optimizer: &Optimizer, state: &mut OptimState, params: &mut [Param], decay: Decay, batch_size: usize, backup: &mut (Vec<Vec<f32>>, OptimState), limit: f32) -> bool {
+    debug_assert!(state.fits(optimizer, params));
+    let (saved_values, saved_state) = backup;
+    saved_state.step = state.step;
+    saved_values.resize_with(params.len(), Vec::new);
+    saved_state.slots.resize_with(params.len(), Vec::new);
+    state.step = state.step.saturating_add(1);
+    let inv_batch = 1.0 / batch_size as f32;
+    let t = state.step as f64;
+    let healthy = std::sync::atomic::AtomicBool::new(true);
+    for (((param, slots), saved), saved_slots) in params.iter_mut().zip(state.slots.iter_mut()).zip(saved_values.iter_mut()).zip(saved_state.slots.iter_mut()) {
+        let len = param.value.len();
+        saved.resize(len, 0.0);
+        saved_slots.resize_with(slots.len(), Vec::new);
+        saved_slots.iter_mut().for_each(|s| s.resize(len, 0.0));
+        let (l1, l2) = if param.decays { (decay.l1, decay.l2) } else { (0.0, 0.0) };
+        let shared = |v: &mut Vec<f32>| Shared::new(v);
+        let (w, g, bw) = (shared(&mut param.value), shared(&mut param.grad), shared(saved));
+        let (s, bs) = (two(slots), two(saved_slots));
+        let chunks = len.div_ceil(UPDATE_CHUNK);
+        for_each_task(chunks, |chunk| {
+            let (lo, n) = (chunk * UPDATE_CHUNK, UPDATE_CHUNK.min(len - chunk * UPDATE_CHUNK));
+            // SAFETY: each task owns elements lo..lo + n of every array of this parameter.
+            let part = |a: &Shared| unsafe { a.part(lo, n) };
+            let slot = |a: &Option<Shared>| part(a.as_ref().expect("the optimiser's slots fit"));
+            let (w, g, bw) = (part(&w), part(&g), part(&bw));
+            bw.copy_from_slice(w);
+            let raw = |w: f32, g: f32| raw_gradient(w, g, l1, l2, inv_batch);
+            let ok = match *optimizer {
+                Optimizer::Sgd { lr, momentum, nesterov } => {
+                    if momentum == 0.0 {
+                        update0(w, g, |w, g| w - lr * raw(w, g))
+                    } else {
+                        update1(w, g, slot(&s[0]), slot(&bs[0]), |w, g, v| {
+                            let g = raw(w, g);
+                            let v = momentum * v - lr * g;
+                            (w + if nesterov { momentum * v - lr * g } else { v }, v)
+                        })
+                    }
+                }
+                Optimizer::Adagrad { lr, eps } => update1(w, g, slot(&s[0]), slot(&bs[0]), |w, g, c| {
+                    let g = raw(w, g);
+                    let c = c + g * g;
+                    (w - lr * g / (c.sqrt() + eps), c)
+                }),
+                Optimizer::Rmsprop { lr, rho, eps } => update1(w, g, slot(&s[0]), slot(&bs[0]), |w, g, c| {
+                    let g = raw(w, g);
+                    let c = rho * c + (1.0 - rho) * g * g;
+                    (w - lr * g / (c.sqrt() + eps), c)
+                }),
+                Optimizer::Adadelta { rho, eps } => update2(w, g, [slot(&s[0]), slot(&s[1])], [slot(&bs[0]), slot(&bs[1])], |w, g, c, d| {
+                    let g = raw(w, g);
+                    let c = rho * c + (1.0 - rho) * g * g;
+                    let step = -((d + eps) / (c + eps)).sqrt() * g;
+                    (w + step, c, rho * d + (1.0 - rho) * step * step)
+                }),
+                Optimizer::Adam { lr, beta1, beta2, eps } => {
+                    let correct1 = (1.0 - (beta1 as f64).powf(t)) as f32;
+                    let correct2 = (1.0 - (beta2 as f64).powf(t)) as f32;
+                    update2(w, g, [slot(&s[0]), slot(&s[1])], [slot(&bs[0]), slot(&bs[1])], |w, g, m, v| {
+                        let g = raw(w, g);
+                        let m = beta1 * m + (1.0 - beta1) * g;
+                        let v = beta2 * v + (1.0 - beta2) * g * g;
+                        (w - lr * (m / correct1) / ((v / correct2).sqrt() + eps), m, v)
+                    })
+                }
+            };
+            // NaN fails both comparisons, so one test per value covers "finite" too.
+            if !ok || !w.iter().fold(true, |ok, v| ok & (v.abs() <= limit)) {
+                healthy.store(false, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+    }
+    healthy.into_inner()
+}
+
+/// The first two slot arrays of a parameter, shared with the update's tasks.
+fn two(slots: &mut [Vec<f32>]) -> [Option<Shared>; 2] {
+    let mut arrays = slots.iter_mut();
+    [arrays.next().map(|a| Shared::new(a)), arrays.next().map(|a| Shared::new(a))]
+}
+
+/// Elements a task of `apply_with_backup` updates: big enough to pay for a thread.
+const UPDATE_CHUNK: usize = 16 * 1024;
+
+/// One pass of a stateless update: w ← f(w, g), g ← 0.
+#[inline(always)]
+fn update0(w: &mut [f32], g: &mut [f32], f: impl Fn(f32, f32) -> f32) -> bool {
+    for (w, g) in w.iter_mut().zip(g.iter_mut()) {
+        *w = f(*w, *g);
+        *g = 0.0;
+    }
+    true
+}
+
+/// One pass of a one-slot update: (w, s) ← f(w, g, s), the old s saved, g ← 0; false if some
+/// new s is not finite.
+#[inline(always)]
+fn update1(w: &mut [f32], g: &mut [f32], s: &mut [f32], saved: &mut [f32], f: impl Fn(f32, f32, f32) -> (f32, f32)) -> bool {
+    saved.copy_from_slice(s);
+    let mut finite = true;
+    for ((w, g), s) in w.iter_mut().zip(g.iter_mut()).zip(s.iter_mut()) {
+        (*w, *s) = f(*w, *g, *s);
+        *g = 0.0;
+        finite &= s.abs() < f32::INFINITY;
+    }
+    finite
+}
+
+/// One pass of a two-slot update, as `update1`.
+#[inline(always)]
+fn update2(w: &mut [f32], g: &mut [f32], [s0, s1]: [&mut [f32]; 2], [saved0, saved1]: [&mut [f32]; 2], f: impl Fn(f32, f32, f32, f32) -> (f32, f32, f32)) -> bool {
+    saved0.copy_from_slice(s0);
+    saved1.copy_from_slice(s1);
+    let mut finite = true;
+    for (((w, g), a), b) in w.iter_mut().zip(g.iter_mut()).zip(s0.iter_mut()).zip(s1.iter_mut()) {
+        (*w, *a, *b) = f(*w, *g, *a, *b);
+        *g = 0.0;
+        finite &= a.abs() < f32::INFINITY && b.abs() < f32::INFINITY;
+    }
+    finite
 }
 
 /// The per-example gradient an update uses: (summed gradient + l2·w + l1·sign(w)) / batch.

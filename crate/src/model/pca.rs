@@ -20,9 +20,24 @@ const MIN_ITERATIONS: usize = 30;
 /// many components converge well within the cap thanks to the oversampling).
 const WORK_BUDGET: f64 = 1e10;
 
-impl Pca {
-    /// Fit the top `k` components of the rows of `data` (n, dim).
-    pub fn fit(data: &[f32], n: usize, dim: usize, k: usize) -> Pca {
+/// A fit in progress: the covariance, and the subspace iteration so far. `step` does some
+/// iterations, so a page can spread a large fit over many short slices of time.
+#[derive(Clone, Debug)]
+pub struct PcaFitter {
+    dim: usize,
+    k: usize,
+    mean: Vec<f32>,
+    cov: Vec<f32>,   // (dim, dim) = Xcᵀ Xc / n
+    basis: Vec<f32>, // (block, dim), orthonormal rows
+    next: Vec<f32>,  // scratch (block, dim)
+    done: usize,
+    iterations: usize,
+}
+
+impl PcaFitter {
+    /// Start fitting the top `k` components of the rows of `data` (n, dim): the mean and the
+    /// covariance now (n · dim² multiply-adds), the iterations in `step`.
+    pub fn new(data: &[f32], n: usize, dim: usize, k: usize) -> PcaFitter {
         assert_eq!(data.len(), n * dim);
         assert!(n > 0 && k > 0 && k <= dim);
         let mut mean = vec![0.0f64; dim];
@@ -32,29 +47,49 @@ impl Pca {
         mean.iter_mut().for_each(|m| *m /= n as f64);
         let mean: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
         let centred: Vec<f32> = data.chunks_exact(dim).flat_map(|row| row.iter().zip(&mean).map(|(v, m)| v - m)).collect();
-        let mut cov = vec![0.0f32; dim * dim]; // (dim, dim) = Xcᵀ Xc / n
+        let mut cov = vec![0.0f32; dim * dim];
         gemm(dim, n, dim, &centred, Op::T, &centred, Op::N, 0.0, &mut cov);
         cov.iter_mut().for_each(|c| *c /= n as f32);
 
         let block = (k + OVERSAMPLE).min(dim);
         // Deterministic start: DCT-II basis vectors, orthonormal and generic for image data.
-        let mut basis = vec![0.0f32; block * dim]; // (block, dim), rows are directions
+        let mut basis = vec![0.0f32; block * dim];
         for (j, row) in basis.chunks_exact_mut(dim).enumerate() {
             for (i, v) in row.iter_mut().enumerate() {
                 *v = (std::f64::consts::PI * (i as f64 + 0.5) * j as f64 / dim as f64).cos() as f32;
             }
         }
         orthonormalize(&mut basis, dim);
-        let mut next = vec![0.0f32; block * dim];
-        let iterations = (WORK_BUDGET / (dim as f64 * dim as f64 * block as f64)) as usize;
-        for _ in 0..iterations.clamp(MIN_ITERATIONS, MAX_ITERATIONS) {
+        let iterations = ((WORK_BUDGET / (dim as f64 * dim as f64 * block as f64)) as usize).clamp(MIN_ITERATIONS, MAX_ITERATIONS);
+        PcaFitter { dim, k, mean, cov, next: vec![0.0f32; block * dim], basis, done: 0, iterations }
+    }
+
+    /// Multiply-adds one iteration costs (for callers that plan their time).
+    pub fn work_per_iteration(&self) -> f64 {
+        (self.dim * self.dim * (self.basis.len() / self.dim)) as f64
+    }
+
+    /// Up to `n` more iterations; true when the fit has had all it needs.
+    pub fn step(&mut self, n: usize) -> bool {
+        let block = self.basis.len() / self.dim;
+        for _ in 0..n.min(self.iterations - self.done) {
             // next (block, dim) = basis (block, dim) · cov (dim, dim); cov is symmetric.
-            gemm(block, dim, dim, &basis, Op::N, &cov, Op::N, 0.0, &mut next);
-            std::mem::swap(&mut basis, &mut next);
-            orthonormalize(&mut basis, dim);
+            gemm(block, self.dim, self.dim, &self.basis, Op::N, &self.cov, Op::N, 0.0, &mut self.next);
+            std::mem::swap(&mut self.basis, &mut self.next);
+            orthonormalize(&mut self.basis, self.dim);
+            self.done += 1;
         }
+        self.done >= self.iterations
+    }
+
+    /// The components, after the last iterations still owed (Rayleigh-Ritz on the subspace).
+    pub fn finish(mut self) -> Pca {
+        while !self.step(MAX_ITERATIONS) {}
+        let (dim, k) = (self.dim, self.k);
+        let block = self.basis.len() / dim;
+        let (basis, mut next) = (self.basis, self.next);
         // Rayleigh-Ritz: diagonalise basis · cov · basisᵀ (block, block).
-        gemm(block, dim, dim, &basis, Op::N, &cov, Op::N, 0.0, &mut next);
+        gemm(block, dim, dim, &basis, Op::N, &self.cov, Op::N, 0.0, &mut next);
         let mut small = vec![0.0f32; block * block];
         gemm(block, dim, block, &next, Op::N, &basis, Op::T, 0.0, &mut small);
         let small: Vec<f64> = small.iter().map(|&v| v as f64).collect();
@@ -70,22 +105,35 @@ impl Pca {
             }
         }
         let variances = order.iter().take(k).map(|&i| values[i]).collect();
-        Pca { dim, mean, components, variances }
+        Pca { dim, mean: self.mean, components, variances }
+    }
+}
+
+impl Pca {
+    /// Fit the top `k` components of the rows of `data` (n, dim) in one go.
+    pub fn fit(data: &[f32], n: usize, dim: usize, k: usize) -> Pca {
+        PcaFitter::new(data, n, dim, k).finish()
     }
 
     pub fn k(&self) -> usize {
         self.variances.len()
     }
 
+    /// The first `k` coordinates (n, k) of the rows of `data` (n, dim): PCA's code of them.
+    pub fn project(&self, data: &[f32], n: usize, k: usize) -> Vec<f32> {
+        let dim = self.dim;
+        assert!(k <= self.k());
+        let centred: Vec<f32> = data.chunks_exact(dim).flat_map(|row| row.iter().zip(&self.mean).map(|(v, m)| v - m)).collect();
+        let mut codes = vec![0.0f32; n * k]; // (n, k)
+        gemm(n, dim, k, &centred, Op::N, &self.components[..k * dim], Op::T, 0.0, &mut codes);
+        codes
+    }
+
     /// Reconstruct rows of `data` (n, dim) from their first `k` coordinates, into `out` (n, dim).
     pub fn reconstruct(&self, data: &[f32], n: usize, k: usize, out: &mut [f32]) {
         let dim = self.dim;
-        assert!(k <= self.k());
-        let comps = &self.components[..k * dim];
-        let centred: Vec<f32> = data.chunks_exact(dim).flat_map(|row| row.iter().zip(&self.mean).map(|(v, m)| v - m)).collect();
-        let mut codes = vec![0.0f32; n * k]; // (n, k)
-        gemm(n, dim, k, &centred, Op::N, comps, Op::T, 0.0, &mut codes);
-        gemm(n, k, dim, &codes, Op::N, comps, Op::N, 0.0, out);
+        let codes = self.project(data, n, k);
+        gemm(n, k, dim, &codes, Op::N, &self.components[..k * dim], Op::N, 0.0, out);
         for row in out.chunks_exact_mut(dim) {
             row.iter_mut().zip(&self.mean).for_each(|(o, m)| *o += m);
         }

@@ -177,6 +177,37 @@ pub struct Checked {
     pub code_layer: usize,
 }
 
+impl Checked {
+    /// Floating-point operations of the matrix products in one training example's forward and
+    /// backward pass (2 per multiply-add; the first layer computes no input gradient), in u64.
+    pub fn matmul_flops_per_example(&self) -> u64 {
+        let mut flops = 0u64;
+        for (layer_idx, layer) in self.layers.iter().enumerate() {
+            let one_product = match layer.kind.geometry() {
+                None => product(&[2, layer.n_in, layer.n_out]),
+                Some(g) => product(&[2, g.small.0, g.patch_len(), g.small.1 * g.small.2]),
+            };
+            flops = flops.saturating_add(one_product.saturating_mul(if layer_idx == 0 { 2 } else { 3 }));
+        }
+        flops
+    }
+
+    /// Trainable numbers: weights that are not tied, and biases.
+    pub fn n_params(&self) -> u64 {
+        self.layers
+            .iter()
+            .map(|l| {
+                let weights = match (l.kind, l.kind.tied_to()) {
+                    (_, Some(_)) => 0,
+                    (Kind::Dense { .. }, None) => product(&[l.n_in, l.n_out]),
+                    (Kind::Conv(g), None) | (Kind::Deconv { geometry: g, .. }, None) => product(&[g.small.0, g.patch_len()]),
+                };
+                weights.saturating_add(l.out_shape.0 as u64)
+            })
+            .fold(0, u64::saturating_add)
+    }
+}
+
 /// One computing layer of a valid spec: its name, sizes, activation and kind.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CheckedLayer {
@@ -191,7 +222,11 @@ pub struct CheckedLayer {
 
 /// Refuse absurd sizes before allocating anything.
 pub const MAX_UNITS: usize = 1 << 16;
-pub const MAX_PARAMS: usize = 64 << 20;
+pub const MAX_PARAMS: usize = 16 << 20;
+/// Initial weights wider than this saturate every unit they feed; far wider ones overflow.
+pub const MAX_INIT_STD: f32 = 10.0;
+/// A conv or deconv layer's outputs (channels × height × width) at most.
+pub const MAX_LAYER_OUTPUTS: usize = MAX_UNITS * 16;
 
 fn layer_prefix(layer: &LayerSpec) -> &'static str {
     match layer {
@@ -199,6 +234,21 @@ fn layer_prefix(layer: &LayerSpec) -> &'static str {
         LayerSpec::Deconv { .. } => "deconv",
         _ => "fc",
     }
+}
+
+/// The product of sizes, in u64 (each factor is at most a few thousand, at most four of them,
+/// so it cannot overflow; it saturates rather than wrap all the same).
+fn product(factors: &[usize]) -> u64 {
+    factors.iter().fold(1u64, |acc, &f| acc.saturating_mul(f as u64))
+}
+
+/// A conv or deconv layer's number of outputs, if it is within the limit.
+fn checked_units(here: &str, shape: &[usize]) -> Result<usize, String> {
+    let n = product(shape);
+    if n == 0 || n > MAX_LAYER_OUTPUTS as u64 {
+        return Err(format!("{here}: {n} outputs ({} × {} × {}) is outside 1..{MAX_LAYER_OUTPUTS}", shape[0], shape[1], shape[2]));
+    }
+    Ok(n as usize)
 }
 
 fn check_window(here: &str, filters: usize, size: usize, stride: usize, pad: usize) -> Result<(), String> {
@@ -214,7 +264,7 @@ fn check_window(here: &str, filters: usize, size: usize, stride: usize, pad: usi
 impl NetSpec {
     /// Parse JSON text, naming the layer and field of the first problem.
     pub fn from_json(text: &str) -> Result<NetSpec, String> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("network spec is not valid JSON: {e}"))?;
+        let value = crate::json::parse(text, "network spec")?;
         NetSpec::from_value(&value)
     }
 
@@ -253,17 +303,19 @@ impl NetSpec {
                 return Err(format!("layer 0 (input): {field} must be between 1 and 4096, got {value}"));
             }
         }
-        let n_inputs = width * height * depth;
-        if n_inputs > MAX_UNITS {
+        // Sizes are multiplied in u64, so a 32-bit target (wasm32) cannot wrap past a limit.
+        let n_inputs = product(&[width, height, depth]);
+        if n_inputs > MAX_UNITS as u64 {
             return Err(format!("layer 0 (input): {n_inputs} inputs is more than the limit of {MAX_UNITS}"));
         }
+        let n_inputs = n_inputs as usize;
         let loss = match self.layers.last() {
             Some(LayerSpec::Output { loss, .. }) if n_layers >= 3 => *loss,
             _ => return Err(format!("layer {}: the last layer must be {{\"type\": \"output\", \"loss\": ...}} after at least one fc layer", n_layers.saturating_sub(1))),
         };
         let mut dense: Vec<CheckedLayer> = Vec::new();
         let mut code_marked: Option<usize> = None;
-        let mut n_params = 0usize;
+        let mut n_params = 0u64;
         let mut shape = (depth, height, width); // (c, h, w) of the current layer's input
         for (idx, layer) in self.layers.iter().enumerate().take(n_layers - 1).skip(1) {
             let n_in = shape.0 * shape.1 * shape.2;
@@ -293,7 +345,7 @@ impl NetSpec {
                     }
                     let tied_to = match tied {
                         None => {
-                            n_params += units * n_in;
+                            n_params = n_params.saturating_add(product(&[*units, n_in]));
                             None
                         }
                         Some(target) => {
@@ -317,8 +369,8 @@ impl NetSpec {
                         if tied.is_some() {
                             return Err(format!("{here}: init_std: a tied layer has no weights of its own to initialise"));
                         }
-                        if !(std.is_finite() && *std > 0.0) {
-                            return Err(format!("{here}: init_std must be a positive number, got {std}"));
+                        if !(*std > 0.0 && *std <= MAX_INIT_STD) {
+                            return Err(format!("{here}: init_std must be a positive number up to {MAX_INIT_STD}, got {std}"));
                         }
                     }
                     CheckedLayer { name, n_in, n_out: *units, activation: *activation, kind: Kind::Dense { tied_to, top_k: *top_k, init_std: *init_std }, out_shape: (*units, 1, 1) }
@@ -330,23 +382,24 @@ impl NetSpec {
                         return Err(format!("{here}: a {size}x{size} kernel does not fit the {h}x{w} input with pad {pad}"));
                     }
                     let small = (*filters, (h + 2 * pad - size) / stride + 1, (w + 2 * pad - size) / stride + 1);
+                    let n_out = checked_units(&here, &[small.0, small.1, small.2])?;
                     let geometry = Geometry { big: shape, small, size: *size, stride: *stride, pad: *pad };
-                    n_params += filters * c * size * size;
-                    let n_out = small.0 * small.1 * small.2;
+                    n_params = n_params.saturating_add(product(&[*filters, c, *size, *size]));
                     CheckedLayer { name, n_in, n_out, activation: *activation, kind: Kind::Conv(geometry), out_shape: small }
                 }
                 LayerSpec::Deconv { filters, size, stride, pad, activation, tied, .. } => {
                     let (_, h, w) = shape;
                     check_window(&here, *filters, *size, *stride, *pad)?;
-                    let side = |s: usize| ((s - 1) * stride + size).checked_sub(2 * pad).filter(|&v| v > 0);
+                    let side = |s: usize| ((s - 1).checked_mul(*stride)?.checked_add(*size)?).checked_sub(2 * pad).filter(|&v| v > 0);
                     let (Some(big_h), Some(big_w)) = (side(h), side(w)) else {
                         return Err(format!("{here}: pad {pad} leaves no output for a {h}x{w} input"));
                     };
                     let big = (*filters, big_h, big_w);
+                    let n_out = checked_units(&here, &[big.0, big.1, big.2])?;
                     let geometry = Geometry { big, small: shape, size: *size, stride: *stride, pad: *pad };
                     let tied_to = match tied {
                         None => {
-                            n_params += shape.0 * filters * size * size;
+                            n_params = n_params.saturating_add(product(&[shape.0, *filters, *size, *size]));
                             None
                         }
                         Some(target) => {
@@ -363,15 +416,11 @@ impl NetSpec {
                             }
                         }
                     };
-                    let n_out = big.0 * big.1 * big.2;
                     CheckedLayer { name, n_in, n_out, activation: *activation, kind: Kind::Deconv { geometry, tied_to }, out_shape: big }
                 }
                 _ => unreachable!("matched above"),
             };
-            if spec.n_out == 0 || spec.n_out > MAX_UNITS * 16 {
-                return Err(format!("{here}: {} outputs is outside 1..{}", spec.n_out, MAX_UNITS * 16));
-            }
-            n_params += spec.out_shape.0; // biases: one per unit (fc) or per channel (conv)
+            n_params = n_params.saturating_add(spec.out_shape.0 as u64); // biases: one per unit (fc) or per channel (conv)
             if code {
                 if let Some(prev) = code_marked {
                     return Err(format!("{here}: code: only one layer may be the code layer (layer {:?} already is)", dense[prev].name));
@@ -381,8 +430,8 @@ impl NetSpec {
             shape = spec.out_shape;
             dense.push(spec);
         }
-        if n_params > MAX_PARAMS {
-            return Err(format!("network has {n_params} parameters, more than the limit of {MAX_PARAMS}"));
+        if n_params > MAX_PARAMS as u64 {
+            return Err(format!("the network has {n_params} parameters, more than the limit of {MAX_PARAMS}"));
         }
         let last = dense.last().expect("at least one fc layer");
         let out_idx = n_layers - 1;
@@ -482,6 +531,8 @@ mod tests {
             (format!(r#"{{"layers":[{IN},{},{{"type":"output","loss":"mse"}}]}}"#, fc(r#","top_k":2,"init_std":0.01"#)), Err("top_k is for hidden layers")),
             (format!(r#"{{"layers":[{IN},{},{},{{"type":"output","loss":"mse"}}]}}"#, fc(r#","top_k":2,"init_std":0.01"#), fc("")), Ok(())),
             (format!(r#"{{"layers":[{IN},{},{{"type":"output","loss":"mse"}}]}}"#, fc(r#","init_std":-1"#)), Err("init_std must be a positive number")),
+            (format!(r#"{{"layers":[{IN},{},{{"type":"output","loss":"mse"}}]}}"#, fc(r#","init_std":1e30"#)), Err("init_std must be a positive number up to 10, got 1000000000000000000000000000000")),
+            (format!(r#"{{"layers":[{IN},{},{{"type":"output","loss":"mse"}}]}}"#, fc(r#","init_std":10"#)), Ok(())),
             (format!(r#"{{"layers":[{IN},{{"type":"fc","name":"e","units":3,"activation":"tanh"}},{{"type":"fc","units":4,"activation":"tanh","tied":"e","init_std":0.1}},{{"type":"output","loss":"mse"}}]}}"#), Err("a tied layer has no weights")),
         ];
         for (text, want) in cases {

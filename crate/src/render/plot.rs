@@ -1,7 +1,8 @@
 //! Plot geometry: "nice" axis ticks on linear and log scales, and the loss graph (smoothed train
-//! loss and validation loss against examples seen, with a dashed reference line).
+//! loss and validation loss against examples seen, with a dashed reference line, phase markers
+//! and a second measure on a right-hand axis), laid out for the width it is given.
 
-use super::scene::{Align, Colour, Scene, GRID, INK, MUTED};
+use super::scene::{fit, line_height, text_width, wrap, Align, Colour, Scene, GRID, INK, MUTED};
 
 /// Tick values covering [lo, hi] at a 1, 2 or 5 × 10^k step, about `target` of them.
 pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
@@ -72,6 +73,17 @@ impl Axis {
         self.from + (self.to - self.from) * t as f32
     }
 
+    /// The data value at pixel `p`: the inverse of `map`.
+    pub fn unmap(&self, p: f32) -> f64 {
+        let t = if self.to != self.from { ((p - self.from) / (self.to - self.from)) as f64 } else { 0.5 };
+        if self.log {
+            let (lo, hi) = (self.lo.log10(), self.hi.log10());
+            10f64.powf(lo + (hi - lo) * t)
+        } else {
+            self.lo + (self.hi - self.lo) * t
+        }
+    }
+
     pub fn ticks(&self) -> Vec<f64> {
         if self.log {
             log_ticks(self.lo, self.hi)
@@ -106,89 +118,258 @@ pub struct Series<'a> {
     pub points: &'a [(f64, f64)],
 }
 
+/// A loss graph laid out for its width: titles and a legend that wraps above the plot, the
+/// plot (its height follows the width), tick labels below and beside it. Its height is
+/// `height()`: the legend's rows plus the plot.
 pub struct LossGraph<'a> {
     pub width: usize,
-    pub height: usize,
     pub series: Vec<Series<'a>>,
     /// A horizontal dashed line: (label, value, colour).
     pub reference: Option<(&'a str, f64, Colour)>,
     pub log_y: bool,
     /// What the y axis measures, e.g. "MSE/px".
     pub y_label: &'a str,
+    /// The y values are shares, labelled as percentages.
+    pub percent_y: bool,
+    /// A second measure on a right-hand axis (shares, labelled as percentages): its series
+    /// (drawn as a line, labelled in the legend) and the axis's title.
+    pub right: Option<(Series<'a>, &'a str)>,
+    /// Vertical dashed lines at these x values, each labelled at the plot's top (phases; an
+    /// empty label marks an end). The x axis spans them all.
+    pub markers: Vec<(f64, String)>,
+    /// Lines of text between the legend and the plot (a result worth reading out).
+    pub notes: Vec<(String, Colour)>,
 }
 
-const LEFT: f32 = 62.0;
-const RIGHT: f32 = 14.0;
-const TOP: f32 = 40.0;
+/// Margins of the plot area inside a loss graph's scene, and the scene's height.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Frame {
+    pub left: f32,
+    pub top: f32,
+    pub right: f32,
+    pub bottom: f32,
+    pub height: usize,
+}
+
+const PAD: f32 = 8.0;
 const BOTTOM: f32 = 34.0;
+const TICK_SIZE: f32 = 11.0;
+const LEGEND_ROW: f32 = 16.0;
+
+/// 0.853 as "85 %" (or "85.3 %" when `step` is under a percent).
+fn percent(v: f64, step: f64) -> String {
+    if step < 0.01 {
+        format!("{:.1} %", 100.0 * v)
+    } else {
+        format!("{:.0} %", 100.0 * v)
+    }
+}
+
+/// Tick labels: (value, text) for an axis.
+fn tick_labels(axis: &Axis, as_percent: bool) -> Vec<(f64, String)> {
+    let ticks = axis.ticks();
+    let step = ticks.windows(2).map(|w| w[1] - w[0]).fold(f64::INFINITY, f64::min);
+    ticks.into_iter().map(|t| (t, if as_percent { percent(t, step) } else { format_tick(t) })).collect()
+}
 
 impl LossGraph<'_> {
+    /// The plot's height in pixels for this width: about 0.4 of it, within 150..=360.
+    pub fn plot_height(&self) -> f32 {
+        (self.width as f32 * 0.4).round().clamp(150.0, 360.0)
+    }
+
+    fn all_series(&self) -> impl Iterator<Item = &Series<'_>> {
+        self.series.iter().chain(self.right.as_ref().map(|(s, _)| s))
+    }
+
+    /// The y range and its ticks' labels, which set the left margin.
+    fn y_range(&self) -> Option<(f64, f64)> {
+        let ys = self.series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).chain(self.reference.map(|r| r.1));
+        data_range(ys, self.log_y)
+    }
+
+    fn right_range(&self) -> Option<(f64, f64)> {
+        let (series, _) = self.right.as_ref()?;
+        let (lo, hi) = data_range(series.points.iter().map(|p| p.1), false)?;
+        let (lo, hi) = (lo.max(0.0), hi.min(1.0));
+        Some(if hi > lo { (lo, hi) } else { (0.0, 1.0) })
+    }
+
+    /// Where the legend's items go: (x, y of the row's middle, label as drawn) for each series,
+    /// then the y below the legend.
+    fn legend(&self) -> (Vec<(f32, f32, String)>, f32) {
+        let w = self.width as f32;
+        let scale = self.y_title();
+        let right_title = self.right.as_ref().map(|(_, t)| *t).unwrap_or("");
+        // First line: the y axis's title, and the right axis's when both fit.
+        let both = text_width(&scale, TICK_SIZE) + text_width(right_title, TICK_SIZE) + 3.0 * PAD <= w;
+        let mut y = 12.0 + if right_title.is_empty() || both { 0.0 } else { LEGEND_ROW };
+        y += LEGEND_ROW;
+        let mut x = PAD;
+        let mut items = Vec::new();
+        for series in self.all_series() {
+            let label = fit(series.label, TICK_SIZE, w - 2.0 * PAD - 30.0);
+            let item_width = 16.0 + text_width(&label, TICK_SIZE) + 14.0;
+            if x > PAD && x + item_width > w - PAD {
+                x = PAD;
+                y += LEGEND_ROW;
+            }
+            items.push((x, y, label));
+            x += item_width;
+        }
+        let below = if items.is_empty() { y - LEGEND_ROW / 2.0 } else { y + LEGEND_ROW / 2.0 };
+        (items, below)
+    }
+
+    fn y_title(&self) -> String {
+        if self.log_y {
+            format!("{} (log scale)", self.y_label)
+        } else {
+            self.y_label.to_string()
+        }
+    }
+
+    /// The notes' lines, wrapped to the width.
+    fn note_lines(&self) -> Vec<(String, Colour)> {
+        let room = self.width as f32 - 2.0 * PAD;
+        self.notes.iter().flat_map(|(text, colour)| wrap(text, 12.0, room).into_iter().map(move |l| (l, *colour))).collect()
+    }
+
+    /// The plot area's margins and the scene's height.
+    pub fn frame(&self) -> Frame {
+        let label_width = |labels: Vec<(f64, String)>| labels.iter().map(|(_, t)| text_width(t, TICK_SIZE)).fold(0.0f32, f32::max);
+        let left = match self.y_range() {
+            Some((lo, hi)) => {
+                let axis = Axis { lo, hi, log: self.log_y, from: 0.0, to: 1.0 };
+                (label_width(tick_labels(&axis, self.percent_y)) + 14.0).max(36.0)
+            }
+            None => 36.0,
+        };
+        let right = match self.right_range() {
+            Some((lo, hi)) => label_width(tick_labels(&Axis { lo, hi, log: false, from: 0.0, to: 1.0 }, true)) + 14.0,
+            None => 14.0,
+        };
+        let (_, below_legend) = self.legend();
+        let notes = self.note_lines().len() as f32 * line_height(12.0);
+        let top = (below_legend + notes + 10.0).ceil();
+        let height = (top + self.plot_height() + BOTTOM) as usize;
+        Frame { left, top, right, bottom: BOTTOM, height }
+    }
+
+    pub fn height(&self) -> usize {
+        self.frame().height
+    }
+
     /// The axes this graph's data calls for, or None before there is any data.
     pub fn axes(&self) -> Option<(Axis, Axis)> {
-        let xs = self.series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
-        let x_hi = xs.fold(f64::NEG_INFINITY, f64::max);
+        let xs = || self.all_series().flat_map(|s| s.points.iter().map(|p| p.0));
+        let x_hi = xs().fold(f64::NEG_INFINITY, f64::max);
         if !x_hi.is_finite() {
             return None;
         }
-        let x_lo = self.series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).fold(f64::INFINITY, f64::min);
-        let ys = self.series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).chain(self.reference.map(|r| r.1));
-        let (y_lo, y_hi) = data_range(ys, self.log_y)?;
+        let x_hi = self.markers.iter().map(|m| m.0).fold(x_hi, f64::max);
+        let x_lo = xs().chain(self.markers.iter().map(|m| m.0)).fold(f64::INFINITY, f64::min);
+        let (y_lo, y_hi) = self.y_range()?;
         let x_hi = if x_hi > x_lo { x_hi } else { x_lo + 1.0 };
-        let (w, h) = (self.width as f32, self.height as f32);
-        let x = Axis { lo: x_lo, hi: x_hi, log: false, from: LEFT, to: w - RIGHT };
-        let y = Axis { lo: y_lo, hi: y_hi, log: self.log_y, from: h - BOTTOM, to: TOP };
+        let frame = self.frame();
+        let (w, h) = (self.width as f32, frame.height as f32);
+        let x = Axis { lo: x_lo, hi: x_hi, log: false, from: frame.left, to: w - frame.right };
+        let y = Axis { lo: y_lo, hi: y_hi, log: self.log_y, from: h - frame.bottom, to: frame.top };
         Some((x, y))
     }
 
+    /// The right-hand axis, when there is a second measure with data.
+    pub fn right_axis(&self) -> Option<Axis> {
+        let (lo, hi) = self.right_range()?;
+        let frame = self.frame();
+        Some(Axis { lo, hi, log: false, from: frame.height as f32 - frame.bottom, to: frame.top })
+    }
+
     pub fn scene(&self) -> Scene {
-        let mut scene = Scene::new(self.width, self.height);
-        let (w, h) = (self.width as f32, self.height as f32);
+        let frame = self.frame();
+        let mut scene = Scene::new(self.width, frame.height);
+        let (w, h) = (self.width as f32, frame.height as f32);
+        let (left, right, top) = (frame.left, w - frame.right, frame.top);
         let Some((x_axis, y_axis)) = self.axes() else {
-            scene.text(w / 2.0, h / 2.0, "the graph starts with the first trained batch", 13.0, MUTED, Align::Center);
+            let lines = wrap("the graph starts with the first trained batch", 13.0, w - 2.0 * PAD);
+            for (idx, line) in lines.iter().enumerate() {
+                scene.text(w / 2.0, h / 2.0 + idx as f32 * line_height(13.0), line.clone(), 13.0, MUTED, Align::Center);
+            }
             return scene;
         };
-        for tick in y_axis.ticks() {
+        let bottom = h - frame.bottom;
+        for (tick, label) in tick_labels(&y_axis, self.percent_y) {
             let py = y_axis.map(tick);
-            scene.line(vec![(LEFT, py), (w - RIGHT, py)], GRID, 1.0, false);
-            scene.text(LEFT - 6.0, py, format_tick(tick), 11.0, MUTED, Align::Right);
+            scene.line(vec![(left, py), (right, py)], GRID, 1.0, false);
+            scene.text(left - 6.0, py, label, TICK_SIZE, MUTED, Align::Right);
         }
-        for tick in x_axis.ticks() {
+        let plot_w = right - left;
+        let target = ((plot_w / 60.0) as usize).clamp(3, 10);
+        for tick in nice_ticks(x_axis.lo, x_axis.hi, target) {
             let px = x_axis.map(tick);
-            scene.line(vec![(px, TOP), (px, h - BOTTOM)], GRID, 1.0, false);
-            scene.text(px, h - BOTTOM + 12.0, format_tick(tick), 11.0, MUTED, Align::Center);
+            scene.line(vec![(px, top), (px, bottom)], GRID, 1.0, false);
+            let label = format_tick(tick);
+            let half = text_width(&label, TICK_SIZE) / 2.0;
+            scene.text(px.clamp(half + 1.0, w - half - 1.0), bottom + 12.0, label, TICK_SIZE, MUTED, Align::Center);
         }
-        scene.text(w - RIGHT, h - 8.0, "examples seen", 11.0, MUTED, Align::Right);
-        let scale = if self.log_y { format!("{} (log scale)", self.y_label) } else { self.y_label.to_string() };
-        scene.text(LEFT, 12.0, scale.clone(), 11.0, MUTED, Align::Left);
+        scene.text(w - PAD, h - 8.0, "examples seen", TICK_SIZE, MUTED, Align::Right);
+        let scale = self.y_title();
+        scene.text(PAD, 12.0, scale.clone(), TICK_SIZE, MUTED, Align::Left);
+        if let Some((series, title)) = &self.right {
+            let both = text_width(&scale, TICK_SIZE) + text_width(title, TICK_SIZE) + 3.0 * PAD <= w;
+            scene.text(w - PAD, if both { 12.0 } else { 12.0 + LEGEND_ROW }, *title, TICK_SIZE, series.colour, Align::Right);
+        }
+        for (x, label) in &self.markers {
+            let px = x_axis.map(*x);
+            if !(left - 0.5..=right + 0.5).contains(&px) {
+                continue;
+            }
+            scene.line(vec![(px, top), (px, bottom)], MUTED, 1.0, true);
+            // The label runs right of its line, cut short of the next marker.
+            let next = self.markers.iter().map(|(x, _)| x_axis.map(*x)).filter(|&p| p > px + 1.0).fold(right, f32::min);
+            let room = next - px - 8.0;
+            if !label.is_empty() && room >= text_width("…", TICK_SIZE) * 2.0 {
+                scene.text(px + 3.0, top + 8.0, fit(label, TICK_SIZE, room), TICK_SIZE, MUTED, Align::Left);
+            }
+        }
         if let Some((label, value, colour)) = self.reference {
             let py = y_axis.map(value);
-            scene.line(vec![(LEFT, py), (w - RIGHT, py)], colour, 1.5, true);
-            scene.text(w - RIGHT - 4.0, py - 8.0, format!("{label} {}", format_tick(value)), 11.0, colour, Align::Right);
+            scene.line(vec![(left, py), (right, py)], colour, 1.5, true);
+            let text = fit(&format!("{label} {}", format_tick(value)), TICK_SIZE, plot_w - 8.0);
+            // Above the line, or below it where the line runs along the plot's top.
+            let ty = if py - 8.0 - TICK_SIZE / 2.0 >= top { py - 8.0 } else { py + 8.0 };
+            scene.text(right - 4.0, ty, text, TICK_SIZE, colour, Align::Right);
         }
-        // The legend starts after the axis label.
-        let legend_start = LEFT + (6.5 * (scale.chars().count() as f32) + 24.0).max(130.0);
-        let (mut legend_x, mut legend_y) = (legend_start, 8.0);
-        for series in &self.series {
+        let (legend, below_legend) = self.legend();
+        let mut note_y = below_legend;
+        for (line, colour) in self.note_lines() {
+            scene.text(PAD, note_y + line_height(12.0) / 2.0, line, 12.0, colour, Align::Left);
+            note_y += line_height(12.0);
+        }
+        let right_axis = self.right_axis();
+        if let (Some((series, _)), Some(axis)) = (&self.right, right_axis) {
+            for (tick, label) in tick_labels(&axis, true) {
+                scene.text(right + 6.0, axis.map(tick), label, TICK_SIZE, series.colour, Align::Left);
+            }
+        }
+        for (idx, series) in self.all_series().enumerate() {
+            let is_right = idx == self.series.len();
+            let y_of = |v: f64| if is_right { right_axis.map_or(bottom, |a| a.map(v)) } else { y_axis.map(v) };
             let points: Vec<(f32, f32)> = series
                 .points
                 .iter()
-                .filter(|p| p.1.is_finite() && (!self.log_y || p.1 > 0.0))
-                .map(|&(x, y)| (x_axis.map(x), y_axis.map(y)))
+                .filter(|p| p.1.is_finite() && (is_right || !self.log_y || p.1 > 0.0))
+                .map(|&(x, y)| (x_axis.map(x), y_of(y)))
                 .collect();
             if points.len() == 1 {
                 let (px, py) = points[0];
                 scene.rect(px - 2.0, py - 2.0, 4.0, 4.0, series.colour);
             } else if points.len() > 1 {
-                scene.line(points, series.colour, 1.5, false);
+                scene.line(points, series.colour, 1.5, is_right);
             }
-            let item_width = 16.0 + 6.5 * series.label.chars().count() as f32 + 14.0;
-            if legend_x + item_width > w - RIGHT {
-                legend_x = legend_start;
-                legend_y += 14.0;
-            }
-            scene.rect(legend_x, legend_y, 12.0, 3.0, series.colour);
-            scene.text(legend_x + 16.0, legend_y + 2.0, series.label, 11.0, INK, Align::Left);
-            legend_x += item_width;
+            let (lx, ly, label) = &legend[idx];
+            scene.rect(*lx, ly - 1.5, 12.0, 3.0, series.colour);
+            scene.text(lx + 16.0, *ly, label.clone(), TICK_SIZE, INK, Align::Left);
         }
         scene
     }
@@ -235,11 +416,14 @@ mod tests {
         let train = [(0.0, 0.1), (1000.0, 0.05), (2000.0, 0.04)];
         let graph = |points: &'static [(f64, f64)], log_y| LossGraph {
             width: 400,
-            height: 200,
             series: vec![Series { label: "train", colour: INK, points }],
             reference: None,
             log_y,
             y_label: "MSE/px",
+            percent_y: false,
+            right: None,
+            markers: Vec::new(),
+            notes: Vec::new(),
         };
         let points: &'static [(f64, f64)] = Box::leak(Box::new(train));
         let (x, y) = graph(points, false).axes().unwrap();
@@ -247,9 +431,13 @@ mod tests {
         // The y range hugs [0.04, 0.1] with 5 % padding; a smaller loss later lowers it.
         assert!((y.lo - 0.037).abs() < 1e-9 && (y.hi - 0.103).abs() < 1e-9, "{y:?}");
         // Pixel mapping: the first point at the left and near the top, the last at the right.
-        assert_eq!(x.map(0.0), LEFT);
-        assert_eq!(x.map(2000.0), 400.0 - RIGHT);
+        let frame = graph(points, false).frame();
+        assert_eq!(x.map(0.0), frame.left);
+        assert_eq!(x.map(2000.0), 400.0 - frame.right);
         assert!(y.map(0.1) < y.map(0.04));
+        // The plot is 0.4 of the width tall (160 px at 400), under a title and a legend row.
+        assert_eq!(y.map(y.lo) - y.map(y.hi), 160.0);
+        assert_eq!(frame.height as f32, frame.top + 160.0 + BOTTOM);
         let (_, log_y) = graph(points, true).axes().unwrap();
         assert!(log_y.log && log_y.lo < 0.04 && log_y.hi > 0.1);
         // The scene has the tick labels and a line per series.
@@ -258,5 +446,47 @@ mod tests {
         assert!(texts.contains(&"1k") && texts.contains(&"0.06"), "{texts:?}");
         assert!(scene.items.iter().any(|i| matches!(i, Item::Line { points, .. } if points.len() == 3)));
         assert!(graph(&[], false).axes().is_none());
+    }
+
+    /// A second measure gets its own axis on the right, in percent, and the legend wraps to
+    /// the width: at 280 px every label stays inside the scene.
+    #[test]
+    fn the_right_axis_and_the_legend_fit_the_width() {
+        let train: &'static [(f64, f64)] = Box::leak(Box::new([(0.0, 0.1), (1000.0, 0.05), (2000.0, 0.04)]));
+        let knn: &'static [(f64, f64)] = Box::leak(Box::new([(500.0, 0.62), (2000.0, 0.81)]));
+        const KNN: Colour = [1, 2, 3, 255];
+        for width in [280, 560, 1200] {
+            let graph = LossGraph {
+                width,
+                series: vec![
+                    Series { label: "train (smoothed)", colour: INK, points: train },
+                    Series { label: "validation: the same network without noise, a long label", colour: INK, points: train },
+                ],
+                reference: Some(("PCA-2", 0.06, INK)),
+                log_y: false,
+                y_label: "MSE/px",
+                percent_y: false,
+                right: Some((Series { label: "5-NN accuracy of the code", colour: KNN, points: knn }, "5-NN accuracy")),
+                markers: vec![(1000.0, "layer 2".into())],
+                notes: vec![("a note long enough to need wrapping on the narrowest of the screens".into(), INK)],
+            };
+            let right = graph.right_axis().unwrap();
+            assert!(right.lo <= 0.62 && right.hi >= 0.81 && right.hi <= 1.0, "{right:?}");
+            let (_, y) = graph.axes().unwrap();
+            assert_eq!((right.from, right.to), (y.from, y.to), "both axes span the plot");
+            let scene = graph.scene();
+            assert_eq!((scene.width, scene.height), (width, graph.height()));
+            let texts = scene.texts();
+            assert!(texts.iter().any(|t| t.ends_with('%')), "{width}: {texts:?}");
+            assert!(texts.contains(&"layer 2") && texts.contains(&"5-NN accuracy"), "{width}: {texts:?}");
+            for item in &scene.items {
+                if let Some((x0, y0, x1, y1)) = item.bounds() {
+                    assert!(x0 >= 0.0 && x1 <= width as f32 && y0 >= 0.0 && y1 <= scene.height as f32, "{width}: {item:?}");
+                }
+            }
+            // The dashed knn line maps accuracy through the right axis.
+            let dashed = scene.items.iter().find_map(|i| if let Item::Line { points, dashed: true, stroke, .. } = i { (*stroke == KNN).then_some(points.clone()) } else { None });
+            assert_eq!(dashed.unwrap()[1].1, right.map(0.81));
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! A scene: a canvas-sized list of drawing primitives (rectangles, lines, text, RGBA images)
-//! that pure renderers produce and one thin painter in `web/` draws. Tests read scenes natively.
+//! that pure renderers produce and one thin painter in `web/` draws, with the one estimate of
+//! text width that layouts wrap and fit text by. Tests read scenes natively.
 
 use super::image::Rgba;
 
@@ -41,8 +42,107 @@ pub enum Item {
     Line { points: Vec<(f32, f32)>, stroke: Colour, width: f32, dashed: bool },
     /// `y` is the text's middle.
     Text { x: f32, y: f32, text: String, size: f32, colour: Colour, align: Align },
-    /// Copied pixel for pixel, top-left at (x, y).
-    Image { x: f32, y: f32, image: Rgba },
+    /// Top-left at (x, y), shown `w × h` scene pixels large: pixel for pixel when that is the
+    /// image's own size, otherwise enlarged or shrunk without smoothing (crisp pixels).
+    Image { x: f32, y: f32, w: f32, h: f32, image: Rgba },
+}
+
+/// A character's width as a share of the font size: an upper estimate, measured on DejaVu Sans
+/// (the widest of the fonts `system-ui` resolves to), so text laid out by it never runs past
+/// its room on any of them.
+fn char_width(c: char) -> f32 {
+    match c {
+        'i' | 'j' | 'l' | '.' | ',' | ':' | ';' | '\'' | '!' | '|' | ' ' | '·' => 0.34,
+        'f' | 't' | 'r' | '(' | ')' | '[' | ']' | '-' | '"' => 0.44,
+        'm' | 'w' | 'M' | 'W' | '%' => 0.98,
+        '0'..='9' => 0.64,
+        'A'..='Z' => 0.76,
+        c if c.is_ascii() => 0.64,
+        _ => 0.8,
+    }
+}
+
+/// The width `text` takes at `size` px (an upper estimate; see `char_width`).
+pub fn text_width(text: &str, size: f32) -> f32 {
+    text.chars().map(char_width).sum::<f32>() * size
+}
+
+/// The distance between the middles of two lines of text at `size` px.
+pub fn line_height(size: f32) -> f32 {
+    (size * 1.35).round()
+}
+
+/// The longest start of `chars` that fits `max_width` at `size` (at least one character).
+fn fitting(chars: &[char], size: f32, max_width: f32) -> usize {
+    let mut width = 0.0;
+    for (idx, &c) in chars.iter().enumerate() {
+        width += char_width(c) * size;
+        if width > max_width {
+            return idx.max(1);
+        }
+    }
+    chars.len()
+}
+
+/// `text` broken into lines of at most `max_width` px at `size` px, at spaces where it can be
+/// (a word longer than a line is cut).
+pub fn wrap(text: &str, size: f32, max_width: f32) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let mut word: Vec<char> = word.chars().collect();
+        while text_width(&word.iter().collect::<String>(), size) > max_width {
+            if !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            }
+            let cut = fitting(&word, size, max_width);
+            lines.push(word.drain(..cut).collect());
+        }
+        let word: String = word.into_iter().collect();
+        let joined = format!("{line} {word}");
+        if line.is_empty() {
+            line = word;
+        } else if text_width(&joined, size) > max_width {
+            lines.push(std::mem::replace(&mut line, word));
+        } else {
+            line = joined;
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// `text` cut to fit `max_width` px at `size` px, ending in "…" when cut.
+pub fn fit(text: &str, size: f32, max_width: f32) -> String {
+    if text_width(text, size) <= max_width {
+        return text.to_string();
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let keep = fitting(&chars, size, (max_width - char_width('…') * size).max(0.0));
+    let mut cut: String = chars[..keep.min(chars.len())].iter().collect();
+    cut.push('…');
+    cut
+}
+
+impl Item {
+    /// The box (x0, y0, x1, y1) the item covers, text by its estimated width; None for lines.
+    pub fn bounds(&self) -> Option<(f32, f32, f32, f32)> {
+        match self {
+            Item::Rect { x, y, w, h, .. } | Item::Image { x, y, w, h, .. } => Some((*x, *y, x + w, y + h)),
+            Item::Text { x, y, text, size, align, .. } => {
+                let width = text_width(text, *size);
+                let left = match align {
+                    Align::Left => *x,
+                    Align::Center => x - width / 2.0,
+                    Align::Right => x - width,
+                };
+                Some((left, y - size / 2.0, left + width, y + size / 2.0))
+            }
+            Item::Line { .. } => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -70,8 +170,27 @@ impl Scene {
         self.items.push(Item::Rect { x, y, w, h, fill });
     }
 
+    /// An image at its own size.
     pub fn image(&mut self, x: f32, y: f32, image: Rgba) {
-        self.items.push(Item::Image { x, y, image });
+        let (w, h) = (image.width as f32, image.height as f32);
+        self.items.push(Item::Image { x, y, w, h, image });
+    }
+
+    /// An image shown `w × h` scene pixels large.
+    pub fn image_sized(&mut self, x: f32, y: f32, w: f32, h: f32, image: Rgba) {
+        self.items.push(Item::Image { x, y, w, h, image });
+    }
+
+    /// `text` wrapped to `max_width` px, its first line's top at `top`; returns the y below the
+    /// last line.
+    pub fn paragraph(&mut self, x: f32, top: f32, text: &str, size: f32, colour: Colour, max_width: f32) -> f32 {
+        let step = line_height(size);
+        let mut y = top;
+        for line in wrap(text, size, max_width) {
+            self.text(x, y + step / 2.0, line, size, colour, Align::Left);
+            y += step;
+        }
+        y
     }
 
     /// All text items' strings, in order (for tests).
@@ -83,5 +202,36 @@ impl Scene {
                 _ => None,
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_wraps_at_spaces_within_its_width() {
+        // At 10 px a digit is 6.4 px: 64 px hold 10 digits.
+        assert!((text_width("0123456789", 10.0) - 64.0).abs() < 1e-4);
+        assert!(text_width("mmm", 10.0) > text_width("iii", 10.0) * 2.0, "wide letters count wide");
+        let cases: [(&str, f32, &[&str]); 4] = [
+            ("12345", 64.0, &["12345"]),
+            ("1234 5678 9012", 64.0, &["1234 5678", "9012"]),
+            ("0123456789012345", 64.0, &["0123456789", "012345"]),
+            ("", 64.0, &[""]),
+        ];
+        for (text, width, want) in cases {
+            let lines = wrap(text, 10.0, width);
+            assert_eq!(lines, want, "{text:?}");
+            assert!(lines.iter().all(|l| text_width(l, 10.0) <= width + 1e-3), "{lines:?}");
+        }
+        assert_eq!(fit("1234567890", 10.0, 41.0), "12345…");
+        assert_eq!(fit("12345", 10.0, 40.0), "12345");
+        let mut scene = Scene::new(100, 100);
+        let below = scene.paragraph(4.0, 10.0, "1234 5678 9012", 10.0, INK, 64.0);
+        assert_eq!(below, 10.0 + 2.0 * line_height(10.0));
+        let (x0, y0, x1, y1) = scene.items[1].bounds().unwrap();
+        assert_eq!((x0, y0, y1), (4.0, 10.0 + 1.5 * line_height(10.0) - 5.0, 10.0 + 1.5 * line_height(10.0) + 5.0));
+        assert!((x1 - (4.0 + 25.6)).abs() < 1e-4, "{x1}");
     }
 }

@@ -5,11 +5,37 @@
 
 use super::protocol::Loaded;
 use crate::data::DataSpec;
-use crate::model::NetSpec;
+use crate::model::{NetSpec, Optimizer};
 use crate::presets::{self, Preset};
 use crate::pretrain::PretrainPlan;
-use crate::snapshot::{self, Opened};
+use crate::snapshot::{self, Opened, Snapshot};
 use crate::train::{TrainConfig, Trainer};
+
+/// The settings an optimiser starts from when picked, and why those.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OptimizerChoice {
+    pub settings: Optimizer,
+    pub source: ChoiceSource,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChoiceSource {
+    /// The optimiser training now, as it is set.
+    InForce,
+    /// Measured to keep this preset training.
+    Measured,
+    /// The general default.
+    Default,
+}
+
+/// What a file held, to continue from.
+pub enum Saved {
+    /// One of ours: everything to resume exactly, pretraining and a comparison included.
+    Snapshot(Box<Snapshot>),
+    /// An imported network, with fresh optimiser state.
+    Network(Trainer),
+}
 
 /// Where an experiment came from: a preset's name, the editor, or a file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,12 +86,52 @@ impl Experiment {
         })
     }
 
+    /// Where a file's experiment came from, judged by what it is: the preset it names, if it
+    /// still is that preset's network, data and pretraining (settings may have been changed, as
+    /// in a live session); else a preset whose network, data, pretraining and settings it
+    /// equals; else what the file said (`said`, never a preset it no longer is).
+    fn recognise(&self, said: Origin) -> Origin {
+        let same_network = |p: &Preset| p.spec == self.spec && p.data == self.data && p.pretrain == self.pretrain;
+        if let Origin::Preset(name) = &said {
+            if presets::find(name).is_ok_and(same_network) {
+                return said;
+            }
+        }
+        if let Some(preset) = presets::all().iter().find(|p| same_network(p) && p.train == self.train) {
+            return Origin::Preset(preset.name.clone());
+        }
+        match said {
+            Origin::Preset(_) => Origin::Snapshot,
+            other => other,
+        }
+    }
+
     /// The preset this experiment is, if it is one (its comparison, shading, scale, epochs).
     pub fn preset_info(&self) -> Option<&'static Preset> {
         match &self.origin {
             Origin::Preset(name) => presets::find(name).ok(),
             _ => None,
         }
+    }
+
+    /// What each optimiser starts from when a user switches to it: the settings in force for
+    /// the current one; for the others, those measured to keep this preset training, else the
+    /// general defaults.
+    pub fn optimizer_choices(&self) -> Vec<OptimizerChoice> {
+        let measured = self.preset_info().map_or(&[][..], |p| &p.optimizers[..]);
+        Optimizer::defaults()
+            .into_iter()
+            .map(|default| {
+                let same = |o: &&Optimizer| o.name() == default.name();
+                if default.name() == self.train.optimizer.name() {
+                    OptimizerChoice { settings: self.train.optimizer, source: ChoiceSource::InForce }
+                } else if let Some(tuned) = measured.iter().find(same) {
+                    OptimizerChoice { settings: *tuned, source: ChoiceSource::Measured }
+                } else {
+                    OptimizerChoice { settings: default, source: ChoiceSource::Default }
+                }
+            })
+            .collect()
     }
 
     /// A network from the editor: the same data, settings and seed, a fresh start.
@@ -84,27 +150,34 @@ impl Experiment {
         Ok(Experiment { origin: Origin::ConvnetjsImport, spec, data: DataSpec::mnist(), train: demo.train.clone(), seed, pretrain: None })
     }
 
-    /// Recognise a file's bytes (ours or ConvNetJS's) and build the experiment and the trainer
-    /// that continues it: a snapshot resumes exactly; an imported network starts fresh
+    /// Recognise a file's bytes (ours or ConvNetJS's): the experiment it continues and what
+    /// to continue from. A snapshot resumes exactly; an imported network starts fresh
     /// optimiser state and data order from `seed`.
-    pub fn open(bytes: &[u8], seed: u64) -> Result<(Experiment, Trainer, Loaded), String> {
+    pub fn open(bytes: &[u8], seed: u64) -> Result<(Experiment, Saved, Loaded), String> {
         match snapshot::open(bytes)? {
             Opened::Bottleneck(saved) => {
-                let trainer = saved.restore()?;
-                let experiment = Experiment {
+                let said = match saved.origin.as_deref() {
+                    Some(name) if presets::find(name).is_ok() => Origin::Preset(name.to_string()),
+                    Some("custom") => Origin::Custom,
+                    Some("convnetjs-import") => Origin::ConvnetjsImport,
+                    _ => Origin::Snapshot,
+                };
+                let mut experiment = Experiment {
                     origin: Origin::Snapshot,
                     spec: saved.spec.clone(),
                     data: saved.data.clone(),
                     train: saved.train.clone(),
                     seed: saved.seed,
-                    pretrain: None,
+                    pretrain: saved.pretraining.as_ref().map(|p| p.plan.clone()),
                 };
-                Ok((experiment, trainer, Loaded::Snapshot))
+                experiment.origin = experiment.recognise(said);
+                Ok((experiment, Saved::Snapshot(saved), Loaded::Snapshot))
             }
             Opened::ConvNetJs(net) => {
-                let experiment = Experiment::convnetjs_import(net.spec().clone(), seed)?;
+                let mut experiment = Experiment::convnetjs_import(net.spec().clone(), seed)?;
+                experiment.origin = experiment.recognise(Origin::ConvnetjsImport);
                 let trainer = Trainer::with_network(seed, net, experiment.train.clone())?;
-                Ok((experiment, trainer, Loaded::Convnetjs))
+                Ok((experiment, Saved::Network(trainer), Loaded::Convnetjs))
             }
         }
     }

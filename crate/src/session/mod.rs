@@ -5,6 +5,9 @@
 //! a file or the wall clock: time comes from an injected `Clock`, bytes from the caller.
 
 pub mod experiment;
+pub mod explore;
+pub mod knowledge;
+pub mod link;
 pub mod monitor;
 pub mod panels;
 pub mod protocol;
@@ -15,7 +18,8 @@ mod tests;
 
 use crate::data::{DataSpec, Dataset};
 use crate::model::network::Workspace;
-use crate::model::pca::Pca;
+use crate::model::pca::{Pca, PcaFitter};
+use crate::model::spec::Checked;
 use crate::model::{NetSpec, Network};
 use crate::presets;
 use crate::pretrain::Pretrainer;
@@ -23,21 +27,47 @@ use crate::snapshot::{self, convnetjs};
 use crate::train::{evaluate, Eval, StepStats, TrainConfig, Trainer, MAX_BATCH};
 
 pub use crate::train::Clock;
-pub use experiment::{Experiment, Origin, DEFAULT_SEED};
+pub use experiment::{Experiment, Origin, Saved, DEFAULT_SEED};
 pub use protocol::{Answer, Command, Description, Loaded, Payload, Query, Reply, State, Stats, View};
 
+use knowledge::{Knowledge, Probes};
 use monitor::{Curves, Monitor};
-use run::Run;
+use run::{Companion, Run};
 
+/// Your digits marked on the scatter, at most.
+pub const MAX_MARKED: usize = 100;
+/// Slow motion runs from one step a second to this many (above it, full speed is the same).
+pub const MIN_SPEED: f64 = 0.1;
+pub const MAX_SPEED: f64 = 1000.0;
+/// The page's speed control: these steps a second, then full speed.
+pub const SPEEDS: [f64; 9] = [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0];
 /// Validation runs about this often (ms of the session's clock), or ten times its own cost.
 const VALIDATE_EVERY_MS: f64 = 1500.0;
 /// The PCA reference waits this long after a start, so the first frames come fast.
 const PCA_AFTER_MS: f64 = 1000.0;
 /// PCA is fit on at most this many training images, spread over the set.
 const PCA_MAX_IMAGES: usize = 2000;
-/// While training, PCA is fit only where dim · (k + 8) stays under this (it would stall the
-/// page for seconds); `pca_reference` fits it regardless.
+/// While training, PCA is fit only where dim · (k + 8) stays under this (its covariance alone
+/// would stall the page); `pca_reference` fits it regardless.
 const PCA_MAX_DIM_BY_BLOCK: usize = 120_000;
+/// While training, the PCA fit advances at most this long (ms) per housekeeping slice.
+const PCA_SLICE_MS: f64 = 15.0;
+
+/// Where the PCA reference stands after a slice of work.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum PcaProgress {
+    /// No reference for this network (a classifier, or a code no smaller than its input).
+    None,
+    Fitting,
+    Done,
+}
+
+/// PCA with k components on the current data, and its validation error.
+struct PcaFit {
+    k: usize,
+    mse: f64,
+    model: Pca,
+}
 
 /// A refusal, in one plain sentence. The session is exactly as it was before the command.
 #[derive(Clone, Debug, PartialEq)]
@@ -61,13 +91,6 @@ impl From<&str> for Error {
     }
 }
 
-/// A second network trained beside the first, on the same data from the same seed.
-pub struct Companion {
-    pub label: String,
-    pub trainer: Trainer,
-    pub curves: Curves,
-}
-
 pub struct Session {
     clock: Box<dyn Clock>,
     /// The built-in digits (or IDX files); None where only files are converted.
@@ -78,14 +101,29 @@ pub struct Session {
     /// The (data, seed) `train` and `valid` were built from.
     built_from: (DataSpec, u64),
     run: Run,
-    comparison: Option<Companion>,
+    /// Networks training beside this one, for comparison.
+    comparisons: Vec<Companion>,
     monitor: Monitor,
-    /// PCA's validation error with k components: (k, MSE/px), for the current data.
-    pca: Option<(usize, f64)>,
+    /// PCA with k components, fit on the current data, and its validation error (MSE/px).
+    pca: Option<PcaFit>,
+    /// A PCA fit in progress (its k), advanced a slice at a time while training.
+    pca_fitting: Option<(usize, PcaFitter)>,
+    /// The probes of what the code knows (their data and reference scores), and the latest
+    /// measure; when the next is due on the clock.
+    probes: Option<Probes>,
+    knowledge: Option<Knowledge>,
+    next_measure: f64,
     view: View,
     paused: bool,
     paused_reason: Option<String>,
     started_ms: f64,
+    /// Your digits (drawn, or from pictures), as the network's inputs: the scatter marks them.
+    marked: Vec<Vec<f32>>,
+    /// The built-in digits while the experiment trains on digits of your own.
+    built_in: Option<Dataset>,
+    /// Slow motion: at most this many steps a second, and when the next may come.
+    speed: Option<f64>,
+    next_step_at: f64,
 }
 
 impl Session {
@@ -99,17 +137,28 @@ impl Session {
     /// Continue from a file's bytes: a Bottleneck snapshot resumes exactly; a ConvNetJS network
     /// trains with the ConvNetJS demo's settings from `seed`.
     pub fn open(bytes: &[u8], digits: Option<Dataset>, seed: u64, clock: Box<dyn Clock>) -> Result<Session, Error> {
-        let (experiment, trainer, _) = Experiment::open(bytes, seed)?;
+        Session::open_with(bytes, seed, clock, |_, _| Ok(digits))
+    }
+
+    /// `open`, with the digits chosen once the file has said what it is and what data it
+    /// trains on (the CLI reads IDX files or the built-in digits only when the run needs them,
+    /// and refuses what it cannot use before reading them).
+    pub fn open_with(bytes: &[u8], seed: u64, clock: Box<dyn Clock>, digits: impl FnOnce(Loaded, &DataSpec) -> Result<Option<Dataset>, String>) -> Result<Session, Error> {
+        let (experiment, saved, loaded) = Experiment::open(bytes, seed)?;
+        let digits = digits(loaded, &experiment.data)?;
         let (train, valid) = build_data(&experiment, digits.as_ref())?;
-        Session::assemble(experiment, Run::Plain(trainer), digits, train, valid, clock)
+        let (run, companions) = continue_from(saved, &experiment, &train, &valid)?;
+        let mut session = Session::assemble(experiment, run, digits, train, valid, clock)?;
+        session.comparisons = companions;
+        Ok(session)
     }
 
     fn assemble(experiment: Experiment, run: Run, digits: Option<Dataset>, train: Dataset, valid: Dataset, clock: Box<dyn Clock>) -> Result<Session, Error> {
-        check_fits(run.trainer().net(), &train)?;
+        check_run(&run, &[], &train)?;
         let log_y = experiment.preset_info().is_some_and(|p| p.log_scale);
         let started_ms = clock.now_ms();
         Ok(Session {
-            view: default_view(run.trainer().net(), log_y),
+            view: default_view(run.trainer().net().checked(), log_y),
             built_from: (experiment.data.clone(), experiment.seed),
             clock,
             digits,
@@ -117,12 +166,20 @@ impl Session {
             train,
             valid,
             run,
-            comparison: None,
+            comparisons: Vec::new(),
             monitor: Monitor::default(),
             pca: None,
+            pca_fitting: None,
+            probes: None,
+            knowledge: None,
+            next_measure: 0.0,
             paused: false,
             paused_reason: None,
             started_ms,
+            marked: Vec::new(),
+            built_in: None,
+            speed: None,
+            next_step_at: 0.0,
         })
     }
 
@@ -134,11 +191,17 @@ impl Session {
                 Payload::None
             }
             Command::Resume => {
+                if let Some(done) = self.finished() {
+                    return Err(Error(done));
+                }
                 self.paused = false;
                 self.paused_reason = None;
                 Payload::None
             }
             Command::Step => {
+                if let Some(done) = self.finished() {
+                    return Err(Error(done));
+                }
                 self.paused = true;
                 self.paused_reason = None;
                 self.train_one();
@@ -172,15 +235,54 @@ impl Session {
                 self.replace(self.experiment.with_spec(spec), None)?;
                 Payload::None
             }
-            Command::Save => Payload::Snapshot(self.snapshot_text()),
+            Command::Save => Payload::Snapshot(self.snapshot_text()?),
             Command::Load { bytes } => {
-                let (experiment, trainer, loaded) = Experiment::open(&bytes, self.experiment.seed)?;
-                self.replace(experiment, Some(Run::Plain(trainer)))?;
+                let (experiment, saved, loaded) = Experiment::open(&bytes, self.experiment.seed)?;
+                self.replace(experiment, Some(saved))?;
                 Payload::Loaded(loaded)
             }
             Command::ExportConvnetjs => Payload::Convnetjs(convnetjs::export(self.network())?),
-            Command::View { layer, x, y, log_y } => {
+            Command::View { layer, x, y, manifold, log_y } => {
                 self.view = self.checked_view(layer, x, y, log_y)?;
+                if let Some(manifold) = manifold {
+                    self.view.manifold = manifold;
+                }
+                Payload::None
+            }
+            Command::Mark { digits } => {
+                let n = self.network().n_inputs();
+                if digits.len() > MAX_MARKED {
+                    return Err(Error(format!("the scatter marks at most {MAX_MARKED} of your digits, not {}", digits.len())));
+                }
+                if let Some(bad) = digits.iter().find(|d| d.len() != n) {
+                    return Err(Error(format!("a digit for this network is {n} numbers, not {}", bad.len())));
+                }
+                if digits.iter().flatten().any(|v| !(0.0..=1.0).contains(v)) {
+                    return Err(Error("a digit's pixels are each between 0 and 1".into()));
+                }
+                self.marked = digits;
+                Payload::None
+            }
+            Command::UseDigits { files } => {
+                let files: Vec<&[u8]> = files.iter().map(|f| f.as_slice()).collect();
+                let digits = crate::data::idx::parse_files(&files)?;
+                self.use_digits(digits, false)?;
+                Payload::None
+            }
+            Command::BuiltInDigits => {
+                if let Some(built_in) = self.built_in.clone() {
+                    self.use_digits(built_in, true)?;
+                }
+                Payload::None
+            }
+            Command::SetSpeed { steps_per_second } => {
+                if let Some(speed) = steps_per_second {
+                    if !(speed.is_finite() && (MIN_SPEED..=MAX_SPEED).contains(&speed)) {
+                        return Err(Error(format!("slow motion runs from {MIN_SPEED} to {MAX_SPEED} steps a second, not {speed}")));
+                    }
+                }
+                self.speed = steps_per_second;
+                self.next_step_at = 0.0;
                 Payload::None
             }
             Command::Cycle => {
@@ -191,17 +293,15 @@ impl Session {
             }
             Command::ClearGraph => {
                 self.monitor.curves.clear_graph();
-                if let Some(companion) = &mut self.comparison {
-                    companion.curves.clear_graph();
-                }
+                self.comparisons.iter_mut().for_each(|c| c.curves.clear_graph());
                 Payload::None
             }
             Command::Compare { label, spec, config } => {
-                self.comparison = Some(self.companion(label, spec, config)?);
+                self.comparisons = self.companions(label, spec, config)?;
                 Payload::None
             }
             Command::StopCompare => {
-                self.comparison = None;
+                self.comparisons.clear();
                 Payload::None
             }
             Command::Describe => Payload::Description(Box::new(describe())),
@@ -213,9 +313,27 @@ impl Session {
     /// work: curves, validation, the PCA reference, throughput.
     pub fn run_for(&mut self, budget_ms: f64) -> Stats {
         let start = self.clock.now_ms();
-        if !self.paused {
-            while self.train_one() && self.clock.now_ms() - start < budget_ms {
-                self.train_comparison();
+        match self.speed {
+            _ if self.paused => {}
+            None => {
+                let mut now = start;
+                while self.train_one() && {
+                    now = self.clock.now_ms();
+                    now - start < budget_ms
+                } {
+                    self.train_comparison();
+                }
+                // Examples/s counts the time spent training, not validating or drawing.
+                self.monitor.training_ms += (now - start).max(0.0);
+            }
+            // Slow motion: one step when its time has come, the comparison with it.
+            Some(steps_per_second) => {
+                if start >= self.next_step_at {
+                    self.next_step_at = start.max(self.next_step_at) + 1000.0 / steps_per_second;
+                    if self.train_one() {
+                        self.train_comparison();
+                    }
+                }
             }
         }
         self.housekeeping();
@@ -234,7 +352,18 @@ impl Session {
 
     /// Answer a question about the network without changing it.
     pub fn query(&self, query: Query) -> Result<Answer, Error> {
+        let mut work = Workspace::default();
         match query {
+            Query::Point { px, py, width } => Ok(Answer::Point(explore::point(self, &mut work, px, py, panels::clamp_width(width))?)),
+            Query::Interpolate { from, to, steps } => Ok(Answer::Path(explore::interpolate(self, &mut work, from, to, steps)?)),
+            Query::Digitize { strokes, size, pen } => {
+                let digit = crate::data::drawing::digitize(&strokes, size, pen)?;
+                Ok(Answer::Drawing(digit.map(|d| explore::drawing(self, &mut work, d)).transpose()?))
+            }
+            Query::Picture { width, height, rgba } => {
+                let digit = crate::data::drawing::from_picture(width, height, &rgba)?;
+                Ok(Answer::Drawing(digit.map(|d| explore::drawing(self, &mut work, d)).transpose()?))
+            }
             Query::Reconstruct { inputs } => {
                 let net = self.network();
                 let n_inputs = net.n_inputs();
@@ -244,7 +373,6 @@ impl Session {
                 if inputs.iter().any(|v| !v.is_finite()) {
                     return Err("every input must be a finite number".into());
                 }
-                let mut work = Workspace::default();
                 Ok(Answer::Outputs(net.infer(&mut work, &inputs, inputs.len() / n_inputs, None).output().to_vec()))
             }
         }
@@ -260,22 +388,66 @@ impl Session {
         Ok(evaluate(self.network(), data))
     }
 
+    /// What the code knows, measured now the way the live table measures it: probes fit on
+    /// `train` (2,000 digits spread over it) and scored on `valid`, beside PCA with as many
+    /// components (fit on `train`) and the raw pixels. None for a classifier, for a network
+    /// that does not take these images, or for digits without labels.
+    pub fn knowledge_on(&self, train: &Dataset, valid: &Dataset) -> Option<Knowledge> {
+        let net = self.network();
+        let units = net.layers()[net.code_layer()].n_out();
+        let dim = train.n_pixels();
+        if net.is_classifier() || dim != net.n_inputs() || valid.n_pixels() != dim || train.n_images == 0 {
+            return None;
+        }
+        let pca = (units < dim).then(|| {
+            let sample = train.spread(PCA_MAX_IMAGES);
+            Pca::fit(&sample.pixels, sample.n_images, dim, units)
+        });
+        Probes::new(train, valid, pca.as_ref(), units).map(|probes| probes.measure(net, valid, self.run.examples_seen() as f64))
+    }
+
     /// PCA's validation error with as many components as the code has units, fit on the
     /// training images (at most 2,000, spread over the set); None where a code is no smaller
     /// than its input or the network is a classifier.
     pub fn pca_reference(&mut self) -> Option<(usize, f64)> {
+        while self.advance_pca(f64::INFINITY) == PcaProgress::Fitting {}
+        self.pca.as_ref().map(|fit| (fit.k, fit.mse))
+    }
+
+    /// The code size PCA is compared at, or None where there is no comparison to make.
+    fn pca_k(&self) -> Option<usize> {
         let net = self.run.trainer().net();
         let k = net.layers()[net.code_layer()].n_out();
+        let usable = k < self.train.n_pixels() && !net.is_classifier() && self.train.n_images > 0 && self.valid.n_images > 0;
+        usable.then_some(k)
+    }
+
+    /// Move the PCA reference on until `deadline` on the clock (the covariance, a first step,
+    /// always happens whole): start a fit when the code size has none, iterate, and finish.
+    fn advance_pca(&mut self, deadline: f64) -> PcaProgress {
+        let Some(k) = self.pca_k() else { return PcaProgress::None };
+        if self.pca.as_ref().is_some_and(|fit| fit.k == k) {
+            return PcaProgress::Done;
+        }
         let dim = self.train.n_pixels();
-        if k >= dim || net.is_classifier() || self.train.n_images == 0 || self.valid.n_images == 0 {
-            return None;
-        }
-        if self.pca.is_none_or(|(pk, _)| pk != k) {
+        if self.pca_fitting.as_ref().is_none_or(|(fit_k, _)| *fit_k != k) {
             let sample = self.train.spread(PCA_MAX_IMAGES);
-            let pca = Pca::fit(&sample.pixels, sample.n_images, dim, k);
-            self.pca = Some((k, pca.mse_per_pixel(&self.valid.pixels, self.valid.n_images, k)));
+            self.pca_fitting = Some((k, PcaFitter::new(&sample.pixels, sample.n_images, dim, k)));
         }
-        self.pca
+        let (_, fitter) = self.pca_fitting.as_mut().expect("a fit was just started");
+        loop {
+            if fitter.step(1) {
+                break;
+            }
+            if self.clock.now_ms() >= deadline {
+                return PcaProgress::Fitting;
+            }
+        }
+        let (_, fitter) = self.pca_fitting.take().expect("a fit in progress");
+        let model = fitter.finish();
+        let mse = model.mse_per_pixel(&self.valid.pixels, self.valid.n_images, k);
+        self.pca = Some(PcaFit { k, mse, model });
+        PcaProgress::Done
     }
 
     /// The network people look at (the classifier while pretraining).
@@ -303,8 +475,8 @@ impl Session {
         &self.valid
     }
 
-    pub fn comparison(&self) -> Option<&Companion> {
-        self.comparison.as_ref()
+    pub fn comparisons(&self) -> &[Companion] {
+        &self.comparisons
     }
 
     pub fn view(&self) -> View {
@@ -320,16 +492,17 @@ impl Session {
         self.run.examples_seen()
     }
 
-    /// The snapshot of the network as it is now, as JSON text.
-    pub fn snapshot_text(&self) -> String {
-        snapshot::save(self.run.trainer(), &self.experiment.data)
+    /// Everything needed to resume this session exactly (the network, its optimiser, data
+    /// order and generator; pretraining where it stands; the comparison), as JSON text.
+    pub fn snapshot_text(&self) -> Result<String, Error> {
+        Ok(self.run.save(&self.experiment, &self.comparisons).to_json()?)
     }
 
     /// The settings and network description the controls show.
     pub fn state(&self) -> State {
         let net = self.network();
         let config = &self.experiment.train;
-        State {
+        let mut state = State {
             preset: self.experiment.origin.name().to_string(),
             seed: self.experiment.seed,
             spec: self.experiment.spec.to_json(),
@@ -350,11 +523,21 @@ impl Session {
                 .collect(),
             code_layer: net.code_layer(),
             view: self.view,
-            comparison: self.experiment.preset_info().and_then(|p| p.comparison.as_ref()).map(|c| c.label.clone()),
-            comparing: self.comparison.as_ref().map(|c| c.label.clone()),
+            comparison: self.experiment.preset_info().map(|p| and_list(p.comparisons.iter().map(|c| c.label.as_str()))).filter(|l| !l.is_empty()),
+            comparing: Some(and_list(self.comparisons.iter().map(|c| c.label.as_str()))).filter(|l| !l.is_empty()),
             data: self.experiment.data.clone(),
             panels: panels::info(self),
-        }
+            optimizer_choices: self.experiment.optimizer_choices(),
+            speed: self.speed,
+            marked: self.marked.len(),
+            digits: match (&self.built_in, &self.digits) {
+                (Some(_), Some(digits)) => format!("your {} digits", digits.n_images),
+                _ => "built-in".into(),
+            },
+            link: Vec::new(),
+        };
+        state.link = link::link(&state);
+        state
     }
 
     /// The live figures.
@@ -369,17 +552,19 @@ impl Session {
                 examples_per_second: if self.paused { 0.0 } else { self.monitor.examples_per_second() },
                 forward_us: self.monitor.forward_us,
                 backward_us: self.monitor.backward_us,
+                validation_ms: self.monitor.validation_ms,
             },
             loss: protocol::Losses {
                 train_mse: curves.smoothed_mse,
                 train_bce: self.monitor.smoothed_bce,
                 valid_mse: curves.valid_mse,
                 valid_bce: self.monitor.valid_bce,
-                pca_mse: self.pca.map(|p| p.1),
+                pca_mse: self.pca.as_ref().map(|fit| fit.mse),
                 decay: trainer.decay_loss(),
             },
-            comparison: self.comparison.as_ref().map(|c| protocol::CompanionStats { label: c.label.clone(), train_mse: c.curves.smoothed_mse, valid_mse: c.curves.valid_mse }),
+            comparisons: self.comparisons.iter().map(|c| protocol::CompanionStats { label: c.label.clone(), train_mse: c.curves.smoothed_mse, valid_mse: c.curves.valid_mse }).collect(),
             units_ever_selected: self.units_ever_selected(),
+            knowledge: self.knowledge.clone(),
             pretraining: self.run.pretrainer().map(|p| protocol::PretrainingStats {
                 phase: p.describe(),
                 accuracy_pretrained: p.pretrained_curve.last().map(|c| c.1),
@@ -388,6 +573,7 @@ impl Session {
             paused: self.paused,
             paused_reason: self.paused_reason.clone(),
             learning_rate: self.experiment.train.optimizer.learning_rate().map(crate::decimal::widen),
+            top_k: self.network().layers().iter().find_map(|l| l.kind().top_k().and(l.top_k())),
         }
     }
 
@@ -403,29 +589,59 @@ impl Session {
         Ok(())
     }
 
-    /// Swap in a new experiment and its run (a fresh one from the experiment, or a loaded
-    /// one); every check comes before anything changes.
-    fn replace(&mut self, experiment: Experiment, run: Option<Run>) -> Result<(), Error> {
+    /// Train on other digits (yours, or the built-in ones again): the experiment starts over
+    /// on them, and the old digits are kept only if they are the built-in ones.
+    fn use_digits(&mut self, digits: Dataset, built_in: bool) -> Result<(), Error> {
+        if !self.experiment.data.is_mnist() {
+            return Err("this experiment makes its own data; digits of your own go with a digits preset".into());
+        }
+        let previous = std::mem::replace(&mut self.digits, Some(digits));
+        if let Err(e) = self.replace_on(self.experiment.clone(), None, true) {
+            self.digits = previous;
+            return Err(Error(format!("these digits do not suit this experiment: {e}")));
+        }
+        if built_in {
+            self.built_in = None;
+        } else if self.built_in.is_none() {
+            self.built_in = previous;
+        }
+        Ok(())
+    }
+
+    /// Swap in a new experiment and its run (a fresh one from the experiment, or what a file
+    /// saved); every check comes before anything changes.
+    fn replace(&mut self, experiment: Experiment, saved: Option<Saved>) -> Result<(), Error> {
+        self.replace_on(experiment, saved, false)
+    }
+
+    /// `replace`, rebuilding the data even when its spec is unchanged (`new_digits`).
+    fn replace_on(&mut self, experiment: Experiment, saved: Option<Saved>, new_digits: bool) -> Result<(), Error> {
         let key = (experiment.data.clone(), experiment.seed);
         // Digits do not depend on the seed; synthetic data does.
-        let same_data = key.0 == self.built_from.0 && (key.0.is_mnist() || key.1 == self.built_from.1);
+        let same_data = !new_digits && key.0 == self.built_from.0 && (key.0.is_mnist() || key.1 == self.built_from.1);
         let rebuilt = if same_data { None } else { Some(build_data(&experiment, self.digits.as_ref())?) };
         let (train, valid) = rebuilt.as_ref().map_or((&self.train, &self.valid), |(t, v)| (t, v));
-        let run = match run {
-            Some(run) => run,
-            None => Run::start(&experiment, train, valid)?,
+        let (run, companions) = match saved {
+            Some(saved) => continue_from(saved, &experiment, train, valid)?,
+            None => (Run::start(&experiment, train, valid)?, Vec::new()),
         };
-        check_fits(run.trainer().net(), train)?;
+        check_run(&run, &companions, train)?;
         if let Some((train, valid)) = rebuilt {
             self.train = train;
             self.valid = valid;
             self.built_from = key;
             self.pca = None;
+            self.pca_fitting = None;
         }
-        self.view = default_view(run.trainer().net(), self.view.log_y);
+        self.probes = None;
+        self.knowledge = None;
+        self.next_measure = 0.0;
+        let n_inputs = run.trainer().net().n_inputs();
+        self.marked.retain(|d| d.len() == n_inputs);
+        self.view = View { manifold: self.view.manifold, ..default_view(run.trainer().net().checked(), self.view.log_y) };
         self.experiment = experiment;
         self.run = run;
-        self.comparison = None;
+        self.comparisons = companions;
         self.monitor.restart();
         self.paused_reason = None;
         self.started_ms = self.clock.now_ms();
@@ -455,23 +671,61 @@ impl Session {
         Ok(view)
     }
 
-    /// The comparison network a `Compare` asks for.
-    fn companion(&self, label: Option<String>, spec: Option<String>, config: Option<TrainConfig>) -> Result<Companion, Error> {
-        let (label, spec, config) = if spec.is_none() && config.is_none() {
+    /// The comparison networks a `Compare` asks for: the preset's own (all of them), or one
+    /// of a spec and/or settings given.
+    fn companions(&self, label: Option<String>, spec: Option<String>, config: Option<TrainConfig>) -> Result<Vec<Companion>, Error> {
+        let wanted: Vec<(String, NetSpec, TrainConfig)> = if spec.is_none() && config.is_none() {
             let preset = self.experiment.preset_info().ok_or("this network has no preset comparison; give a spec or settings to compare with")?;
-            let comparison = preset.comparison.as_ref().ok_or_else(|| Error(format!("preset {} has no comparison", preset.name)))?;
-            let spec = comparison.spec.clone().unwrap_or_else(|| self.experiment.spec.clone());
-            (comparison.label.clone(), spec, comparison.train.clone().unwrap_or_else(|| self.experiment.train.clone()))
+            if preset.comparisons.is_empty() {
+                return Err(Error(format!("preset {} has no comparison", preset.name)));
+            }
+            preset
+                .comparisons
+                .iter()
+                .map(|c| (c.label.clone(), c.spec.clone().unwrap_or_else(|| self.experiment.spec.clone()), c.train.clone().unwrap_or_else(|| self.experiment.train.clone())))
+                .collect()
         } else {
             let spec = match spec {
                 Some(text) => NetSpec::from_json(&text)?,
                 None => self.experiment.spec.clone(),
             };
-            (label.unwrap_or_else(|| "comparison".into()), spec, config.unwrap_or_else(|| self.experiment.train.clone()))
+            vec![(label.unwrap_or_else(|| "comparison".into()), spec, config.unwrap_or_else(|| self.experiment.train.clone()))]
         };
-        let trainer = Trainer::new(&spec, config, self.experiment.seed)?;
-        check_fits(trainer.net(), &self.train).map_err(|e| Error(format!("the comparison network does not fit: {e}")))?;
-        Ok(Companion { label, trainer, curves: Curves::default() })
+        // Everything a session saves must fit one snapshot, so it can come back.
+        let sizes = |spec: &NetSpec, config: &TrainConfig| spec.check().map(|c| crate::budget::snapshot_bytes(c.n_params(), config.optimizer.n_slots() as u64));
+        let mut total = sizes(&self.experiment.spec, &self.experiment.train)?;
+        for (_, spec, config) in &wanted {
+            total = total.saturating_add(sizes(spec, config)?);
+        }
+        if total > snapshot::MAX_BYTES as u64 {
+            return Err(Error(format!(
+                "training these comparisons beside this network would make a snapshot of about {}, more than the {} one may be, so the run could not be saved",
+                crate::budget::bytes(total),
+                crate::budget::bytes(snapshot::MAX_BYTES as u64)
+            )));
+        }
+        wanted
+            .into_iter()
+            .map(|(label, spec, config)| {
+                let trainer = Trainer::new(&spec, config, self.experiment.seed)?;
+                check_fits(trainer.net(), &self.train).map_err(|e| Error(format!("the comparison network does not fit: {e}")))?;
+                Ok(Companion { label, trainer, curves: Curves::default() })
+            })
+            .collect()
+    }
+
+    /// When the run has nothing left to train (layer-wise pretraining ends after its last
+    /// fine-tuning epoch), what it reached and what to do next, in a sentence.
+    fn finished(&self) -> Option<String> {
+        let p = self.run.pretrainer().filter(|p| p.phase == crate::pretrain::Phase::Done)?;
+        let score = |curve: &[(f64, f64)]| curve.last().map_or("—".to_string(), |c| format!("{:.1} %", 100.0 * c.1));
+        Some(format!(
+            "Pretraining is finished: after {} epochs on {} labels the pretrained classifier reads {} of the validation digits and the one from random weights {}. There is nothing left to train; reset runs it again from the seed.",
+            p.plan.finetune_epochs,
+            panels::group_thousands(p.plan.n_labels as u64),
+            score(&p.pretrained_curve),
+            score(&p.baseline_curve)
+        ))
     }
 
     /// Train one batch; false when training had to stop (the run is done, or diverged).
@@ -490,15 +744,23 @@ impl Session {
         }
     }
 
-    /// One batch for the comparison network, if any (it shares the main network's time).
+    /// One batch for each comparison network (they share the main network's time); one that
+    /// fails stops, and says so.
     fn train_comparison(&mut self) {
-        let Some(companion) = &mut self.comparison else { return };
-        match companion.trainer.step(&self.train) {
-            Ok(stats) => companion.curves.note_batch(stats.mse_per_pixel),
-            Err(e) => {
-                self.paused_reason = Some(format!("the comparison with {} stopped: {e}", companion.label));
-                self.comparison = None;
+        let train = &self.train;
+        let mut stopped = None;
+        self.comparisons.retain_mut(|companion| match companion.trainer.step(train) {
+            Ok(stats) => {
+                companion.curves.note_batch(stats.mse_per_pixel);
+                true
             }
+            Err(e) => {
+                stopped = Some(format!("the comparison with {} stopped: {e}", companion.label));
+                false
+            }
+        });
+        if stopped.is_some() {
+            self.paused_reason = stopped;
         }
     }
 
@@ -506,7 +768,8 @@ impl Session {
     fn housekeeping(&mut self) {
         let now = self.clock.now_ms();
         let seen = self.run.examples_seen() as f64;
-        self.monitor.record_rate(now, seen);
+        let training_ms = if self.speed.is_some() { now } else { self.monitor.training_ms };
+        self.monitor.record_rate(training_ms, seen);
         if self.run.pretrainer().is_some() {
             // The pretrainer scores itself; here only the loss curve of its layer phases.
             if let Some(loss) = self.monitor.smoothed_bce.or(self.monitor.curves.smoothed_mse).filter(|_| self.run.in_layer_phase()) {
@@ -524,9 +787,10 @@ impl Session {
             self.monitor.curves.push_valid(seen, eval.mse_per_pixel);
             self.monitor.valid_bce = eval.bce_per_pixel;
             let cost = self.clock.now_ms() - now;
+            self.monitor.validation_ms = cost;
             self.monitor.next_validation = now + VALIDATE_EVERY_MS.max(10.0 * cost);
         }
-        if let Some(companion) = &mut self.comparison {
+        for companion in &mut self.comparisons {
             let companion_seen = companion.trainer.progress().examples_seen as f64;
             if let Some(mse) = companion.curves.smoothed_mse {
                 companion.curves.push_train(companion_seen, mse);
@@ -538,21 +802,43 @@ impl Session {
             companion.curves.thin();
         }
         self.monitor.curves.thin();
-        let net = self.network();
-        let k = net.layers()[net.code_layer()].n_out();
-        let affordable = self.train.n_pixels() * (k + 8) <= PCA_MAX_DIM_BY_BLOCK;
-        if now - self.started_ms > PCA_AFTER_MS && affordable {
-            self.pca_reference();
+        let k = self.pca_k();
+        let affordable = k.is_some_and(|k| self.train.n_pixels() * (k + 8) <= PCA_MAX_DIM_BY_BLOCK);
+        let warmed_up = now - self.started_ms > PCA_AFTER_MS;
+        let pca = if warmed_up && affordable { self.advance_pca(now + PCA_SLICE_MS) } else { PcaProgress::None };
+        // Knowledge waits for the PCA it is compared with (unless there will be none).
+        if now >= self.next_measure && warmed_up && pca != PcaProgress::Fitting && !self.network().is_classifier() {
+            self.measure_knowledge(now);
         }
+    }
+
+    /// Measure what the code knows (and, the first time, the references), then wait long
+    /// enough that measuring costs at most a tenth of training's time.
+    fn measure_knowledge(&mut self, now: f64) {
+        let units = self.network().layers()[self.network().code_layer()].n_out();
+        if self.probes.is_none() {
+            let pca = self.pca.as_ref().filter(|fit| fit.k == units).map(|fit| &fit.model);
+            self.probes = Probes::new(&self.train, &self.valid, pca, units);
+        }
+        let Some(probes) = &self.probes else {
+            self.next_measure = f64::INFINITY; // nothing to measure on unlabelled data
+            return;
+        };
+        let knowledge = probes.measure(self.network(), &self.valid, self.run.examples_seen() as f64);
+        self.monitor.knowledge.push((knowledge.examples_seen, knowledge.code.knn));
+        self.knowledge = Some(knowledge);
+        let cost = self.clock.now_ms() - now;
+        self.next_measure = now + knowledge::MEASURE_EVERY_MS.max(cost * (1.0 / knowledge::MAX_SHARE - 1.0));
     }
 }
 
 /// The scatter's view of a new network: its code layer's first two units (a classifier's
 /// narrowest layer is its class scores, so its last hidden layer instead).
-fn default_view(net: &Network, log_y: bool) -> View {
-    let layers = net.layers();
-    let layer = if net.is_classifier() && layers.len() > 1 { layers.len() - 2 } else { net.code_layer() };
-    View { layer, x: 0, y: 1.min(layers[layer].n_out() - 1), log_y }
+fn default_view(checked: &Checked, log_y: bool) -> View {
+    let layers = &checked.layers;
+    let classifier = checked.loss == crate::model::Loss::Softmax;
+    let layer = if classifier && layers.len() > 1 { layers.len() - 2 } else { checked.code_layer };
+    View { layer, x: 0, y: 1.min(layers[layer].n_out - 1), manifold: false, log_y }
 }
 
 /// The (train, validation) sets an experiment asks for: the digits as its data spec transforms
@@ -567,12 +853,51 @@ fn build_data(experiment: &Experiment, digits: Option<&Dataset>) -> Result<(Data
     experiment.data.build(digits, experiment.seed)
 }
 
-/// A network fits its data when it takes one number per pixel (empty sets fit anything).
+/// A network fits its data when it takes one number per pixel, in the same shape (empty sets
+/// fit anything): 784 numbers laid out 1 × 784 are not a 28 × 28 digit.
 fn check_fits(net: &Network, train: &Dataset) -> Result<(), String> {
-    if train.n_images > 0 && train.n_pixels() != net.n_inputs() {
+    if train.n_images == 0 {
+        return Ok(());
+    }
+    if train.n_pixels() != net.n_inputs() {
         return Err(format!("the network takes {} inputs, but its data has {} numbers per example", net.n_inputs(), train.n_pixels()));
     }
+    let (width, height, _) = net.input_shape();
+    if train.height > 1 && (train.width, train.height) != (width, height) {
+        return Err(format!("the network takes {width}×{height} images, but its data is {}×{}", train.width, train.height));
+    }
     Ok(())
+}
+
+/// A run (and its comparisons) fits the data, and a saved data order is an order of this data.
+fn check_run(run: &Run, companions: &[Companion], train: &Dataset) -> Result<(), String> {
+    let trainers = std::iter::once(("the network", run.trainer())).chain(companions.iter().map(|c| ("the comparison", &c.trainer)));
+    for (what, trainer) in trainers {
+        check_fits(trainer.net(), train).map_err(|e| if what == "the network" { e } else { format!("the comparison network does not fit: {e}") })?;
+        let order = trainer.progress().order.len();
+        if run.pretrainer().is_none() && train.n_images > 0 && order != 0 && order != train.n_images {
+            return Err(format!("{what}'s saved data order lists {order} examples, but its training data has {}", train.n_images));
+        }
+    }
+    Ok(())
+}
+
+/// The run and comparisons a file continues.
+fn continue_from(saved: Saved, experiment: &Experiment, train: &Dataset, valid: &Dataset) -> Result<(Run, Vec<Companion>), String> {
+    match saved {
+        Saved::Network(trainer) => Ok((Run::Plain(trainer), Vec::new())),
+        Saved::Snapshot(snapshot) => Run::resume(&snapshot, experiment, train, valid),
+    }
+}
+
+/// "a", "a and b", "a, b and c".
+fn and_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    let items: Vec<&str> = items.collect();
+    match items.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// Defaults, limits and names for the page's controls.
@@ -584,7 +909,8 @@ pub fn describe() -> Description {
                 name: p.name.clone(),
                 title: p.title.clone(),
                 caption: p.caption.clone(),
-                comparison: p.comparison.as_ref().map(|c| c.label.clone()),
+                look_for: p.look_for.clone(),
+                comparison: Some(and_list(p.comparisons.iter().map(|c| c.label.as_str()))).filter(|l| !l.is_empty()),
             })
             .collect(),
         default_preset: presets::DEFAULT.to_string(),
@@ -592,6 +918,7 @@ pub fn describe() -> Description {
         optimizers: crate::model::Optimizer::defaults().to_vec(),
         noises: crate::data::Noise::defaults().to_vec(),
         panels: panels::Panel::ALL.iter().map(|p| p.name().to_string()).collect(),
+        speeds: SPEEDS.to_vec(),
         limits: protocol::Limits {
             max_batch: MAX_BATCH,
             max_file_bytes: snapshot::MAX_BYTES,

@@ -81,6 +81,12 @@ pub struct Monitor {
     rate_window: VecDeque<(f64, f64)>,
     /// When validation is next due, in the session clock's ms.
     pub next_validation: f64,
+    /// The code's 5-nearest-neighbour accuracy over examples seen.
+    pub knowledge: Vec<(f64, f64)>,
+    /// Time spent in training steps alone (ms of the session's clock), which examples/s
+    /// divides by, and what the latest validation took.
+    pub training_ms: f64,
+    pub validation_ms: f64,
 }
 
 impl Monitor {

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::experiment::OptimizerChoice;
+use super::knowledge::Knowledge;
 use crate::data::{DataSpec, Noise};
 use crate::model::Optimizer;
 use crate::train::TrainConfig;
@@ -19,7 +21,9 @@ pub enum Command {
     Resume,
     /// Train exactly one minibatch, and stay paused.
     Step,
-    /// Start the experiment over from a seed (default: the current one).
+    /// Start the experiment over from a seed (default: the current one). The seed field in the
+    /// page takes effect only here (or with the preset `LoadPreset` starts): nothing else
+    /// changes the seed of a run under way.
     Reset { seed: Option<u64> },
     SetLearningRate { lr: f32 },
     SetConfig { config: TrainConfig },
@@ -34,8 +38,27 @@ pub enum Command {
         bytes: Vec<u8>,
     },
     ExportConvnetjs,
-    /// The scatter's layer and neuron pair, and the loss graph's scale.
-    View { layer: Option<usize>, x: Option<usize>, y: Option<usize>, log_y: Option<bool> },
+    /// The scatter's layer and neuron pair, whether the decoded manifold fills its background,
+    /// and the loss graph's scale.
+    View {
+        layer: Option<usize>,
+        x: Option<usize>,
+        y: Option<usize>,
+        #[serde(default)]
+        manifold: Option<bool>,
+        log_y: Option<bool>,
+    },
+    /// Your digits (drawn, or from pictures), as `Query::Digitize` and `Query::Picture` made
+    /// them: each one's code is marked on the scatter. An empty list clears them.
+    Mark { digits: Vec<Vec<f32>> },
+    /// Train on digits of your own: an IDX images file and, optionally, its labels, in either
+    /// order (plain or gzipped, as MNIST, Fashion-MNIST and EMNIST come). The experiment starts
+    /// over on them.
+    UseDigits { files: Vec<serde_bytes::ByteBuf> },
+    /// Back to the built-in digits (the experiment starts over on them).
+    BuiltInDigits,
+    /// Train at most this many steps a second (slow motion), or None for full speed.
+    SetSpeed { steps_per_second: Option<f64> },
     /// The next neuron pair of the scatter's layer.
     Cycle,
     ClearGraph,
@@ -53,6 +76,23 @@ pub enum Command {
 pub enum Query {
     /// The network's outputs for inputs (n, n_inputs), row after row.
     Reconstruct { inputs: Vec<f32> },
+    /// The pointer at a pixel of the scatter's canvas: the code there, decoded, and the digit
+    /// under it. `width` is the width (CSS pixels) the page gave the scatter, so the pixels map
+    /// to codes with the geometry the scatter was drawn with; (px, py) are CSS pixels from the
+    /// canvas's top-left.
+    Point { px: f32, py: f32, width: f64 },
+    /// The path between two of the scatter's digits (indices), decoded in code space and
+    /// blended in pixels.
+    Interpolate { from: usize, to: usize, steps: usize },
+    /// Strokes drawn on a pad of `size` units with a `pen` that wide, made into a digit.
+    Digitize { strokes: Vec<Vec<[f32; 2]>>, size: [f32; 2], pen: f32 },
+    /// A picture of a digit (RGBA bytes, as a browser decodes a PNG), made into a digit.
+    Picture {
+        width: usize,
+        height: usize,
+        #[serde(with = "serde_bytes")]
+        rgba: Vec<u8>,
+    },
 }
 
 /// The answer to a `Query`.
@@ -61,6 +101,64 @@ pub enum Query {
 pub enum Answer {
     /// (n, n_outputs), row after row.
     Outputs(Vec<f32>),
+    Point(PointInfo),
+    Path(Path),
+    /// None when nothing is drawn.
+    Drawing(Option<DrawingInfo>),
+}
+
+/// A grey image, values in [0, 1], row-major.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Image {
+    pub width: usize,
+    pub height: usize,
+    pub pixels: Vec<f32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PointInfo {
+    /// The point under the pointer, in the plotted units' values.
+    pub x: f64,
+    pub y: f64,
+    /// What the decoder draws there (None where the viewed layer has no decoder after it).
+    pub decoded: Option<Image>,
+    /// For layers of more than two units: the plotted digit whose other units are held.
+    pub held: Option<usize>,
+    /// The plotted digit under the pointer, if any.
+    pub digit: Option<DigitInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DigitInfo {
+    /// Its index among the scatter's digits, and its label.
+    pub index: usize,
+    pub label: Option<u8>,
+    pub input: Image,
+    pub reconstruction: Option<Image>,
+    /// Its activations at the viewed layer.
+    pub code: Vec<f32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Path {
+    /// Decoded from evenly spaced points on the line between the two codes.
+    pub code: Vec<Image>,
+    /// The two digits' pixels blended in the same proportions.
+    pub pixels: Vec<Image>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DrawingInfo {
+    /// The network's input, made as its training digits were.
+    pub input: Image,
+    /// The input as the denoising noise corrupts it (denoising presets).
+    pub corrupted: Option<Image>,
+    pub reconstruction: Option<Image>,
+    /// A classifier's class probabilities.
+    pub classes: Option<Vec<f32>>,
+    /// Its activations at the viewed layer, and which two the scatter plots.
+    pub code: Vec<f32>,
+    pub point: (usize, usize),
 }
 
 /// Every command's reply: the state in force afterwards, the figures, and what it produced.
@@ -109,12 +207,23 @@ pub struct State {
     pub layers: Vec<LayerInfo>,
     pub code_layer: usize,
     pub view: View,
-    /// The comparison the preset offers (its label), and the one training now.
+    /// The comparisons the preset offers, and those training now ("k = 70 and k = 10").
     pub comparison: Option<String>,
     pub comparing: Option<String>,
     pub data: DataSpec,
     /// Each panel's title and note for this network.
     pub panels: Vec<PanelInfo>,
+    /// What each optimiser would start from if picked now, and why.
+    pub optimizer_choices: Vec<OptimizerChoice>,
+    /// Slow motion: at most this many steps a second (None: full speed).
+    pub speed: Option<f64>,
+    /// How many of your digits are marked on the scatter.
+    pub marked: usize,
+    /// Which digits the experiment trains on: "built-in", or your IDX file's count.
+    pub digits: String,
+    /// The page's link: query-string pairs that start this experiment again with these
+    /// settings and this view (`session::link` has the keys and what they leave out).
+    pub link: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -134,6 +243,9 @@ pub struct View {
     pub layer: usize,
     pub x: usize,
     pub y: usize,
+    /// The decoded manifold behind the scatter.
+    #[serde(default)]
+    pub manifold: bool,
     /// The loss graph's scale.
     pub log_y: bool,
 }
@@ -143,6 +255,15 @@ pub struct PanelInfo {
     pub name: String,
     pub title: String,
     pub note: String,
+    /// Whether the panel means something for this network (the page hides it otherwise).
+    pub shown: bool,
+}
+
+/// A panel's accessible name: what it shows now, in a sentence or two (for screen readers).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PanelText {
+    pub name: String,
+    pub label: String,
 }
 
 /// The live figures.
@@ -154,24 +275,30 @@ pub struct Stats {
     pub epoch: f64,
     pub speed: Speed,
     pub loss: Losses,
-    /// The network trained beside for comparison, if any.
-    pub comparison: Option<CompanionStats>,
+    /// The networks trained beside for comparison.
+    pub comparisons: Vec<CompanionStats>,
     /// Share of the top-k layer's units ever kept (k-sparse).
     pub units_ever_selected: Option<f64>,
+    /// What the code knows about the labels, against PCA and the pixels (labelled data only).
+    pub knowledge: Option<Knowledge>,
     pub pretraining: Option<PretrainingStats>,
     pub paused: bool,
     /// Why training stopped by itself (a divergence, say), in a sentence.
     pub paused_reason: Option<String>,
     pub learning_rate: Option<f64>,
+    /// The k in force of a top-k layer (it anneals toward the spec's k).
+    pub top_k: Option<usize>,
 }
 
-/// How fast training goes: examples per second (0 while paused), and the time per example of
-/// the forward pass and of the backward pass with the update.
+/// How fast training goes: examples per second of training time (validation and drawing not
+/// counted; 0 while paused), the time per example of the forward pass and of the backward pass
+/// with the update, and what the latest validation took.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Speed {
     pub examples_per_second: f64,
     pub forward_us: f64,
     pub backward_us: f64,
+    pub validation_ms: f64,
 }
 
 /// Losses per pixel: the training batches' (smoothed), the validation digits', PCA's with as
@@ -215,6 +342,8 @@ pub struct Description {
     pub noises: Vec<Noise>,
     /// The panel names, in the order they are drawn.
     pub panels: Vec<String>,
+    /// The slow-motion speeds the page offers (steps a second), slowest first; full speed after.
+    pub speeds: Vec<f64>,
     pub limits: Limits,
 }
 
@@ -223,6 +352,8 @@ pub struct PresetInfo {
     pub name: String,
     pub title: String,
     pub caption: String,
+    /// "What to look for: …": the finding the preset reproduces, in a sentence or two.
+    pub look_for: String,
     pub comparison: Option<String>,
 }
 

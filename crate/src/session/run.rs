@@ -4,9 +4,18 @@
 //! so the session never asks which kind it holds.
 
 use super::experiment::Experiment;
+use super::monitor::Curves;
 use crate::data::Dataset;
-use crate::pretrain::{Phase, Pretrainer};
+use crate::pretrain::{Phase, Pretrainer, Resumed};
+use crate::snapshot::{SavedComparison, SavedPretraining, Snapshot};
 use crate::train::{Clock, StepStats, TrainConfig, TrainError, Trainer};
+
+/// A second network trained beside the first, on the same data from the same seed.
+pub struct Companion {
+    pub label: String,
+    pub trainer: Trainer,
+    pub curves: Curves,
+}
 
 pub enum Run {
     Plain(Trainer),
@@ -23,6 +32,54 @@ impl Run {
                 Ok(Run::Pretraining(Box::new(pretrainer)))
             }
         }
+    }
+
+    /// Continue what a snapshot saved, on the experiment's data: the run (pretraining where it
+    /// stood) and the comparison that trained beside it.
+    pub fn resume(saved: &Snapshot, experiment: &Experiment, train: &Dataset, valid: &Dataset) -> Result<(Run, Vec<Companion>), String> {
+        let main = saved.restore()?;
+        let run = match &saved.pretraining {
+            None => Run::Plain(main),
+            Some(p) => {
+                let parts = Resumed {
+                    plan: p.plan.clone(),
+                    phase: p.phase,
+                    classifier: main,
+                    autoencoder: p.autoencoder.restore().map_err(|e| format!("pretraining autoencoder: {e}"))?,
+                    baseline: p.baseline.restore().map_err(|e| format!("pretraining twin: {e}"))?,
+                    pretrained_curve: p.pretrained_curve.clone(),
+                    baseline_curve: p.baseline_curve.clone(),
+                    next_eval: p.next_eval,
+                };
+                Run::Pretraining(Box::new(Pretrainer::resume(&experiment.spec, experiment.train.clone(), experiment.seed, parts, train, valid.clone())?))
+            }
+        };
+        let companions = saved
+            .comparisons
+            .iter()
+            .map(|c| Ok(Companion { label: c.label.clone(), trainer: c.network.restore().map_err(|e| format!("comparison {}: {e}", c.label))?, curves: Curves::default() }))
+            .collect::<Result<_, String>>()?;
+        Ok((run, companions))
+    }
+
+    /// Everything needed to resume this run and its comparisons exactly.
+    pub fn save(&self, experiment: &Experiment, companions: &[Companion]) -> Snapshot {
+        let data = &experiment.data;
+        let mut snapshot = Snapshot::of(self.trainer(), data);
+        snapshot.origin = Some(experiment.origin.name().to_string());
+        snapshot.pretraining = self.pretrainer().map(|p| {
+            Box::new(SavedPretraining {
+                plan: p.plan.clone(),
+                phase: p.phase,
+                autoencoder: Snapshot::of(&p.autoencoder, data),
+                baseline: Snapshot::of(&p.baseline, data),
+                pretrained_curve: p.pretrained_curve.clone(),
+                baseline_curve: p.baseline_curve.clone(),
+                next_eval: p.next_eval(),
+            })
+        });
+        snapshot.comparisons = companions.iter().map(|c| SavedComparison { label: c.label.clone(), network: Snapshot::of(&c.trainer, data) }).collect();
+        snapshot
     }
 
     /// The network people look at: the classifier while pretraining.

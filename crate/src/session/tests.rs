@@ -9,6 +9,7 @@ use super::*;
 use crate::data::Noise;
 use crate::model::Optimizer;
 use crate::pretrain::PretrainPlan;
+use serde_bytes::ByteBuf;
 
 /// A clock that moves `per_read` ms every time it is read, from a time the test can see.
 struct TestClock {
@@ -65,7 +66,7 @@ fn snapshot(session: &mut Session) -> String {
 
 fn outputs(session: &Session) -> Vec<f32> {
     let inputs: Vec<f32> = (0..3 * 784).map(|i| ((i * 37) % 101) as f32 / 100.0).collect();
-    let Answer::Outputs(outputs) = session.query(Query::Reconstruct { inputs }).unwrap();
+    let Answer::Outputs(outputs) = session.query(Query::Reconstruct { inputs }).unwrap() else { panic!("outputs") };
     outputs
 }
 
@@ -74,7 +75,10 @@ fn outputs(session: &Session) -> Vec<f32> {
 /// controls show and the same figures.
 fn check_refused(session: &mut Session, command: Command, fragment: &str) {
     let before = (session.snapshot_text(), session.state(), session.stats());
-    let label = format!("{command:?}");
+    let label: String = match &command {
+        Command::Load { bytes } => format!("Load {:?}", String::from_utf8_lossy(&bytes[..bytes.len().min(300)])),
+        other => format!("{other:?}"),
+    };
     let err = session.apply(command).err().unwrap_or_else(|| panic!("{label} was accepted"));
     assert!(err.0.contains(fragment), "{label}: {err:?} should contain {fragment:?}");
     assert_eq!((session.snapshot_text(), session.state(), session.stats()), before, "{label} changed the session");
@@ -232,7 +236,7 @@ fn session_save_load_continue_is_bit_for_bit() {
         let mut second = start("turnoff", 1);
         let reply = second.apply(Command::Load { bytes: saved.clone().into_bytes() }).unwrap();
         assert_eq!(reply.payload, Payload::Loaded(Loaded::Snapshot));
-        assert_eq!(reply.state.preset, "snapshot");
+        assert_eq!(reply.state.preset, preset, "a snapshot remembers its preset");
         assert_eq!(snapshot(&mut second), saved, "{preset}: loading changed nothing");
         steps(&mut second, m);
         assert_eq!(snapshot(&mut second), snapshot(&mut straight), "{preset}: the resumed run differs");
@@ -272,15 +276,15 @@ fn session_view_picks_layers_and_neurons_and_cycle_moves_on() {
     let mut session = start("convnetjs", 1);
     let view = session.state().view;
     assert_eq!((view.layer, view.x, view.y), (2, 0, 1), "the code layer's two units");
-    let reply = session.apply(Command::View { layer: Some(0), x: None, y: Some(7), log_y: Some(true) }).unwrap();
-    assert_eq!(reply.state.view, View { layer: 0, x: 0, y: 7, log_y: true });
+    let reply = session.apply(Command::View { layer: Some(0), x: None, y: Some(7), manifold: None, log_y: Some(true) }).unwrap();
+    assert_eq!(reply.state.view, View { layer: 0, x: 0, y: 7, manifold: false, log_y: true });
     let reply = session.apply(Command::Cycle).unwrap();
     assert_eq!((reply.state.view.x, reply.state.view.y), (1, 8));
-    check_refused(&mut session, Command::View { layer: Some(9), x: None, y: None, log_y: None }, "there is no layer 9");
-    check_refused(&mut session, Command::View { layer: Some(2), x: Some(5), y: None, log_y: None }, "no neuron 5");
-    check_refused(&mut session, Command::View { layer: None, x: Some(99), y: None, log_y: Some(false) }, "no neuron 99");
+    check_refused(&mut session, Command::View { layer: Some(9), x: None, y: None, manifold: None, log_y: None }, "there is no layer 9");
+    check_refused(&mut session, Command::View { layer: Some(2), x: Some(5), y: None, manifold: None, log_y: None }, "no neuron 5");
+    check_refused(&mut session, Command::View { layer: None, x: Some(99), y: None, manifold: None, log_y: Some(false) }, "no neuron 99");
     // Cycling wraps around the layer's units.
-    session.apply(Command::View { layer: Some(2), x: None, y: None, log_y: None }).unwrap();
+    session.apply(Command::View { layer: Some(2), x: None, y: None, manifold: None, log_y: None }).unwrap();
     let reply = session.apply(Command::Cycle).unwrap();
     assert_eq!((reply.state.view.x, reply.state.view.y), (1, 0));
 }
@@ -302,12 +306,12 @@ fn session_compares_with_the_presets_own_variant_and_stops() {
     let reply = session.apply(Command::Compare { label: None, spec: None, config: None }).unwrap();
     assert_eq!(reply.state.comparing.as_deref(), Some("19 hidden units"));
     session.run_for(100.0);
-    let companion = session.comparison().unwrap();
+    let companion = &session.comparisons()[0];
     assert_eq!(companion.trainer.net().layers()[0].n_out(), 19);
     // It trained beside, batch for batch (the main network may be one batch ahead).
     let (main, other) = (session.examples_seen(), companion.trainer.progress().examples_seen);
     assert!(main - other <= 50 && other > 0, "{main} vs {other}");
-    assert!(session.stats().comparison.is_some_and(|c| c.train_mse.is_some()));
+    assert!(session.stats().comparisons[0].train_mse.is_some());
     assert!(session.apply(Command::StopCompare).unwrap().state.comparing.is_none());
     // A comparison of one's own, and one that does not fit the data.
     let spec = session.experiment().spec.to_json().replace("\"units\": 20", "\"units\": 5");
@@ -334,6 +338,7 @@ fn session_describe_gives_the_pages_defaults_limits_and_names() {
     assert_eq!(description.limits.max_file_bytes, snapshot::MAX_BYTES);
     let linear = description.presets.iter().find(|p| p.name == "linear-20").unwrap();
     assert_eq!(linear.comparison.as_deref(), Some("19 hidden units"));
+    assert!(linear.look_for.starts_with("What to look for: ") && linear.look_for.contains("19-unit comparison"), "{}", linear.look_for);
 }
 
 #[test]
@@ -352,7 +357,7 @@ fn session_refused_commands_leave_it_exactly_as_it_was() {
         (Command::Load { bytes: b"[1, 2]".to_vec() }, "expected a JSON object"),
         (Command::Load { bytes: saved.replacen("\"version\":1", "\"version\":99", 1).into_bytes() }, "version 99"),
         (Command::Load { bytes: saved.replacen("\"train\":{", "\"extra\":1,\"train\":{", 1).into_bytes() }, "unknown field `extra`"),
-        (Command::View { layer: None, x: None, y: Some(10), log_y: None }, "no neuron 10"),
+        (Command::View { layer: None, x: None, y: Some(10), manifold: None, log_y: None }, "no neuron 10"),
         (Command::Compare { label: None, spec: Some("nope".into()), config: None }, "not valid JSON"),
     ];
     let mut config = session.state().config;
@@ -360,7 +365,7 @@ fn session_refused_commands_leave_it_exactly_as_it_was() {
     cases.push((Command::SetConfig { config: config.clone() }, "l2_decay"));
     config.l2_decay = 0.0;
     config.noise = Noise::Masking { fraction: 2.0 };
-    cases.push((Command::SetConfig { config }, "fractions must be in [0, 1]"));
+    cases.push((Command::SetConfig { config }, "the fraction of pixels must be between 0 and 1, got 2"));
     for (command, fragment) in cases {
         check_refused(&mut session, command, fragment);
     }
@@ -424,6 +429,13 @@ fn session_pretraining_runs_its_phases_and_scores_both_classifiers() {
     let pretraining = stats.pretraining.as_ref().unwrap();
     assert!(pretraining.accuracy_pretrained.is_some() && pretraining.accuracy_random.is_some());
     assert!(stats.paused_reason.is_none(), "finishing is not a complaint");
+    // Resume and step after the end say what there is (nothing left) and what reset does.
+    for command in [Command::Resume, Command::Step] {
+        let refusal = session.apply(command).unwrap_err().0;
+        assert!(refusal.starts_with("Pretraining is finished: after 20 epochs on 60 labels the pretrained classifier reads "), "{refusal}");
+        assert!(refusal.ends_with("There is nothing left to train; reset runs it again from the seed."), "{refusal}");
+    }
+    assert!(session.stats().paused);
     // The pretraining plan is a policy the CLI shares: the same experiment, the same numbers.
     let PretrainPlan { n_labels, .. } = session.pretrainer().unwrap().plan;
     assert_eq!(n_labels, 60);
@@ -484,7 +496,7 @@ fn session_opens_files_without_digits_to_convert_them() {
     steps(&mut source, 1);
     let saved = snapshot(&mut source);
     let mut session = Session::open(saved.as_bytes(), None, DEFAULT_SEED, clock(0.0).0).unwrap();
-    assert_eq!(session.experiment().origin, Origin::Snapshot);
+    assert_eq!(session.experiment().origin, Origin::Preset("tied-sigmoid".into()));
     assert_eq!(snapshot(&mut session), saved);
     // Without digits it cannot train, and says so instead of failing later.
     let stats = session.run_for(5.0);
@@ -499,8 +511,420 @@ fn session_state_names_where_the_network_came_from() {
     assert_eq!(session.state().preset, "denoising");
     assert_eq!(session.state().comparison.as_deref(), Some("the same network without noise"));
     let spec = session.state().spec;
-    assert_eq!(session.apply(Command::LoadSpec { spec }).unwrap().state.preset, "custom");
+    assert_eq!(session.apply(Command::LoadSpec { spec: spec.clone() }).unwrap().state.preset, "custom");
     assert!(session.state().comparison.is_none(), "a network of one's own has no preset comparison");
+    // A file whose network, data and settings are a preset's shows that preset, whatever it
+    // says it came from (here "custom": the editor's copy of the denoising network).
     let saved = snapshot(&mut session);
-    assert_eq!(session.apply(Command::Load { bytes: saved.into_bytes() }).unwrap().state.preset, "snapshot");
+    let origin = |session: &mut Session, text: &str| session.apply(Command::Load { bytes: text.as_bytes().to_vec() }).unwrap().state.preset;
+    assert_eq!(origin(&mut session, &saved), "denoising");
+    let edit = |text: &str, edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut value: serde_json::Value = serde_json::from_str(text).unwrap();
+        edit(&mut value);
+        value.to_string()
+    };
+    assert_eq!(origin(&mut session, &edit(&saved, &|v| drop(v.as_object_mut().unwrap().remove("origin")))), "denoising");
+    // One that names a preset it no longer is (the preset changed since) is what it is.
+    let turnoff = snapshot(&mut start("turnoff", 2));
+    assert_eq!(origin(&mut session, &edit(&turnoff, &|v| v["origin"] = "convnetjs".into())), "turnoff");
+    // A preset with its settings changed keeps its name, as it does while training.
+    let mut tied = start("tied-sigmoid", 1);
+    let mut config = tied.state().config;
+    config.noise = Noise::Masking { fraction: 0.3 };
+    tied.apply(Command::SetConfig { config }).unwrap();
+    let noisy = snapshot(&mut tied);
+    assert_eq!(origin(&mut session, &noisy), "tied-sigmoid");
+    // Without its name, those settings are the denoising preset's.
+    assert_eq!(origin(&mut session, &edit(&noisy, &|v| drop(v.as_object_mut().unwrap().remove("origin")))), "denoising");
+    // A network of one's own stays "custom", or "snapshot" where the file does not say.
+    session.apply(Command::LoadSpec { spec: spec.replace("\"units\": 100", "\"units\": 50") }).unwrap();
+    let own = snapshot(&mut session);
+    assert_eq!(origin(&mut session, &own), "custom");
+    assert_eq!(origin(&mut session, &edit(&own, &|v| drop(v.as_object_mut().unwrap().remove("origin")))), "snapshot");
+    // ConvNetJS files name no layers, so an imported network is never exactly a preset's
+    // definition (not even the ConvNetJS demo's own): it shows as an import.
+    let Payload::Convnetjs(text) = start("convnetjs", 1).apply(Command::ExportConvnetjs).unwrap().payload else { panic!("export") };
+    assert_eq!(origin(&mut session, &text), "convnetjs-import");
+}
+
+/// Pretraining and a comparison are part of what is saved: a run saved mid-phase, loaded into
+/// another session and continued is the run that never stopped, to the bit.
+#[test]
+fn session_saves_and_resumes_pretraining_and_comparisons_exactly() {
+    let mut experiment = Experiment::preset("pretrain", 3).unwrap();
+    let mut layers = experiment.spec.layers.clone();
+    layers.remove(3);
+    for (layer, units) in layers[1..3].iter_mut().zip([12, 6]) {
+        let crate::model::LayerSpec::Fc { units: u, .. } = layer else { panic!("fc layers") };
+        *u = units;
+    }
+    experiment.spec = NetSpec { layers };
+    // No longer the preset's network, so not named after it (a file that said so would load as
+    // what it is).
+    experiment.origin = Origin::Custom;
+    let plan = experiment.pretrain.as_mut().unwrap();
+    (plan.n_labels, plan.epochs_per_layer, plan.finetune_epochs) = (60, 1, 4);
+    let run = |cut: Option<usize>| {
+        let mut session = Session::start(experiment.clone(), Some(digits(20)), clock(0.0).0).unwrap();
+        let mut phases = vec![];
+        for step in 0..40 {
+            if cut == Some(step) {
+                let saved = snapshot(&mut session);
+                let mut other = Session::start(Experiment::preset("convnetjs", 9).unwrap(), Some(digits(20)), clock(0.0).0).unwrap();
+                other.apply(Command::Load { bytes: saved.into_bytes() }).unwrap();
+                session = other;
+            }
+            session.train_batch().unwrap();
+            phases.push(session.pretrainer().unwrap().phase);
+        }
+        (snapshot(&mut session), phases)
+    };
+    let (straight, phases) = run(None);
+    assert!(phases.contains(&crate::pretrain::Phase::Pretraining { layer: 1 }) && phases.contains(&crate::pretrain::Phase::FineTuning), "{phases:?}");
+    // Cut in the first layer's phase, in the second's (its inputs are recomputed) and while
+    // fine-tuning.
+    for cut in [3, phases.iter().position(|p| *p == crate::pretrain::Phase::Pretraining { layer: 1 }).unwrap() + 2, 38] {
+        assert!(run(Some(cut)).0 == straight, "saved at step {cut} and resumed, the run differs");
+    }
+    // A comparison comes back with the network it was compared with.
+    let mut session = Session::start(Experiment::preset("linear-20", 2).unwrap(), None, clock(0.5).0).unwrap();
+    session.apply(Command::Compare { label: None, spec: None, config: None }).unwrap();
+    session.run_for(20.0);
+    let saved = snapshot(&mut session);
+    let mut other = start("turnoff", 1);
+    let reply = other.apply(Command::Load { bytes: saved.clone().into_bytes() }).unwrap();
+    assert_eq!(reply.state.comparing.as_deref(), Some("19 hidden units"));
+    assert_eq!(snapshot(&mut other), saved);
+}
+
+/// Sizes that pass validation but would take too much memory or time are refused before
+/// anything is allocated, through every door: the editor, settings, files and data specs.
+#[test]
+fn session_refuses_what_the_budget_cannot_hold_and_keeps_training() {
+    let mut session = start("turnoff", 1);
+    session.apply(Command::Step).unwrap();
+    let spec = |hidden: usize| {
+        format!(
+            r#"{{"layers":[{{"type":"input","width":28,"height":28,"depth":1}},{{"type":"fc","units":{hidden},"activation":"relu"}},{{"type":"fc","units":{hidden},"activation":"relu"}},{{"type":"fc","units":784,"activation":"linear"}},{{"type":"output","loss":"mse"}}]}}"#
+        )
+    };
+    // Two 65,536-unit layers: 4.3 billion weights between them, past the parameter limit.
+    check_refused(&mut session, Command::LoadSpec { spec: spec(65_536) }, "more than the limit of 16777216");
+    // 784-3000-3000-784 fits the limit on parameters (13.7 million), not in a snapshot a page
+    // could restore (the memory to train a network comes up only with conv scratch, below).
+    check_refused(&mut session, Command::LoadSpec { spec: spec(3_000) }, "more than the 128 MB a snapshot may be");
+    // A snapshot whose data asks for the digits at 1024×1024.
+    let saved = snapshot(&mut session);
+    let huge_data = saved.replacen("\"data\":{\"type\":\"mnist\"}", "\"data\":{\"type\":\"mnist\",\"size\":[1024,1024]}", 1);
+    assert_ne!(huge_data, saved);
+    check_refused(&mut session, Command::Load { bytes: huge_data.into_bytes() }, "resizing 300 images to 1024×1024 would take 1.2 GB");
+    // A wider network is fine at its batch, but a step at batch 4,096 is too much work.
+    session.apply(Command::LoadSpec { spec: spec(1_500) }).unwrap();
+    let mut config = session.state().config;
+    config.batch_size = 4096;
+    check_refused(&mut session, Command::SetConfig { config }, "GFLOP");
+    // Conv unfolding scratch past the budget.
+    // 256 maps of 28×28 into 256 more through 15×15 kernels: 57,600-row patches at 784
+    // positions, 45 million numbers of scratch an example (and 14.7 million parameters).
+    let conv = r#"{"layers":[{"type":"input","width":28,"height":28,"depth":1},
+        {"type":"conv","name":"c1","filters":256,"size":3,"pad":1,"activation":"tanh"},
+        {"type":"conv","name":"c2","filters":256,"size":15,"pad":7,"activation":"tanh"},
+        {"type":"deconv","filters":256,"size":15,"pad":7,"activation":"tanh","tied":"c2"},
+        {"type":"deconv","filters":1,"size":3,"pad":1,"activation":"linear","tied":"c1"},{"type":"output","loss":"mse"}]}"#;
+    check_refused(&mut session, Command::LoadSpec { spec: conv.into() }, "allowed");
+    // Linear data of a million vectors of 4,096.
+    let mut experiment = Experiment::preset("linear-20", 1).unwrap();
+    experiment.data = crate::data::DataSpec::Linear { n_samples: 1_000_000, n_independent: 20, dim: 4096 };
+    let err = Session::start(experiment, None, clock(0.0).0).err().unwrap();
+    assert!(err.0.contains("linear data of 1000000 × 4096 would take 30.5 GB"), "{err}");
+    let seen = session.examples_seen();
+    session.apply(Command::Resume).unwrap();
+    session.run_for(5.0);
+    assert!(session.examples_seen() > seen, "still training");
+}
+
+/// Saved state that does not describe this data is refused, not silently reshaped.
+#[test]
+fn session_refuses_snapshots_that_do_not_fit_their_data() {
+    let mut session = start("convnetjs", 1);
+    steps(&mut session, 2);
+    let saved: serde_json::Value = serde_json::from_str(&snapshot(&mut session)).unwrap();
+    let edit = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut value = saved.clone();
+        f(&mut value);
+        value.to_string().into_bytes()
+    };
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (edit(&|v| (v["progress"]["order"], v["progress"]["cursor"]) = (serde_json::json!([0, 1, 2]), serde_json::json!(1))), "order lists 3 examples, but its training data has 270"),
+        (edit(&|v| v["progress"]["order"] = serde_json::json!(vec![0; 270])), "not a shuffle of 270 examples"),
+        (edit(&|v| v["progress"]["steps"] = serde_json::json!(u64::MAX)), "beyond 2^53"),
+        (edit(&|v| v["rng"]["state"] = serde_json::json!("abc")), "expected 16 hex digits"),
+        (edit(&|v| v["train"]["l2_decay"] = serde_json::json!(1e9)), "l2_decay must be a number between 0 and 1"),
+        (edit(&|v| v["train"]["k_schedule"] = serde_json::json!({"start": u64::MAX, "anneal_examples": 10})), "k_schedule.start"),
+        (edit(&|v| v["spec"]["layers"][0] = serde_json::json!({"type": "input", "width": 784, "height": 1, "depth": 1})), "takes 784×1 images, but its data is 28×28"),
+        (br#"{"format": "bottleneck-snapshot", "format": "x"}"#.to_vec(), "the key \"format\" appears twice"),
+    ];
+    for (bytes, fragment) in cases {
+        check_refused(&mut session, Command::Load { bytes }, fragment);
+    }
+}
+
+/// What the code knows, measured on the session's clock: the scores are the probes' on the
+/// code layer's activations, and they agree with a plain independent count (nearest neighbours
+/// by brute force in f64) on the same codes; measuring waits nine times its own cost.
+#[test]
+fn session_measures_what_the_code_knows_and_it_agrees_with_a_plain_count() {
+    let (clock, now) = clock(0.0);
+    let mut session = Session::start(Experiment::preset("turnoff", 1).unwrap(), Some(digits(30)), clock).unwrap();
+    for _ in 0..20 {
+        session.train_batch().unwrap();
+    }
+    session.run_for(0.0);
+    assert!(session.stats().knowledge.is_none(), "not in the first second");
+    now.set(1500.0);
+    session.run_for(0.0);
+    let knowledge = session.stats().knowledge.expect("measured");
+    assert_eq!(knowledge.units, 10);
+    assert!(knowledge.pca.is_some(), "PCA-10 is a reference for a 10-unit code");
+    // The bars are told apart by their pixels perfectly.
+    assert!(knowledge.pixels.knn > 0.99 && knowledge.pixels.linear > 0.99, "{knowledge:?}");
+    // An independent count of the code's 5-nearest-neighbour accuracy on the same digits.
+    let net = session.network();
+    let code = net.code_layer();
+    let sample = session.train_set().spread(knowledge::PROBE_DIGITS);
+    let valid = session.valid_set();
+    let mut work = crate::model::network::Workspace::default();
+    let a = net.infer(&mut work, &sample.pixels, sample.n_images, None).activations(code).to_vec();
+    let b = net.infer(&mut work, &valid.pixels, valid.n_images, None).activations(code).to_vec();
+    let (la, lb) = (sample.labels.as_ref().unwrap(), valid.labels.as_ref().unwrap());
+    let mut right = 0;
+    for (row, &label) in b.chunks_exact(10).zip(lb) {
+        let mut d: Vec<(f64, usize)> = a.chunks_exact(10).enumerate().map(|(t, r)| (r.iter().zip(row).map(|(x, y)| ((x - y) as f64).powi(2)).sum(), t)).collect();
+        d.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+        let mut votes = [0; 10];
+        d[..5].iter().for_each(|&(_, t)| votes[la[t] as usize] += 1);
+        let most = *votes.iter().max().unwrap();
+        let winner = d[..5].iter().map(|&(_, t)| la[t]).find(|&c| votes[c as usize] == most).unwrap();
+        right += usize::from(winner == label);
+    }
+    let plain = right as f64 / lb.len() as f64;
+    assert!((plain - knowledge.code.knn).abs() <= 0.01, "probe {} vs plain count {plain}", knowledge.code.knn);
+    // The next measure waits at least 3 s of the clock.
+    let measured_at = knowledge.examples_seen;
+    now.set(2000.0);
+    session.run_for(0.0);
+    assert_eq!(session.stats().knowledge.unwrap().examples_seen, measured_at, "not again within 3 s");
+    now.set(5000.0);
+    session.run_for(0.0);
+    assert!(session.stats().knowledge.unwrap().examples_seen > measured_at);
+    assert_eq!(session.monitor.knowledge.len(), 2);
+    // The same measure on demand (what `bottleneck eval` prints) is the live one.
+    let live = session.stats().knowledge.unwrap();
+    assert_eq!(session.knowledge_on(session.train_set(), session.valid_set()).as_ref(), Some(&live));
+}
+
+/// The pointer over the scatter: at a digit's own point, the decoder draws that digit's
+/// reconstruction; over its thumbnail, the digit itself is reported with its code.
+#[test]
+fn session_decodes_any_point_of_the_scatter() {
+    let mut session = start("convnetjs", 1);
+    steps(&mut session, 5);
+    let mut work = crate::model::network::Workspace::default();
+    let data = panels::codes::ScatterData::of(&session, &mut work);
+    let labels = data.digits.labels.clone().unwrap();
+    let chart = data.chart(560, &labels, panels::codes::scatter_title(&session, data.digits.n_images), None, &[]);
+    let (x_axis, y_axis) = chart.axes();
+    let index = 7;
+    let (x, y) = data.points[index];
+    let (px, py) = (x_axis.map(x as f64), y_axis.map(y as f64));
+    let Answer::Point(point) = session.query(Query::Point { px, py, width: 560.0 }).unwrap() else { panic!() };
+    assert!((point.x - x as f64).abs() < 1e-3 * (x_axis.hi - x_axis.lo) && (point.y - y as f64).abs() < 1e-3 * (y_axis.hi - y_axis.lo));
+    assert_eq!(point.held, None, "a 2-unit code has nothing else to hold");
+    let digit = point.digit.expect("the pointer is on the digit's thumbnail");
+    assert_eq!(digit.code, data.codes[2 * digit.index..2 * digit.index + 2].to_vec());
+    // Decoding the digit's exact code draws its reconstruction.
+    let code = &data.codes[2 * index..2 * index + 2];
+    let exact = session.network().decode(&mut work, session.view().layer, code, 1).output().to_vec();
+    let reconstruction = session.network().infer(&mut work, data.digits.image(index), 1, None).output().to_vec();
+    assert_eq!(exact, reconstruction);
+    assert_eq!(point.decoded.unwrap().pixels.len(), 784);
+    // A 10-unit code holds the other eight at the nearest digit's values.
+    let mut session = start("turnoff", 1);
+    steps(&mut session, 2);
+    let Answer::Point(point) = session.query(Query::Point { px: 280.0, py: 280.0, width: 560.0 }).unwrap() else { panic!() };
+    assert!(point.held.is_some() && point.decoded.is_some());
+    assert!(session.query(Query::Point { px: f32::NAN, py: 0.0, width: 560.0 }).is_err());
+}
+
+#[test]
+fn session_interpolates_between_two_digits_in_code_and_in_pixels() {
+    let mut session = start("convnetjs", 1);
+    steps(&mut session, 3);
+    let Answer::Path(path) = session.query(Query::Interpolate { from: 3, to: 25, steps: 9 }).unwrap() else { panic!() };
+    assert_eq!((path.code.len(), path.pixels.len()), (9, 9));
+    let mut work = crate::model::network::Workspace::default();
+    let digits = session.valid_set().spread(panels::codes::SCATTER_DIGITS);
+    assert_eq!(path.pixels[0].pixels, digits.image(3));
+    assert_eq!(path.pixels[8].pixels, digits.image(25));
+    // The path's ends are the two digits' reconstructions (decoded from their own codes).
+    let ends = session.network().infer(&mut work, &[digits.image(3), digits.image(25)].concat(), 2, None).output().to_vec();
+    let near = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5);
+    assert!(near(&path.code[0].pixels, &ends[..784]) && near(&path.code[8].pixels, &ends[784..]));
+    assert!(session.query(Query::Interpolate { from: 3, to: 999, steps: 9 }).unwrap_err().0.contains("no digit 999"));
+    assert!(session.query(Query::Interpolate { from: 3, to: 4, steps: 1 }).is_err());
+}
+
+/// A drawing is made into an MNIST-like input, corrupted for a denoising preset, and once set
+/// its code is marked on the scatter; the manifold fills the scatter's background.
+#[test]
+fn session_draws_digits_and_the_manifold() {
+    let mut session = start("denoising", 1);
+    let strokes = vec![vec![[140.0, 40.0], [140.0, 240.0]]];
+    let Answer::Drawing(Some(drawn)) = session.query(Query::Digitize { strokes: strokes.clone(), size: [280.0, 280.0], pen: 18.0 }).unwrap() else { panic!() };
+    assert_eq!((drawn.input.width, drawn.input.height), (28, 28));
+    assert!(drawn.corrupted.is_some(), "a denoising preset shows what its noise does");
+    assert!(drawn.reconstruction.is_some() && drawn.classes.is_none());
+    assert_eq!(drawn.code.len(), 100);
+    let Answer::Drawing(None) = session.query(Query::Digitize { strokes: vec![], size: [280.0, 280.0], pen: 18.0 }).unwrap() else { panic!() };
+    let reply = session.apply(Command::Mark { digits: vec![drawn.input.pixels.clone()] }).unwrap();
+    assert_eq!(reply.state.marked, 1);
+    check_refused(&mut session, Command::Mark { digits: vec![vec![0.5; 10]] }, "a digit for this network is 784 numbers, not 10");
+    check_refused(&mut session, Command::Mark { digits: vec![vec![1.5; 784]] }, "each between 0 and 1");
+    let mut work = crate::model::network::Workspace::default();
+    let marked = panels::scene(panels::Panel::Scatter, &session, &mut work, 560);
+    let plot = |scene: &crate::render::Scene| -> Vec<[u8; 4]> {
+        let Some(crate::render::scene::Item::Image { image, .. }) = scene.items.iter().find(|i| matches!(i, crate::render::scene::Item::Image { .. })) else { panic!() };
+        (0..image.height).flat_map(|y| (0..image.width).map(move |x| (x, y))).map(|(x, y)| image.get(x, y)).collect()
+    };
+    assert!(plot(&marked).contains(&crate::render::scene::ACCENT), "the drawing's ring");
+    session.apply(Command::Mark { digits: vec![] }).unwrap();
+    assert!(!plot(&panels::scene(panels::Panel::Scatter, &session, &mut work, 560)).contains(&crate::render::scene::ACCENT));
+    // The manifold: the background is no longer one flat colour.
+    let mut session = start("convnetjs", 1);
+    steps(&mut session, 3);
+    let flat = plot(&panels::scene(panels::Panel::Scatter, &session, &mut work, 560));
+    session.apply(Command::View { layer: None, x: None, y: None, manifold: Some(true), log_y: None }).unwrap();
+    let filled = plot(&panels::scene(panels::Panel::Scatter, &session, &mut work, 560));
+    let background = [24, 24, 27, 255];
+    let count = |p: &[[u8; 4]]| p.iter().filter(|&&c| c == background).count();
+    assert!(count(&filled) * 2 < count(&flat), "{} of the flat plot's {} background pixels remain", count(&filled), count(&flat));
+    // A classifier says what it reads in a drawing.
+    let classifier = Session::start(Experiment::preset("pretrain", 1).unwrap(), Some(digits(120)), clock(0.0).0).unwrap();
+    let Answer::Drawing(Some(read)) = classifier.query(Query::Digitize { strokes, size: [280.0, 280.0], pen: 18.0 }).unwrap() else { panic!() };
+    assert_eq!(read.classes.map(|c| c.len()), Some(10));
+}
+
+/// Slow motion: at two steps a second the clock decides every step; single steps still go.
+#[test]
+fn session_slow_motion_trains_at_the_speed_asked() {
+    let (clock, now) = clock(0.0);
+    let mut session = Session::start(Experiment::preset("convnetjs", 1).unwrap(), Some(digits(30)), clock).unwrap();
+    session.apply(Command::SetSpeed { steps_per_second: Some(2.0) }).unwrap();
+    for t in 0..40 {
+        now.set(t as f64 * 50.0); // two seconds in 50 ms ticks
+        session.run_for(20.0);
+    }
+    assert_eq!(session.trainer().progress().steps, 4, "two steps a second for two seconds");
+    session.apply(Command::Step).unwrap();
+    assert_eq!(session.trainer().progress().steps, 5);
+    check_refused(&mut session, Command::SetSpeed { steps_per_second: Some(0.0) }, "slow motion runs from 0.1 to 1000");
+    assert_eq!(session.apply(Command::SetSpeed { steps_per_second: None }).unwrap().state.speed, None);
+    // The k in force shows while k anneals.
+    let mut session = start("k-sparse", 1);
+    steps(&mut session, 1);
+    assert_eq!(session.stats().top_k, Some(100), "k starts at 100");
+}
+
+/// Digits of your own: an IDX file to train on (the experiment starts over on them, and the
+/// built-in digits come back on request), and pictures made into digits.
+#[test]
+fn session_trains_on_your_digits_and_reads_your_pictures() {
+    let mut session = start("convnetjs", 1);
+    steps(&mut session, 2);
+    let (labels, pixels) = crate::data::synthetic::bars(150, 200);
+    let images = crate::data::idx::encode_images(&pixels, 150, 28, 28);
+    let reply = session.apply(Command::UseDigits { files: vec![ByteBuf::from(crate::data::idx::encode_labels(&labels)), ByteBuf::from(images.clone())] }).unwrap();
+    assert_eq!(reply.state.digits, "your 150 digits");
+    assert_eq!((reply.stats.examples_seen, session.train_set().n_images), (0.0, 135));
+    steps(&mut session, 1);
+    check_refused(&mut session, Command::UseDigits { files: vec![ByteBuf::from(images[..100].to_vec())] }, "promises");
+    let reply = session.apply(Command::BuiltInDigits).unwrap();
+    assert_eq!((reply.state.digits.as_str(), session.train_set().n_images), ("built-in", 270));
+    // A picture: dark ink on light paper.
+    let (w, h) = (40, 40);
+    let rgba: Vec<u8> = (0..w * h).flat_map(|i| {
+        let v = if (18..22).contains(&(i % w)) && (5..35).contains(&(i / w)) { 0 } else { 250 };
+        [v, v, v, 255]
+    }).collect();
+    let Answer::Drawing(Some(read)) = session.query(Query::Picture { width: w, height: h, rgba }).unwrap() else { panic!() };
+    assert_eq!(read.input.pixels.len(), 784);
+    assert!(session.query(Query::Picture { width: w, height: h, rgba: vec![1, 2, 3] }).is_err());
+    // The synthetic preset makes its own data: your digits do not go there.
+    let mut linear = Session::start(Experiment::preset("linear-20", 1).unwrap(), None, clock(0.0).0).unwrap();
+    check_refused(&mut linear, Command::UseDigits { files: vec![ByteBuf::from(images)] }, "makes its own data");
+}
+
+/// k-sparse presets train the other two k beside their own, and show them side by side.
+#[test]
+fn session_compares_three_k_side_by_side() {
+    let mut session = start("k-sparse", 1);
+    let reply = session.apply(Command::Compare { label: None, spec: None, config: None }).unwrap();
+    assert_eq!(reply.state.comparison.as_deref(), Some("k = 70 and k = 10"));
+    assert_eq!(reply.state.comparing.as_deref(), Some("k = 70 and k = 10"));
+    session.apply(Command::Resume).unwrap();
+    session.run_for(5.0);
+    let ks: Vec<usize> = session.comparisons().iter().map(|c| c.trainer.net().layers()[0].kind().top_k().unwrap()).collect();
+    assert_eq!(ks, [70, 10]);
+    assert!(session.comparisons().iter().all(|c| c.trainer.progress().examples_seen > 0));
+    let mut work = crate::model::network::Workspace::default();
+    let texts: Vec<String> = panels::scene(panels::Panel::Recon, &session, &mut work, 560).texts().iter().map(|t| t.to_string()).collect();
+    for row in ["F(x): reconstruction, k = 25", "F(x): k = 70", "F(x): k = 10"] {
+        assert!(texts.contains(&row.to_string()), "{row}: {texts:?}");
+    }
+    let filters = panels::scene(panels::Panel::Filters, &session, &mut work, 620);
+    assert!(filters.texts().iter().any(|t| t.starts_with("k = 10")), "{:?}", filters.texts());
+    let saved = snapshot(&mut session);
+    let mut other = start("convnetjs", 1);
+    assert_eq!(other.apply(Command::Load { bytes: saved.into_bytes() }).unwrap().stats.comparisons.len(), 2);
+}
+
+/// A large PCA reference (100 components) is fit a slice at a time while training goes on, so
+/// no frame waits for all of it; knowledge waits for it; the finished fit is the one-go fit.
+#[test]
+fn session_fits_a_large_pca_in_slices_between_batches() {
+    let (clock, now) = clock(1.0);
+    let mut session = Session::start(Experiment::preset("tied-sigmoid", 1).unwrap(), Some(digits(30)), clock).unwrap();
+    session.run_for(0.0);
+    now.set(1500.0);
+    let mut slices = 0;
+    while session.pca.is_none() {
+        let seen = session.run.examples_seen();
+        let before = now.get();
+        session.run_for(0.0);
+        assert!(session.run.examples_seen() > seen, "training goes on between slices");
+        assert!(now.get() - before < 200.0, "one slice stays short: {} ms", now.get() - before);
+        if session.pca.is_none() {
+            assert!(session.pca_fitting.is_some() && session.knowledge.is_none(), "knowledge waits for its PCA");
+        }
+        slices += 1;
+        assert!(slices < 100, "the fit finishes");
+    }
+    assert!(slices >= 5, "the fit took {slices} slices");
+    assert!(session.stats().knowledge.is_some_and(|k| k.pca.is_some()), "measured against PCA-100 once it is there");
+    let sample = session.train_set().spread(PCA_MAX_IMAGES);
+    let one_go = crate::model::pca::Pca::fit(&sample.pixels, sample.n_images, 784, 100);
+    assert_eq!(session.pca.as_ref().unwrap().model, one_go);
+}
+
+/// The page's speed ladder climbs from one step a second and every rung is a speed the session
+/// accepts.
+#[test]
+fn session_speed_ladder_is_accepted_rung_by_rung() {
+    let mut session = start("turnoff", 1);
+    assert_eq!(describe().speeds.first(), Some(&1.0));
+    assert!(SPEEDS.windows(2).all(|w| w[0] < w[1]));
+    for speed in SPEEDS {
+        assert_eq!(session.apply(Command::SetSpeed { steps_per_second: Some(speed) }).unwrap().state.speed, Some(speed));
+    }
+    assert_eq!(session.apply(Command::SetSpeed { steps_per_second: None }).unwrap().state.speed, None);
 }

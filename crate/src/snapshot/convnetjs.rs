@@ -10,14 +10,16 @@ use serde_json::Value;
 
 use crate::model::spec::Kind;
 use crate::model::{Activation, LayerSpec, Loss, NetSpec, Network};
-use crate::rng::Rng;
+
+/// Input sides, kernels and channel counts above this are refused (the spec's own limit).
+const MAX_SIDE: usize = 4096;
 
 /// Build a network from ConvNetJS JSON text, with the snapshot's weights.
 pub fn import(text: &str) -> Result<Network, String> {
     if text.len() > super::MAX_BYTES {
         return Err(format!("ConvNetJS snapshot is larger than the {} MB limit", super::MAX_BYTES >> 20));
     }
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("ConvNetJS snapshot is not valid JSON: {e}"))?;
+    let value = crate::json::parse(text, "ConvNetJS snapshot")?;
     import_value(&value)
 }
 
@@ -33,15 +35,19 @@ pub fn import_value(value: &Value) -> Result<Network, String> {
     };
     let input = &layers[0];
     let (width, height, depth) = (count(input, "out_sx", 0)?, count(input, "out_sy", 0)?, count(input, "out_depth", 0)?);
+    if width.max(height).max(depth) > MAX_SIDE {
+        return Err(format!("ConvNetJS layer 0 (input): {width}×{height}×{depth} is larger than {MAX_SIDE} on a side"));
+    }
     let mut spec_layers = vec![LayerSpec::Input { width, height, depth }];
     let mut weights: Vec<(Vec<f32>, Vec<f32>)> = Vec::new(); // per layer: (weights in our layout, biases)
     let mut shape = (depth, height, width); // (c, h, w) of the current volume
     let mut idx = 1;
-    let mut finished = false;
+    let mut loss = None;
     while idx < layers.len() {
         let layer = &layers[idx];
         match kind(idx) {
             Some(kind_name @ ("fc" | "conv")) => {
+                // Volumes stay within the spec's limits, so these products cannot overflow.
                 let n_in = shape.0 * shape.1 * shape.2;
                 let n_out = count(layer, "out_depth", idx)?;
                 let filters = layer.get("filters").and_then(Value::as_array).ok_or(format!("ConvNetJS layer {idx} (fc): missing \"filters\" array"))?;
@@ -57,8 +63,11 @@ pub fn import_value(value: &Value) -> Result<Network, String> {
                         return Err(format!("ConvNetJS layer {idx} (conv): in_depth does not match the {} channels before it", shape.0));
                     }
                     let stride = layer.get("stride").map_or(Ok(1), |_| count(layer, "stride", idx))?;
-                    let pad = layer.get("pad").and_then(Value::as_u64).unwrap_or(0) as usize;
-                    Some((size, stride, pad))
+                    let pad = layer.get("pad").and_then(Value::as_u64).unwrap_or(0);
+                    if size > MAX_SIDE || pad >= size as u64 {
+                        return Err(format!("ConvNetJS layer {idx} (conv): a {size}×{size} kernel with pad {pad} is not supported (at most {MAX_SIDE}, pad below the kernel size)"));
+                    }
+                    Some((size, stride, pad as usize))
                 } else {
                     None
                 };
@@ -67,7 +76,8 @@ pub fn import_value(value: &Value) -> Result<Network, String> {
                     Some((size, _, _)) => ((shape.0, size, size), shape.0 * size * size),
                     None => (shape, n_in),
                 };
-                let mut w = Vec::with_capacity(n_out * filter_len);
+                // Grown filter by filter: every value read is in the file, so the file bounds it.
+                let mut w = Vec::new();
                 for (unit_idx, filter) in filters.iter().enumerate() {
                     let values = volume(filter, filter_len, &format!("ConvNetJS layer {idx} ({kind_name}) filter {unit_idx}"))?;
                     w.extend(channel_first(&values, filter_shape));
@@ -93,49 +103,51 @@ pub fn import_value(value: &Value) -> Result<Network, String> {
                     Some((size, stride, pad)) => {
                         let side = |s: usize| (s + 2 * pad).checked_sub(size).map(|v| v / stride + 1).ok_or(format!("ConvNetJS layer {idx} (conv): kernel larger than its input"));
                         shape = (n_out, side(shape.1)?, side(shape.2)?);
+                        if shape.0 * shape.1 * shape.2 > crate::model::spec::MAX_LAYER_OUTPUTS {
+                            return Err(format!("ConvNetJS layer {idx} (conv): {}×{}×{} outputs is more than {}", shape.0, shape.1, shape.2, crate::model::spec::MAX_LAYER_OUTPUTS));
+                        }
                         spec_layers.push(LayerSpec::Conv { name, filters: n_out, size, stride, pad, activation, code: false });
                     }
                     None => {
+                        if n_out > crate::model::spec::MAX_UNITS {
+                            return Err(format!("ConvNetJS layer {idx} (fc): {n_out} neurons is more than {}", crate::model::spec::MAX_UNITS));
+                        }
                         shape = (n_out, 1, 1);
                         spec_layers.push(LayerSpec::Fc { name, units: n_out, activation, tied: None, code: false, top_k: None, init_std: None });
                     }
                 }
                 weights.push((w, b));
             }
-            Some("regression") => {
+            Some(last @ ("regression" | "softmax")) => {
                 if idx != layers.len() - 1 {
-                    return Err(format!("ConvNetJS layer {idx}: the regression layer must be the last layer"));
+                    return Err(format!("ConvNetJS layer {idx}: the {last} layer must be the last layer"));
                 }
                 if weights.is_empty() {
-                    return Err(format!("ConvNetJS layer {idx}: a regression layer needs an fc layer before it"));
+                    return Err(format!("ConvNetJS layer {idx}: a {last} layer needs an fc layer before it"));
                 }
-                finished = true;
+                // Regression is an autoencoder's squared error; softmax makes a classifier.
+                loss = Some(if last == "softmax" { Loss::Softmax } else { Loss::Mse });
             }
             Some(other @ ("relu" | "tanh" | "sigmoid")) => {
                 return Err(format!("ConvNetJS layer {idx}: a {other} layer must follow an fc or conv layer"));
             }
             Some(other) => {
                 return Err(format!(
-                    "ConvNetJS layer {idx}: layer type {other:?} is not supported (Bottleneck imports input, conv, fc, relu, tanh, sigmoid and regression layers)"
+                    "ConvNetJS layer {idx}: layer type {other:?} is not supported (Bottleneck imports input, conv, fc, relu, tanh, sigmoid, regression and softmax layers)"
                 ))
             }
             None => return Err(format!("ConvNetJS layer {idx}: missing \"layer_type\"")),
         }
         idx += 1;
     }
-    if !finished {
-        return Err("ConvNetJS snapshot: the last layer must be a regression layer (an autoencoder's loss)".into());
-    }
-    spec_layers.push(LayerSpec::Output { loss: Loss::Mse, mean: false });
+    let Some(loss) = loss else {
+        return Err("ConvNetJS snapshot: the last layer must be a regression layer (an autoencoder's loss) or a softmax layer (a classifier's)".into());
+    };
+    spec_layers.push(LayerSpec::Output { loss, mean: false });
     let spec = NetSpec { layers: spec_layers };
-    let mut net = Network::new(&spec, &mut Rng::from_seed(0)).map_err(|e| format!("ConvNetJS snapshot: {e}"))?;
     // Our parameter list is each layer's weights then its biases, the order ConvNetJS's are in.
-    let names: Vec<String> = net.params().iter().map(|p| p.name.clone()).collect();
-    let shapes: Vec<[usize; 2]> = net.params().iter().map(|p| [p.rows, p.cols]).collect();
-    let arrays: Vec<&[f32]> = weights.iter().flat_map(|(w, b)| [&w[..], &b[..]]).collect();
-    let values: Vec<(&str, [usize; 2], &[f32])> = names.iter().zip(shapes).zip(arrays).map(|((n, s), a)| (n.as_str(), s, a)).collect();
-    net.set_params(&values).map_err(|e| format!("ConvNetJS snapshot: {e}"))?;
-    Ok(net)
+    let values = weights.into_iter().flat_map(|(w, b)| [w, b]).collect();
+    Network::with_values(&spec, values).map_err(|e| format!("ConvNetJS snapshot: {e}"))
 }
 
 /// Reorder one volume (c, h, w) from ConvNetJS's channel-last layout to ours.
@@ -210,10 +222,11 @@ struct Vol {
     w: Vec<f32>,
 }
 
+/// One layer as ConvNetJS's `toJSON()` writes it, fields in its order.
 #[derive(Serialize)]
 #[serde(untagged)]
 enum OutLayer {
-    Input { out_sx: usize, out_sy: usize, out_depth: usize, layer_type: &'static str },
+    Input { out_depth: usize, out_sx: usize, out_sy: usize, layer_type: &'static str },
     Conv {
         sx: usize,
         sy: usize,
@@ -230,9 +243,9 @@ enum OutLayer {
         biases: Vol,
     },
     Fc {
+        out_depth: usize,
         out_sx: usize,
         out_sy: usize,
-        out_depth: usize,
         layer_type: &'static str,
         num_inputs: usize,
         l1_decay_mul: f32,
@@ -240,21 +253,35 @@ enum OutLayer {
         filters: Vec<Vol>,
         biases: Vol,
     },
-    Activation { out_sx: usize, out_sy: usize, out_depth: usize, layer_type: &'static str },
-    Regression { out_sx: usize, out_sy: usize, out_depth: usize, layer_type: &'static str, num_inputs: usize },
+    Activation { out_depth: usize, out_sx: usize, out_sy: usize, layer_type: &'static str },
+    /// The last layer: "regression" (identity) or "softmax".
+    Loss { out_depth: usize, out_sx: usize, out_sy: usize, layer_type: &'static str, num_inputs: usize },
 }
 
-/// The network as ConvNetJS `Net.toJSON()` text (tied weights are written out transposed; a
-/// sigmoid output trained with cross-entropy is written as sigmoid + regression, which has the
-/// same forward pass).
+/// The network as ConvNetJS `Net.toJSON()` text that computes the same outputs, or a sentence
+/// naming the first layer ConvNetJS cannot compute: a deconv, or a top-k (k-sparse) layer.
+/// Tied weights are written out transposed. The last layer only decides how ConvNetJS would
+/// train: an autoencoder ends with regression (the identity), a classifier with softmax (the
+/// same softmax ours applies); a sigmoid output trained with cross-entropy is sigmoid +
+/// regression. `"mean": true` only scales the loss (and its gradient) by 1 / outputs, so the
+/// forward pass is the same and the network is written as it is; ConvNetJS would train it with
+/// the summed loss, as it trains everything.
 pub fn export(net: &Network) -> Result<String, String> {
     let (width, height, depth) = net.input_shape();
-    let mut layers = vec![OutLayer::Input { out_sx: width, out_sy: height, out_depth: depth, layer_type: "input" }];
+    let mut layers = vec![OutLayer::Input { out_depth: depth, out_sx: width, out_sy: height, layer_type: "input" }];
     let mut shape = (depth, height, width);
     for (layer_idx, layer) in net.layers().iter().enumerate() {
         let w = net.weights(layer_idx);
         let (c_out, h_out, w_out) = layer.out_shape();
         let biases = Vol { sx: 1, sy: 1, depth: c_out, w: net.biases(layer_idx).to_vec() };
+        if let Some(k) = layer.top_k() {
+            return Err(format!(
+                "layer {} ({}) keeps only the {k} largest of its {} activations (top-k, k-sparse); ConvNetJS has no such layer and would keep them all, so this network cannot be written in its format",
+                layer_idx + 1,
+                layer.name(),
+                layer.n_out()
+            ));
+        }
         match layer.kind() {
             Kind::Deconv { .. } => {
                 return Err(format!(
@@ -285,9 +312,9 @@ pub fn export(net: &Network) -> Result<String, String> {
             Kind::Dense { .. } => {
                 let filters = w.chunks_exact(layer.n_in()).map(|row| Vol { sx: 1, sy: 1, depth: layer.n_in(), w: channel_last(row, shape) }).collect();
                 layers.push(OutLayer::Fc {
+                    out_depth: layer.n_out(),
                     out_sx: 1,
                     out_sy: 1,
-                    out_depth: layer.n_out(),
                     layer_type: "fc",
                     num_inputs: layer.n_in(),
                     l1_decay_mul: 0.0,
@@ -298,12 +325,13 @@ pub fn export(net: &Network) -> Result<String, String> {
             }
         }
         if layer.activation() != Activation::Linear {
-            layers.push(OutLayer::Activation { out_sx: w_out, out_sy: h_out, out_depth: c_out, layer_type: layer.activation().name() });
+            layers.push(OutLayer::Activation { out_depth: c_out, out_sx: w_out, out_sy: h_out, layer_type: layer.activation().name() });
         }
         shape = layer.out_shape();
     }
     let n_out = net.n_outputs();
-    layers.push(OutLayer::Regression { out_sx: 1, out_sy: 1, out_depth: n_out, layer_type: "regression", num_inputs: n_out });
+    let layer_type = if net.is_classifier() { "softmax" } else { "regression" };
+    layers.push(OutLayer::Loss { out_depth: n_out, out_sx: 1, out_sy: 1, layer_type, num_inputs: n_out });
     #[derive(Serialize)]
     struct NetJson {
         layers: Vec<OutLayer>,
@@ -314,6 +342,7 @@ pub fn export(net: &Network) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::Rng;
 
     fn tiny_net() -> Network {
         let spec = NetSpec::from_json(
@@ -377,7 +406,8 @@ mod tests {
         check(&format!(r#"{{"layers":[{input},{},{reg}]}}"#, fc(r#"{"0":1,"5":2}"#)), "w[1] is missing");
         check(&format!(r#"{{"layers":[{input},{},{reg}]}}"#, fc(r#"[1,"x"]"#)), "w[1] is missing or not a number");
         check(&format!(r#"{{"layers":[{input},{},{reg}]}}"#, fc("[1,1e300]")), "not a finite f32");
-        check(&format!(r#"{{"layers":[{input},{{"layer_type":"softmax","out_depth":2}},{reg}]}}"#), "\"softmax\" is not supported");
+        check(&format!(r#"{{"layers":[{input},{{"layer_type":"dropout","out_depth":2}},{reg}]}}"#), "\"dropout\" is not supported");
+        check(&format!(r#"{{"layers":[{input},{{"layer_type":"softmax","out_depth":2}},{reg}]}}"#), "the softmax layer must be the last layer");
         check(&format!(r#"{{"layers":[{input},{{"layer_type":"tanh","out_depth":2}},{reg}]}}"#), "must follow an fc or conv layer");
         check(&format!(r#"{{"layers":[{input},{reg},{}]}}"#, fc("[1,2]")), "must be the last layer");
     }
@@ -412,6 +442,44 @@ mod tests {
         .unwrap();
         let err = export(&Network::new(&seed_001, &mut Rng::from_seed(1)).unwrap()).unwrap_err();
         assert!(err.contains("ConvNetJS has no such layer"), "{err}");
+    }
+
+    /// A classifier is written with ConvNetJS's softmax layer, exactly as its
+    /// `SoftmaxLayer.toJSON()` writes one (`"mean"` changes no output, so it is written too); a
+    /// top-k layer, which ConvNetJS would not apply, is refused by name.
+    #[test]
+    fn a_classifier_ends_with_softmax_and_top_k_is_refused() {
+        let classifier = NetSpec::from_json(
+            r#"{"layers":[{"type":"input","width":2,"height":2,"depth":1},
+                {"type":"fc","units":3,"activation":"sigmoid"},
+                {"type":"fc","units":5,"activation":"linear"},
+                {"type":"output","loss":"softmax","mean":true}]}"#,
+        )
+        .unwrap();
+        let text = export(&Network::new(&classifier, &mut Rng::from_seed(2)).unwrap()).unwrap();
+        let json: Value = serde_json::from_str(&text).unwrap();
+        let types: Vec<&str> = json["layers"].as_array().unwrap().iter().map(|l| l["layer_type"].as_str().unwrap()).collect();
+        assert_eq!(types, ["input", "fc", "sigmoid", "fc", "softmax"]);
+        assert!(text.ends_with(r#"{"out_depth":5,"out_sx":1,"out_sy":1,"layer_type":"softmax","num_inputs":5}]}"#), "{text}");
+        assert!(export(&tiny_net()).unwrap().ends_with(r#"{"out_depth":4,"out_sx":1,"out_sy":1,"layer_type":"regression","num_inputs":4}]}"#));
+        // And it comes back a classifier, with the same answers.
+        let mut net = Network::new(&classifier, &mut Rng::from_seed(2)).unwrap();
+        let mut back = import(&text).unwrap();
+        assert!(back.is_classifier());
+        let x = [0.1, 0.9, 0.4, 0.0, 1.0, 0.2, 0.3, 0.7];
+        net.forward(&x, 2, None);
+        back.forward(&x, 2, None);
+        assert!(net.output().iter().zip(back.output()).all(|(a, b)| (a - b).abs() < 1e-6));
+
+        let k_sparse = NetSpec::from_json(
+            r#"{"layers":[{"type":"input","width":4,"height":2,"depth":1},
+                {"type":"fc","name":"code","units":6,"activation":"linear","top_k":2,"code":true},
+                {"type":"fc","units":8,"activation":"linear","tied":"code"},
+                {"type":"output","loss":"mse"}]}"#,
+        )
+        .unwrap();
+        let err = export(&Network::new(&k_sparse, &mut Rng::from_seed(3)).unwrap()).unwrap_err();
+        assert!(err.starts_with("layer 1 (code) keeps only the 2 largest of its 6 activations (top-k"), "{err}");
     }
 
     /// A channel-last volume reads back channel-first: value (d, y, x) sits at (y·w + x)·c + d.

@@ -8,16 +8,21 @@ pub mod convnetjs;
 
 use serde::{Deserialize, Serialize};
 
+use crate::budget::BUDGET;
 use crate::data::DataSpec;
 use crate::model::optim::OptimState;
 use crate::model::{NetSpec, Network};
 use crate::rng::{Rng, RngState};
+use crate::pretrain::{Phase, PretrainPlan};
 use crate::train::{Progress, TrainConfig, Trainer};
 
 pub const FORMAT: &str = "bottleneck-snapshot";
 pub const VERSION: u32 = 1;
-/// Larger text is refused before parsing.
-pub const MAX_BYTES: usize = 50 * 1024 * 1024;
+/// Counters above this (2^53) cannot be shown exactly in JavaScript, and are refused.
+pub const MAX_COUNT: u64 = 1 << 53;
+/// Larger files are refused before parsing (the budget keeps every session it allows within
+/// this when saved: `budget::Budget::judge_training` and comparisons).
+pub const MAX_BYTES: usize = 128 * 1024 * 1024;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +39,37 @@ pub struct Snapshot {
     pub optimizer_state: SavedOptimState,
     pub progress: Progress,
     pub rng: RngState,
+    /// Where the experiment came from: a preset's name, "custom", "snapshot" or
+    /// "convnetjs-import" (absent in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// Layer-wise pretraining in progress (this snapshot's network is then its classifier).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pretraining: Option<Box<SavedPretraining>>,
+    /// Networks training beside this one for comparison.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comparisons: Vec<SavedComparison>,
+}
+
+/// A pretraining plan in progress: the plan, where it stands, its other two networks (each a
+/// snapshot of its own) and the accuracy curves so far.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedPretraining {
+    pub plan: PretrainPlan,
+    pub phase: Phase,
+    pub autoencoder: Snapshot,
+    pub baseline: Snapshot,
+    pub pretrained_curve: Vec<(f64, f64)>,
+    pub baseline_curve: Vec<(f64, f64)>,
+    pub next_eval: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedComparison {
+    pub label: String,
+    pub network: Snapshot,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -69,11 +105,26 @@ impl Snapshot {
             optimizer_state: SavedOptimState { step: trainer.optim().step, slots: trainer.optim().slots.clone() },
             progress: trainer.progress().clone(),
             rng: trainer.rng().state(),
+            origin: None,
+            pretraining: None,
+            comparisons: Vec::new(),
         }
     }
 
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("snapshot serializes")
+    /// The snapshot as JSON text; refused (never written as `null`) if any number in it is
+    /// not finite.
+    pub fn to_json(&self) -> Result<String, String> {
+        if !self.all_finite() {
+            return Err("the network holds numbers that are not finite, so it cannot be saved; reset it or load a snapshot".into());
+        }
+        Ok(serde_json::to_string(self).expect("snapshot serializes"))
+    }
+
+    fn all_finite(&self) -> bool {
+        let finite = |v: &f32| v.is_finite();
+        let own = self.params.iter().all(|p| p.data.iter().all(finite)) && self.optimizer_state.slots.iter().flatten().flatten().all(finite);
+        let pretraining = self.pretraining.as_ref().is_none_or(|p| p.autoencoder.all_finite() && p.baseline.all_finite());
+        own && pretraining && self.comparisons.iter().all(|c| c.network.all_finite())
     }
 
     /// Parse and check the envelope (format, version, spec); `restore` checks the rest.
@@ -84,30 +135,73 @@ impl Snapshot {
         }
     }
 
-    /// Check the envelope of parsed JSON (format, version, spec) and take the snapshot out of it.
-    fn from_value(value: serde_json::Value) -> Result<Snapshot, String> {
-        let object = value.as_object().ok_or("snapshot: expected a JSON object")?;
-        match object.get("format").and_then(|f| f.as_str()) {
+    /// Read a snapshot's text straight into its types (numbers into f32 arrays: no tree of
+    /// values in between, so a large file takes little more memory than its numbers). When it
+    /// does not fit, the envelope (format, version, spec) is looked at to say why, in that order.
+    fn from_text(text: &str) -> Result<Snapshot, String> {
+        match serde_json::from_str::<Snapshot>(text) {
+            Ok(snapshot) => {
+                Snapshot::check_envelope(Some(&snapshot.format), Some(snapshot.version as u64))?;
+                Ok(snapshot)
+            }
+            Err(e) => {
+                #[derive(Deserialize)]
+                struct Envelope {
+                    format: Option<serde_json::Value>,
+                    version: Option<serde_json::Value>,
+                    spec: Option<serde_json::Value>,
+                }
+                let envelope: Envelope = serde_json::from_str(text).map_err(|_| format!("snapshot: {e}"))?;
+                Snapshot::check_envelope(envelope.format.as_ref().and_then(|f| f.as_str()), envelope.version.as_ref().and_then(|v| v.as_u64()))?;
+                // Check the spec on its own, so its errors name the layer.
+                NetSpec::from_value(&envelope.spec.ok_or("snapshot: missing \"spec\"")?).map_err(|e| format!("snapshot spec: {e}"))?;
+                if e.to_string().starts_with("number out of range") {
+                    return Err(format!("snapshot: the number at line {}, column {} is too large for a 32-bit float (not a finite number)", e.line(), e.column()));
+                }
+                Err(format!("snapshot: {e}"))
+            }
+        }
+    }
+
+    fn check_envelope(format: Option<&str>, version: Option<u64>) -> Result<(), String> {
+        match format {
             Some(FORMAT) => {}
             Some(other) => return Err(format!("snapshot: format is {other:?}, expected {FORMAT:?}")),
             None => return Err(format!("snapshot: missing \"format\": {FORMAT:?}")),
         }
-        match object.get("version").and_then(|v| v.as_u64()) {
-            Some(v) if v == VERSION as u64 => {}
-            Some(v) => return Err(format!("snapshot: version {v} is not supported (this build reads version {VERSION})")),
-            None => return Err("snapshot: missing or non-integer \"version\"".into()),
+        match version {
+            Some(v) if v == VERSION as u64 => Ok(()),
+            Some(v) => Err(format!("snapshot: version {v} is not supported (this build reads version {VERSION})")),
+            None => Err("snapshot: missing or non-integer \"version\"".into()),
         }
-        // Check the spec on its own first, so its errors name the layer.
-        NetSpec::from_value(object.get("spec").ok_or("snapshot: missing \"spec\"")?).map_err(|e| format!("snapshot spec: {e}"))?;
-        serde_json::from_value(value).map_err(|e| format!("snapshot: {e}"))
     }
 
-    /// Rebuild the trainer, checking every shape and number.
+    /// Rebuild the trainer, checking every shape and number, and the budget before any array
+    /// of the sizes the file claims is allocated.
     pub fn restore(&self) -> Result<Trainer, String> {
-        let mut net = Network::new(&self.spec, &mut Rng::from_seed(0)).map_err(|e| format!("snapshot spec: {e}"))?;
-        let values: Vec<(&str, [usize; 2], &[f32])> = self.params.iter().map(|p| (p.name.as_str(), p.shape, &p.data[..])).collect();
-        net.set_params(&values).map_err(|e| format!("snapshot {e}"))?;
+        let checked = self.spec.check().map_err(|e| format!("snapshot spec: {e}"))?;
         self.train.validate().map_err(|e| format!("snapshot train settings: {e}"))?;
+        BUDGET.judge_training(&checked, self.train.batch_size, &self.train.optimizer)?;
+        let layout = Network::layout(&self.spec)?;
+        if self.params.len() != layout.len() {
+            return Err(format!("snapshot has {} parameter arrays, but its spec needs {}", self.params.len(), layout.len()));
+        }
+        for (array, saved) in layout.iter().zip(&self.params) {
+            if saved.name != array.name {
+                return Err(format!("snapshot parameter {:?} found where the spec needs {:?}", saved.name, array.name));
+            }
+            if saved.shape != [array.rows, array.cols] || saved.data.len() != array.rows * array.cols {
+                return Err(format!(
+                    "snapshot parameter {:?} has shape {:?} and {} numbers; the spec needs [{}, {}]",
+                    saved.name,
+                    saved.shape,
+                    saved.data.len(),
+                    array.rows,
+                    array.cols
+                ));
+            }
+        }
+        let net = Network::with_values(&self.spec, self.params.iter().map(|p| p.data.clone()).collect()).map_err(|e| format!("snapshot {e}"))?;
         let optim = OptimState { step: self.optimizer_state.step, slots: self.optimizer_state.slots.clone() };
         if !optim.fits(&self.train.optimizer, net.params()) {
             return Err(format!(
@@ -120,8 +214,21 @@ impl Snapshot {
             return Err("snapshot optimizer_state holds a number that is not finite".into());
         }
         let progress = &self.progress;
-        if progress.cursor > progress.order.len() || progress.order.iter().any(|&i| i as usize >= progress.order.len()) {
-            return Err("snapshot progress: cursor or order indices out of range".into());
+        // The order is this epoch's shuffle: every example once.
+        let mut listed = vec![false; progress.order.len()];
+        for &example in &progress.order {
+            if listed.get(example as usize).is_none_or(|&seen| seen) {
+                return Err(format!("snapshot progress: the data order is not a shuffle of {} examples (index {example} is out of range or repeated)", listed.len()));
+            }
+            listed[example as usize] = true;
+        }
+        if progress.cursor > progress.order.len() {
+            return Err(format!("snapshot progress: cursor {} is past the order's {} examples", progress.cursor, progress.order.len()));
+        }
+        for (name, count) in [("examples_seen", progress.examples_seen), ("steps", progress.steps), ("epoch", progress.epoch), ("optimizer_state.step", optim.step)] {
+            if count > MAX_COUNT {
+                return Err(format!("snapshot progress: {name} is {count}, beyond 2^53, the largest count shown exactly"));
+            }
         }
         let rng = Rng::from_state(&self.rng).map_err(|e| format!("snapshot {e}"))?;
         Ok(Trainer::from_parts(self.seed, net, self.train.clone(), optim, rng, self.progress.clone()))
@@ -143,16 +250,17 @@ pub fn open(bytes: &[u8]) -> Result<Opened, String> {
         return Err(format!("the file is {} MB, larger than the {} MB limit", bytes.len() >> 20, MAX_BYTES >> 20));
     }
     let text = std::str::from_utf8(bytes).map_err(|_| "the file is not text (UTF-8), so it is not a snapshot".to_string())?;
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("the file is not valid JSON: {e}"))?;
-    let object = value.as_object().ok_or("snapshot: expected a JSON object")?;
-    if !object.contains_key("format") && object.contains_key("layers") {
-        return convnetjs::import_value(&value).map(Opened::ConvNetJs);
+    let keys = crate::json::top_level_keys(text, "the file").map_err(|e| if e.contains("expected a JSON object") || e.contains("invalid type") { "snapshot: expected a JSON object".to_string() } else { e })?;
+    let has = |key: &str| keys.iter().any(|k| k == key);
+    if !has("format") && has("layers") {
+        return convnetjs::import_value(&crate::json::parse(text, "the file")?).map(Opened::ConvNetJs);
     }
-    Snapshot::from_value(value).map(|s| Opened::Bottleneck(Box::new(s)))
+    Snapshot::from_text(text).map(|s| Opened::Bottleneck(Box::new(s)))
 }
 
-/// Save a trainer and the data it trains on as snapshot JSON text.
-pub fn save(trainer: &Trainer, data: &DataSpec) -> String {
+/// Save a trainer and the data it trains on as snapshot JSON text (None if it holds a number
+/// that is not finite, which training never leaves behind).
+pub fn save(trainer: &Trainer, data: &DataSpec) -> Result<String, String> {
     Snapshot::of(trainer, data).to_json()
 }
 

@@ -1,46 +1,75 @@
 //! The panels about what the network makes of digits: the code scatter, the reconstructions
-//! (a classifier's answers instead), and seed 000's turn-off grid (seed 001's sample
-//! activations for conv networks, which `layers.rs` draws).
+//! (a classifier's answers instead; a denoising network's clean, corrupted and reconstructed
+//! digits; comparison networks' beside), and seed 000's turn-off grid (seed 001's sample
+//! activations for conv networks, which `layers.rs` draws), each laid out for its width.
 
-use super::layers;
-use super::Session;
+use super::progress::main_label;
+use super::{layers, show_fitted, Session};
+use crate::data::Noise;
 use crate::model::network::Workspace;
 use crate::model::UnitMask;
-use crate::render::image::samples;
+use crate::render::image::heat_strips;
 use crate::render::scatter::Scatter;
-use crate::render::scene::{Align, Scene, INK, MUTED};
+use crate::render::scene::{text_width, Align, Scene, INK, MUTED};
 use crate::render::TileGrid;
 use crate::rng::Rng;
 
 /// Validation digits in the scatter.
 pub const SCATTER_DIGITS: usize = 500;
 /// Validation digits in the reconstructions panel.
-const RECON_DIGITS: usize = 20;
-/// The turn-off grid is drawn for codes of at most this many units, on this many digits.
+pub const RECON_DIGITS: usize = 20;
+/// The turn-off grid is drawn for codes of 2 to this many units, on this many digits.
 pub const TURNOFF_MAX_UNITS: usize = 32;
 pub const TURNOFF_DIGITS: usize = 8;
 const RIGHT: [u8; 4] = [110, 220, 120, 255];
 const WRONG: [u8; 4] = [255, 107, 107, 255];
+const PAD: f32 = 8.0;
+const CAPTION: f32 = 12.0;
+const LABEL: f32 = 11.0;
+/// A digit is shown at least this many pixels wide where the width allows.
+const MIN_TILE: f32 = 30.0;
+
+/// What the scatter plots: its digits, their activations at the viewed layer (n, units), and
+/// the (x, y) neuron pair of each.
+pub struct ScatterData {
+    pub digits: crate::data::Dataset,
+    pub codes: Vec<f32>,
+    pub units: usize,
+    pub points: Vec<(f32, f32)>,
+}
+
+impl ScatterData {
+    pub fn of(session: &Session, work: &mut Workspace) -> ScatterData {
+        let digits = session.valid_set().spread(SCATTER_DIGITS);
+        let view = session.view();
+        let net = session.network();
+        let units = net.layers()[view.layer].n_out();
+        let codes = net.infer(work, &digits.pixels, digits.n_images, None).activations(view.layer).to_vec();
+        let (x, y) = (view.x.min(units - 1), view.y.min(units - 1));
+        let points = codes.chunks_exact(units).map(|row| (row[x], row[y])).collect();
+        ScatterData { digits, codes, units, points }
+    }
+
+    /// The chart of these points drawn `width` pixels wide (its axes map data to canvas pixels
+    /// and back; the pointer's pixels must be mapped at the width the scatter was drawn at).
+    pub fn chart<'a>(&'a self, width: usize, labels: &'a [u8], title: String, background: Option<crate::render::Rgba>, marks: &'a [(f32, f32)]) -> Scatter<'a> {
+        Scatter { width, points: &self.points, labels, images: &self.digits.pixels, thumb_w: self.digits.width, thumb_h: self.digits.height, title, background, marks }
+    }
+}
 
 /// The codes of the scatter's digits: the (x, y) neuron pair of the viewed layer, one point
 /// per digit, with the digits they belong to.
 pub fn scatter_points(session: &Session, work: &mut Workspace) -> (Vec<(f32, f32)>, crate::data::Dataset) {
-    let digits = session.valid_set().spread(SCATTER_DIGITS);
-    let view = session.view();
-    let net = session.network();
-    let units = net.layers()[view.layer].n_out();
-    let acts = net.infer(work, &digits.pixels, digits.n_images, None).activations(view.layer);
-    let (x, y) = (view.x.min(units - 1), view.y.min(units - 1));
-    let points = acts.chunks_exact(units).map(|row| (row[x], row[y])).collect();
-    (points, digits)
+    let data = ScatterData::of(session, work);
+    (data.points, data.digits)
 }
 
-pub fn scatter(session: &Session, work: &mut Workspace) -> Scene {
-    let (points, digits) = scatter_points(session, work);
+/// The scatter's title: the layer, its neuron pair and how many digits.
+pub fn scatter_title(session: &Session, n_digits: usize) -> String {
     let view = session.view();
     let net = session.network();
     let layer = &net.layers()[view.layer];
-    let title = format!(
+    format!(
         "layer {} ({}: {} {}{}) · x: neuron {} · y: neuron {} · {} examples",
         view.layer + 1,
         layer.name(),
@@ -49,54 +78,140 @@ pub fn scatter(session: &Session, work: &mut Workspace) -> Scene {
         if view.layer == net.code_layer() { ", code" } else { "" },
         view.x,
         view.y,
-        digits.n_images
-    );
-    let labels = digits.labels.clone().unwrap_or_default();
-    Scatter { width: 560, height: 560, points: &points, labels: &labels, images: &digits.pixels, thumb_w: digits.width, thumb_h: digits.height, title }.scene()
+        n_digits
+    )
 }
 
-/// Inputs x, their corruption H(x) when noise is on, and the reconstructions.
-pub fn reconstructions(session: &Session, work: &mut Workspace) -> Scene {
+pub fn scatter(session: &Session, work: &mut Workspace, width: usize) -> Scene {
+    let data = ScatterData::of(session, work);
+    let view = session.view();
+    let title = scatter_title(session, data.digits.n_images);
+    let labels = data.digits.labels.clone().unwrap_or_default();
+    let marks = crate::session::explore::marked_points(session, work);
+    let background = if view.manifold { crate::session::explore::manifold(session, &data, work, width) } else { None };
+    data.chart(width, &labels, title, background, &marks).scene()
+}
+
+/// What the noise does, in words.
+pub fn noise_text(noise: Noise) -> String {
+    match noise {
+        Noise::None => "no noise".into(),
+        Noise::Masking { fraction } => format!("masking noise: {:.0} % of pixels set to 0", 100.0 * fraction),
+        Noise::Gaussian { sigma } => format!("Gaussian noise, σ = {sigma}"),
+        Noise::SaltPepper { fraction } => format!("salt-and-pepper noise on {:.0} % of pixels", 100.0 * fraction),
+    }
+}
+
+/// The reconstructions panel's digits: validation digits x, what the network sees (H(x) when
+/// it trains with noise, else x), its outputs, and each comparison network's outputs of the
+/// same inputs (labelled by the comparison).
+pub struct Reconstructions {
+    pub digits: crate::data::Dataset,
+    pub noise: Noise,
+    pub seen: Vec<f32>,    // (n_digits, n_pixels)
+    pub outputs: Vec<f32>, // (n_digits, n_outputs)
+    /// Each comparison's label and outputs (n_digits, n_outputs).
+    pub beside: Vec<(String, Vec<f32>)>,
+}
+
+impl Reconstructions {
+    pub fn of(session: &Session, work: &mut Workspace) -> Reconstructions {
+        let valid = session.valid_set();
+        let digits = valid.spread(if valid.height <= 1 { 6 } else { RECON_DIGITS });
+        let noise = session.trainer().config().noise;
+        let mut seen = digits.pixels.clone();
+        // Display noise comes from a generator derived from the run's seed, so drawing never
+        // draws from (and never changes) the training stream.
+        noise.apply(&mut seen, &mut Rng::from_seed(session.trainer().seed() ^ 0xd15_91a7));
+        let outputs = session.network().infer(work, &seen, digits.n_images, None).output().to_vec();
+        let n_out = outputs.len() / digits.n_images.max(1);
+        let beside = session
+            .comparisons()
+            .iter()
+            .filter(|c| c.trainer.net().n_outputs() == n_out)
+            .map(|c| (c.label.clone(), c.trainer.net().infer(work, &seen, digits.n_images, None).output().to_vec()))
+            .collect();
+        Reconstructions { digits, noise, seen, outputs, beside }
+    }
+
+    /// Each digit's squared error per pixel against the clean x, for (outputs, then beside).
+    pub fn errors(&self, outputs: &[f32]) -> Vec<f64> {
+        let n_px = self.digits.n_pixels();
+        self.digits.pixels.chunks_exact(n_px).zip(outputs.chunks_exact(n_px)).map(|(x, y)| x.iter().zip(y).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>() / n_px as f64).collect()
+    }
+}
+
+/// Validation digits x, their corruption H(x) when noise is on, and the reconstructions (the
+/// comparison networks' beside): blocks of digits as wide as the panel, a labelled row each.
+pub fn reconstructions(session: &Session, work: &mut Workspace, width: usize) -> Scene {
     if session.network().is_classifier() {
-        return answers(session, work);
+        return answers(session, work, width);
     }
-    let valid = session.valid_set();
-    let vectors = valid.height <= 1;
-    let digits = valid.spread(if vectors { 6 } else { RECON_DIGITS });
-    let noise = session.trainer().config().noise;
-    let mut corrupted = digits.pixels.clone();
-    // Display noise comes from a generator derived from the run's seed, so drawing never
-    // draws from (and never changes) the training stream.
-    noise.apply(&mut corrupted, &mut Rng::from_seed(session.trainer().seed() ^ 0xd15_91a7));
-    let outputs = session.network().infer(work, &corrupted, digits.n_images, None).output().to_vec();
+    let recon = Reconstructions::of(session, work);
+    let digits = &recon.digits;
+    let noisy = !recon.noise.is_none();
+    let (out_label, seen_label) = if noisy { ("F(H(x))", "H(x)") } else { ("F(x)", "x") };
+    let main = main_label(session);
+    let (thing, things) = if digits.height <= 1 { ("vector", "vectors") } else { ("digit", "digits") };
+    // Rows of (label, values) per block.
+    let mut kinds: Vec<(String, &[f32])> = vec![(format!("x: the {} {thing}", if noisy { "clean" } else { "input" }), &digits.pixels)];
+    if noisy {
+        kinds.push(("H(x): corrupted, what the network sees".into(), &recon.seen));
+    }
+    let own = if recon.beside.is_empty() { format!("{out_label}: reconstruction") } else { format!("{out_label}: reconstruction, {main}") };
+    kinds.push((own, &recon.outputs));
+    for (label, outputs) in &recon.beside {
+        kinds.push((format!("{out_label}: {label}"), outputs));
+    }
+    let caption = if noisy {
+        format!("each validation {thing} x, its corruption H(x) ({}), and the network's reconstruction F(H(x)) of the corrupted {thing}", noise_text(recon.noise))
+    } else {
+        format!("validation {things} x and their reconstructions {out_label} from {seen_label}")
+    };
+    let mut scene = Scene::new(width, 0);
+    let room = width as f32 - 2.0 * PAD;
+    let mut y = scene.paragraph(PAD, 4.0, &caption, CAPTION, INK, room) + 4.0;
     let n_px = digits.n_pixels();
-    let out_label = if noise.is_none() { "F(x)" } else { "F(H(x))" };
-    let caption = if noise.is_none() { "input x and reconstruction F(x)" } else { "input x, corrupted H(x), reconstruction F(H(x))" };
-    // Rows of (label, values): blocks of ten digits, or one strip per vector.
-    let per_block = if vectors { 1 } else { 10 };
-    let mut rows: Vec<(&str, &[f32])> = Vec::new();
-    for block in 0..digits.n_images.div_ceil(per_block) {
-        let range = block * per_block * n_px..((block + 1) * per_block).min(digits.n_images) * n_px;
-        rows.push(("x", &digits.pixels[range.clone()]));
-        if !noise.is_none() {
-            rows.push(("H(x)", &corrupted[range.clone()]));
+    if digits.height <= 1 {
+        // Vectors: one heat strip each, a block per vector.
+        let cell = ((room as usize - 2) / digits.width.max(1)).clamp(1, 8);
+        for idx in 0..digits.n_images {
+            for (label, values) in &kinds {
+                y = scene.paragraph(PAD, y, &format!("{label} · {thing} {}", idx + 1), LABEL, MUTED, room);
+                let strip = heat_strips(&values[idx * n_px..(idx + 1) * n_px], digits.width, cell, 10, 1);
+                y += show_fitted(&mut scene, PAD, y, strip, room, 1.0).1 + 4.0;
+            }
+            y += 4.0;
         }
-        rows.push((out_label, &outputs[range]));
+        scene.height = y.ceil() as usize;
+        return scene;
     }
-    let tiles: Vec<f32> = rows.iter().flat_map(|(_, v)| v.iter().copied()).collect();
-    let image = samples(&tiles, (digits.width, digits.height), per_block, 2, Some((0.0, 1.0)));
-    let row_height = image.height as f32 / rows.len() as f32;
-    let mut scene = Scene::new(image.width + 70, image.height + 24);
-    for (row, (label, _)) in rows.iter().enumerate() {
-        scene.text(62.0, 22.0 + (row as f32 + 0.5) * row_height, *label, 12.0, MUTED, Align::Right);
+    let (cols, shown) = tile_columns(digits.width, room, &[20, 10, 5]);
+    for block in 0..digits.n_images.div_ceil(cols) {
+        let range = block * cols * n_px..((block + 1) * cols).min(digits.n_images) * n_px;
+        for (label, values) in &kinds {
+            y = scene.paragraph(PAD, y, label, LABEL, MUTED, room);
+            let image = TileGrid { tile_w: digits.width, tile_h: digits.height, cols, scale: 1, gap: 2 }.render(&values[range.clone()], Some((0.0, 1.0)));
+            let scale = shown / digits.width as f32;
+            y += show_fitted(&mut scene, PAD, y, image, room, scale).1 + 2.0;
+        }
+        y += 8.0;
     }
-    scene.text(70.0, 10.0, caption, 12.0, INK, Align::Left);
-    scene.image(70.0, 22.0, image);
+    scene.height = y.ceil() as usize;
     scene
 }
 
-/// A classifier's answers for validation digits: each digit with its predicted class.
-fn answers(session: &Session, work: &mut Workspace) -> Scene {
+/// Of `candidates` (columns a row, most first), the most that still show a `tile_w`-pixel tile
+/// (with a 2-pixel gap) at least `MIN_TILE` wide in `room`, else the fewest; and the width each
+/// tile is shown at (at most four times its size).
+pub fn tile_columns(tile_w: usize, room: f32, candidates: &[usize]) -> (usize, f32) {
+    let shown = |cols: usize| ((room / (2.0 + cols as f32 * (tile_w as f32 + 2.0))) * tile_w as f32).min(4.0 * tile_w as f32);
+    let cols = candidates.iter().copied().find(|&c| shown(c) >= MIN_TILE).unwrap_or(*candidates.last().unwrap_or(&1));
+    (cols, shown(cols))
+}
+
+/// A classifier's answers for validation digits: each digit with its predicted class under it.
+fn answers(session: &Session, work: &mut Workspace, width: usize) -> Scene {
     let digits = session.valid_set().spread(RECON_DIGITS);
     let net = session.network();
     let n_classes = net.n_outputs();
@@ -106,18 +221,24 @@ fn answers(session: &Session, work: &mut Workspace) -> Scene {
         .chunks_exact(n_classes)
         .map(|p| p.iter().enumerate().fold(0, |best, (i, &v)| if v > p[best] { i } else { best }))
         .collect();
-    let grid = TileGrid { tile_w: digits.width, tile_h: digits.height, cols: 10, scale: 2, gap: 18 };
-    let image = grid.render(&digits.pixels, Some((0.0, 1.0)));
-    let mut scene = Scene::new(image.width + 20, image.height + 24);
-    scene.text(10.0, 10.0, "validation digits and the classifier's answer (green: right, red: wrong)", 12.0, INK, Align::Left);
-    scene.image(10.0, 22.0, image);
+    let mut scene = Scene::new(width, 0);
+    let room = width as f32 - 2.0 * PAD;
+    let top = scene.paragraph(PAD, 4.0, "validation digits and the classifier's answer (green: right, red: wrong)", CAPTION, INK, room) + 4.0;
+    // Tiles with room for the answer under each.
+    let (cols, shown) = tile_columns(digits.width, room, &[10, 5]);
+    let pitch = room / cols as f32;
+    let row_h = shown * digits.height as f32 / digits.width as f32 + 18.0;
     let labels = digits.labels.clone().unwrap_or_default();
     for (idx, &class) in predicted.iter().enumerate() {
-        let (x, y) = grid.origin(idx);
+        let (col, row) = ((idx % cols) as f32, (idx / cols) as f32);
+        let (x, y) = (PAD + col * pitch + (pitch - shown) / 2.0, top + row * row_h);
+        let tile = TileGrid { tile_w: digits.width, tile_h: digits.height, cols: 1, scale: 1, gap: 0 }.render(digits.image(idx), Some((0.0, 1.0)));
+        let tile_h = shown * digits.height as f32 / digits.width as f32;
+        scene.image_sized(x, y, shown, tile_h, tile);
         let colour = if labels.get(idx).is_some_and(|&l| l as usize == class) { RIGHT } else { WRONG };
-        let tile_h = (digits.height * 2) as f32;
-        scene.text(10.0 + x as f32 + digits.width as f32, 22.0 + y as f32 + tile_h + 9.0, class.to_string(), 12.0, colour, Align::Center);
+        scene.text(x + shown / 2.0, y + tile_h + 9.0, class.to_string(), CAPTION, colour, Align::Center);
     }
+    scene.height = (top + digits.n_images.div_ceil(cols) as f32 * row_h + 4.0).ceil() as usize;
     scene
 }
 
@@ -131,25 +252,38 @@ pub fn dead_units(session: &Session, work: &mut Workspace) -> Vec<bool> {
     (0..units).map(|u| acts.chunks_exact(units).all(|row| row[u] == 0.0)).collect()
 }
 
-/// Seed 000's experiment: the decoder's output when every code unit but one is set to 0.
-pub fn turnoff(session: &Session, work: &mut Workspace) -> Scene {
+/// Whether the turn-off grid means something for this network: an autoencoder of images
+/// whose code layer is dense with 2 to `TURNOFF_MAX_UNITS` units.
+pub fn turnoff_applies(session: &Session) -> bool {
+    let net = session.network();
+    let code = &net.layers()[net.code_layer()];
+    let (_, h, _) = net.input_shape();
+    !net.is_classifier() && h > 1 && net.n_outputs() == net.n_inputs() && code.is_dense() && (2..=TURNOFF_MAX_UNITS).contains(&code.n_out())
+}
+
+/// Seed 000's experiment: the decoder's output when every code unit but one is set to 0, a
+/// row per unit under the input and the output with all units on; the labels left, the
+/// digits filling the rest of the width.
+pub fn turnoff(session: &Session, work: &mut Workspace, width: usize) -> Scene {
     let net = session.network();
     if net.layers().iter().any(|l| !l.is_dense()) {
-        return layers::sample_activations(session, work);
+        return layers::sample_activations(session, work, width);
     }
     let code = net.code_layer();
     let units = net.layers()[code].n_out();
     let (w, h, _) = net.input_shape();
-    if units > TURNOFF_MAX_UNITS || h <= 1 || net.is_classifier() {
-        let mut scene = Scene::new(560, 30);
+    let room = width as f32 - 2.0 * PAD;
+    if !turnoff_applies(session) {
+        let mut scene = Scene::new(width, 0);
         let why = if net.is_classifier() {
             "autoencoders".to_string()
         } else if h <= 1 {
             "image data".to_string()
         } else {
-            format!("codes of at most {TURNOFF_MAX_UNITS} units (this one has {units})")
+            format!("codes of 2 to {TURNOFF_MAX_UNITS} units (this one has {units})")
         };
-        scene.text(8.0, 14.0, format!("the turn-off grid is drawn for {why}"), 12.0, MUTED, Align::Left);
+        let y = scene.paragraph(PAD, 6.0, &format!("the turn-off grid is drawn for {why}"), CAPTION, MUTED, room);
+        scene.height = (y + 6.0) as usize;
         return scene;
     }
     let dead = dead_units(session, work);
@@ -162,16 +296,24 @@ pub fn turnoff(session: &Session, work: &mut Workspace) -> Scene {
     }
     let grid = TileGrid { tile_w: w, tile_h: h, cols: TURNOFF_DIGITS, scale: 1, gap: 2 };
     let image = grid.render(&tiles, Some((0.0, 1.0)));
-    let mut scene = Scene::new(image.width + 130, image.height + 24);
+    let mut labels: Vec<(String, [u8; 4])> = vec![("input".into(), MUTED), ("all units on".into(), MUTED)];
+    labels.extend(dead.iter().enumerate().map(|(unit, &is_dead)| if is_dead { (format!("unit {unit}, dead"), WRONG) } else { (format!("unit {unit}"), MUTED) }));
+    let label_w = labels.iter().map(|(l, _)| text_width(l, CAPTION)).fold(0.0f32, f32::max).ceil() + 12.0;
+    let mut scene = Scene::new(width, 0);
     let n_dead = dead.iter().filter(|&&d| d).count();
-    scene.text(130.0, 10.0, format!("all code units but one set to 0 · {n_dead} dead unit{}", if n_dead == 1 { "" } else { "s" }), 12.0, INK, Align::Left);
-    let row_y = |row: usize| 22.0 + grid.origin(row * TURNOFF_DIGITS).1 as f32 + h as f32 / 2.0;
-    scene.text(122.0, row_y(0), "input", 12.0, MUTED, Align::Right);
-    scene.text(122.0, row_y(1), "all units on", 12.0, MUTED, Align::Right);
-    for (unit, is_dead) in dead.iter().enumerate() {
-        let (label, colour) = if *is_dead { (format!("unit {unit} only · dead"), WRONG) } else { (format!("unit {unit} only"), MUTED) };
-        scene.text(122.0, row_y(unit + 2), label, 12.0, colour, Align::Right);
+    let caption = format!(
+        "the decoder's output with all code units but one set to 0: row \"unit n\" keeps unit n alone · {n_dead} dead unit{}",
+        if n_dead == 1 { "" } else { "s" }
+    );
+    let top = scene.paragraph(PAD, 4.0, &caption, CAPTION, INK, room) + 4.0;
+    // The digits fill what the labels leave, up to twice their size.
+    let digits_room = room - label_w;
+    let scale = (digits_room / image.width as f32).min(2.0);
+    let row_y = |row: usize| top + (grid.origin(row * TURNOFF_DIGITS).1 as f32 + h as f32 / 2.0) * scale;
+    for (row, (label, colour)) in labels.into_iter().enumerate() {
+        scene.text(PAD + label_w - 8.0, row_y(row), label, CAPTION, colour, Align::Right);
     }
-    scene.image(130.0, 22.0, image);
+    let (_, shown_h) = show_fitted(&mut scene, PAD + label_w, top, image, digits_room, scale);
+    scene.height = (top + shown_h + 6.0).ceil() as usize;
     scene
 }

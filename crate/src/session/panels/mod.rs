@@ -1,11 +1,17 @@
 //! The dashboard's panels as pure functions of a session: each turns what the session holds
-//! into a `render::Scene` (forwarding through the network in a workspace of its own, never
-//! the trainer's), and says what its title and note are for the network in view. When each
-//! panel is next due is `Schedule`'s business; painting scenes is the web glue's.
+//! into a `render::Scene` laid out for the width the page gives it (forwarding through the
+//! network in a workspace of its own, never the trainer's), says what its title and note are
+//! for the network in view and whether it means something for it, and says in words what it
+//! shows now (`describe`, for screen readers). When each panel is next due is `Schedule`'s
+//! business; painting scenes is the web glue's.
 
+pub mod codes;
 mod layers;
 mod progress;
-mod codes;
+mod text;
+
+pub use progress::{loss_text, stats_rows};
+pub use text::describe;
 
 #[cfg(test)]
 mod tests;
@@ -13,7 +19,11 @@ mod tests;
 use super::protocol::PanelInfo;
 use super::Session;
 use crate::model::network::Workspace;
-use crate::render::scene::{Align, Scene, INK, MUTED};
+use crate::render::{Rgba, Scene};
+
+/// The widths a panel is laid out for, in CSS pixels: narrower or wider asks are clamped.
+pub const MIN_WIDTH: usize = 280;
+pub const MAX_WIDTH: usize = 1600;
 
 /// The panels, in drawing order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,48 +71,119 @@ impl Panel {
         }
     }
 
+    /// The width the panel is drawn at when the page has not said (its desktop layout's).
+    pub fn natural_width(self) -> usize {
+        match self {
+            Panel::Stats => 380,
+            Panel::Loss | Panel::Scatter | Panel::Recon | Panel::Turnoff => 560,
+            Panel::Network => 520,
+            Panel::Current => 280,
+            Panel::Filters => 620,
+        }
+    }
+
     fn index(self) -> usize {
         Panel::ALL.iter().position(|&p| p == self).expect("every panel is in ALL")
     }
 }
 
-/// The panel's scene for the session as it is now.
-pub fn scene(panel: Panel, session: &Session, work: &mut Workspace) -> Scene {
+/// A width from the page (CSS pixels, maybe fractional, maybe nonsense) as a panel width:
+/// whole pixels within `MIN_WIDTH..=MAX_WIDTH` (what is not a number is the minimum).
+pub fn clamp_width(width: f64) -> usize {
+    if width.is_nan() {
+        return MIN_WIDTH;
+    }
+    (width.floor().clamp(MIN_WIDTH as f64, MAX_WIDTH as f64)) as usize
+}
+
+/// The panel's scene for the session as it is now, laid out `width` CSS pixels wide (clamped
+/// to `MIN_WIDTH..=MAX_WIDTH`): the scene is exactly that wide, and as tall as its content.
+pub fn scene(panel: Panel, session: &Session, work: &mut Workspace, width: usize) -> Scene {
+    let width = width.clamp(MIN_WIDTH, MAX_WIDTH);
+    let mut scene = match panel {
+        Panel::Stats => progress::stats(session, width),
+        Panel::Loss => progress::loss(session, width),
+        Panel::Scatter => codes::scatter(session, work, width),
+        Panel::Recon => codes::reconstructions(session, work, width),
+        Panel::Network => layers::network(session, work, width),
+        Panel::Current => layers::current(session, width),
+        Panel::Filters => layers::filters(session, width),
+        Panel::Turnoff => codes::turnoff(session, work, width),
+    };
+    debug_assert_eq!(scene.width, width, "{} laid out at another width", panel.name());
+    scene.width = width;
+    scene.height = scene.height.max(1);
+    scene
+}
+
+/// Whether a panel means something for the session's network: the turn-off grid only for an
+/// autoencoder of images with a small dense code (sample activations for conv networks), the
+/// filters only where first-layer weights can be drawn (one-channel inputs).
+pub fn shown(panel: Panel, session: &Session) -> bool {
+    let net = session.network();
+    let conv = net.layers().iter().any(|l| !l.is_dense());
     match panel {
-        Panel::Stats => progress::stats(session),
-        Panel::Loss => progress::loss(session),
-        Panel::Scatter => codes::scatter(session, work),
-        Panel::Recon => codes::reconstructions(session, work),
-        Panel::Network => layers::network(session, work),
-        Panel::Current => layers::current(session),
-        Panel::Filters => layers::filters(session),
-        Panel::Turnoff => codes::turnoff(session, work),
+        Panel::Turnoff => conv || codes::turnoff_applies(session),
+        Panel::Filters => net.input_shape().2 == 1,
+        _ => true,
     }
 }
 
-/// Each panel's title and note for the network in view.
+/// Each panel's title and note for the network in view, and whether it is shown.
 pub fn info(session: &Session) -> Vec<PanelInfo> {
-    let conv = session.network().layers().iter().any(|l| !l.is_dense());
-    let classifier = session.network().is_classifier();
+    let net = session.network();
+    let conv = net.layers().iter().any(|l| !l.is_dense());
+    let classifier = net.is_classifier();
+    let units = net.layers()[net.code_layer()].n_out();
+    // PCA is drawn where the session fits it while training (a code smaller than its input,
+    // and a fit that does not stall the page); the code's accuracy where there are labels.
+    let pca = session.pca_k().is_some_and(|k| session.train_set().n_pixels() * (k + 8) <= super::PCA_MAX_DIM_BY_BLOCK);
+    let knn = !classifier && session.train_set().labels.is_some();
+    let knn_note = if knn { " Right axis: the code's 5-nearest-neighbour accuracy on validation digits, once measured." } else { "" };
+    let top_k = net.layers().iter().any(|l| l.kind().top_k().is_some());
     Panel::ALL
         .into_iter()
         .map(|panel| {
-            let (title, note) = match panel {
-                Panel::Stats => ("Training", ""),
-                Panel::Loss if classifier => ("Loss and accuracy", "while pretraining: each layer's autoencoder loss; then both classifiers' validation accuracy"),
-                Panel::Loss => ("Loss", "dashed: PCA with as many components as the code has units (the best linear code)"),
-                Panel::Scatter => ("Code scatter", ""),
-                Panel::Recon if classifier => ("Answers", ""),
-                Panel::Recon => ("Reconstructions", ""),
-                Panel::Network => ("Network", ""),
-                Panel::Current => ("Current image", ""),
-                Panel::Filters => ("Filters", ""),
-                Panel::Turnoff if conv => ("Sample activations", "An example of each class, its feature maps layer by layer, and the output (Reconstructing 1s and 8s with a convolutional autoencoder)."),
-                Panel::Turnoff => ("Turning off code units", "The decoder's output when all code units but one are set to 0 (The effect of turning off units in the middle layer)."),
+            let (title, note): (&str, String) = match panel {
+                Panel::Stats => ("Training", String::new()),
+                Panel::Loss if session.pretrainer().is_some() => (
+                    "Loss and accuracy",
+                    "While pretraining: each layer's autoencoder loss, the phases marked; then both classifiers' validation accuracy, and the final accuracies once done.".into(),
+                ),
+                Panel::Loss if classifier => ("Loss", String::new()),
+                Panel::Loss if pca => (
+                    "Loss",
+                    format!("Dashed, once fitted: PCA with {units} component{} (the best linear code of that size).{knn_note}", if units == 1 { "" } else { "s" }),
+                ),
+                Panel::Loss => ("Loss", knn_note.trim_start().to_string()),
+                Panel::Scatter => ("Code scatter", String::new()),
+                Panel::Recon if classifier => ("Answers", String::new()),
+                Panel::Recon if !session.trainer().config().noise.is_none() => {
+                    ("Reconstructions", "Each digit clean (x), corrupted as in training (H(x)), and the network's reconstruction of the corrupted digit (F(H(x))).".into())
+                }
+                Panel::Recon => ("Reconstructions", String::new()),
+                Panel::Network => ("Network", "One training example's activations, layer by layer; the weights are under Filters.".into()),
+                Panel::Current => ("Current image", String::new()),
+                Panel::Filters if top_k => ("Filters", "Each unit's first-layer weights, for this k and the other k trained beside it.".into()),
+                Panel::Filters => ("Filters", String::new()),
+                Panel::Turnoff if conv => (
+                    "Sample activations",
+                    "An example of each class, its feature maps layer by layer, and the output (Reconstructing 1s and 8s with a convolutional autoencoder).".into(),
+                ),
+                Panel::Turnoff => ("Turning off code units", "The decoder's output when all code units but one are set to 0 (The effect of turning off units in the middle layer).".into()),
             };
-            PanelInfo { name: panel.name().into(), title: title.into(), note: note.into() }
+            PanelInfo { name: panel.name().into(), title: title.into(), note, shown: shown(panel, session) }
         })
         .collect()
+}
+
+/// Show `image` at (x, y), `scale` times its size but never wider than `room`; returns the size
+/// it is shown at.
+fn show_fitted(scene: &mut Scene, x: f32, y: f32, image: Rgba, room: f32, scale: f32) -> (f32, f32) {
+    let scale = scale.min(room / image.width.max(1) as f32);
+    let (w, h) = (image.width as f32 * scale, image.height as f32 * scale);
+    scene.image_sized(x, y, w, h, image);
+    (w, h)
 }
 
 /// When each panel is next due. A panel that takes long to compute waits at least ten times
@@ -128,19 +209,8 @@ impl Schedule {
     }
 }
 
-/// Label/value rows as a panel scene, with room for `extra_height` below them.
-fn rows_scene(rows: &[(&str, String)], extra_height: usize) -> Scene {
-    let mut scene = Scene::new(380, 20 + rows.len() * 20 + extra_height);
-    for (row, (label, value)) in rows.iter().enumerate() {
-        let y = 16.0 + row as f32 * 20.0;
-        scene.text(10.0, y, *label, 13.0, MUTED, Align::Left);
-        scene.text(370.0, y, value.clone(), 13.0, INK, Align::Right);
-    }
-    scene
-}
-
 /// 1234567 as "1,234,567".
-fn group_thousands(n: u64) -> String {
+pub(crate) fn group_thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (idx, ch) in digits.chars().enumerate() {

@@ -1,15 +1,22 @@
 //! What each panel draws, checked against the session it draws: the scatter's points are the
 //! validation codes, the turn-off grid has a row per code unit, the loss graph's dashed line
-//! sits at PCA's error, and every panel of every preset draws without touching the network.
+//! sits at PCA's error; every panel of every preset fits the width it is given (phone to
+//! desktop) without touching the network; the words describe the numbers drawn.
 
-use super::codes::{scatter_points, SCATTER_DIGITS, TURNOFF_DIGITS};
-use super::progress::GRAPH_SIZE;
+use std::cell::Cell;
+use std::rc::Rc;
+
+use super::codes::{scatter_points, scatter_title, ScatterData, SCATTER_DIGITS, TURNOFF_DIGITS};
+use super::progress::{with_loss_graph, KNN_COLOUR, STATUS};
 use super::*;
 use crate::model::UnitMask;
-use crate::render::plot::{format_tick, LossGraph, Series};
-use crate::render::scene::{Item, REFERENCE};
+use crate::render::plot::format_tick;
+use crate::render::scene::{Item, CLASS_COLOURS, REFERENCE};
 use crate::session::tests::digits;
-use crate::session::{Clock, Command, Experiment};
+use crate::session::{Answer, Clock, Command, Experiment, Query};
+
+/// Widths to lay panels out at: a phone, the desktop's natural width, a wide screen.
+const WIDTHS: [usize; 3] = [340, 560, 1200];
 
 struct Frozen(f64);
 
@@ -19,12 +26,120 @@ impl Clock for Frozen {
     }
 }
 
+/// A clock the test moves on by hand.
+struct Moved(Rc<Cell<f64>>);
+
+impl Clock for Moved {
+    fn now_ms(&self) -> f64 {
+        self.0.get()
+    }
+}
+
+/// A clock that moves on a little every time it is read, so `run_for` trains a few batches
+/// of the main network and of its comparisons.
+struct Ticking(Cell<f64>);
+
+impl Clock for Ticking {
+    fn now_ms(&self) -> f64 {
+        let t = self.0.get();
+        self.0.set(t + 0.01);
+        t
+    }
+}
+
+/// Train the network and its comparisons until every comparison has trained a batch, then pause.
+fn train_all(session: &mut Session) {
+    session.apply(Command::Resume).unwrap();
+    for _ in 0..20 {
+        session.run_for(0.05);
+        if session.comparisons().iter().all(|c| c.trainer.progress().examples_seen > 0) {
+            break;
+        }
+    }
+    session.apply(Command::Pause).unwrap();
+    assert!(session.comparisons().iter().all(|c| c.trainer.progress().examples_seen > 0), "the comparisons trained");
+}
+
 fn start(preset: &str) -> Session {
     Session::start(Experiment::preset(preset, 1).unwrap(), Some(digits(30)), Box::new(Frozen(0.0))).unwrap()
 }
 
+fn steps(session: &mut Session, n: usize) {
+    for _ in 0..n {
+        session.apply(Command::Step).unwrap();
+    }
+}
+
 fn draw(panel: Panel, session: &Session) -> Scene {
-    scene(panel, session, &mut Workspace::default())
+    scene(panel, session, &mut Workspace::default(), panel.natural_width())
+}
+
+fn owned(scene: &Scene) -> Vec<String> {
+    scene.texts().iter().map(|t| t.to_string()).collect()
+}
+
+fn images(scene: &Scene) -> Vec<(f32, f32, f32, f32, &crate::render::Rgba)> {
+    scene.items.iter().filter_map(|i| if let Item::Image { x, y, w, h, image } = i { Some((*x, *y, *w, *h, image)) } else { None }).collect()
+}
+
+/// Why `scene` does not fit `width`: an item outside it, or text on other text or on an image.
+fn misfits(scene: &Scene, width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    if scene.width != width {
+        out.push(format!("drawn {} wide, not {width}", scene.width));
+    }
+    let eps = 0.5;
+    for item in &scene.items {
+        let Some((x0, y0, x1, y1)) = item.bounds() else { continue };
+        if x0 < -eps || x1 > width as f32 + eps || y0 < -eps || y1 > scene.height as f32 + eps {
+            out.push(format!("outside {width}×{}: {:?}", scene.height, short(item)));
+        }
+    }
+    let texts: Vec<&Item> = scene.items.iter().filter(|i| matches!(i, Item::Text { .. })).collect();
+    let boxes: Vec<&Item> = scene.items.iter().filter(|i| matches!(i, Item::Text { .. } | Item::Image { .. })).collect();
+    let overlap = |a: (f32, f32, f32, f32), b: (f32, f32, f32, f32)| a.0 < b.2 - eps && b.0 < a.2 - eps && a.1 < b.3 - eps && b.1 < a.3 - eps;
+    for (idx, text) in texts.iter().enumerate() {
+        let a = text.bounds().unwrap();
+        for other in &boxes {
+            if std::ptr::eq(*text, *other) || (matches!(other, Item::Text { .. }) && texts[..idx].iter().any(|t| std::ptr::eq(*t, *other))) {
+                continue;
+            }
+            if overlap(a, other.bounds().unwrap()) {
+                out.push(format!("{:?} overlaps {:?}", short(text), short(other)));
+            }
+        }
+    }
+    out
+}
+
+/// The fit check itself catches what it is for: text past the edge, text on text, text on
+/// an image, a scene of the wrong width; and passes a scene that fits.
+#[test]
+fn the_fit_check_catches_overflow_and_overlap() {
+    use crate::render::scene::{Align, INK};
+    let image = crate::render::Rgba::new(10, 10, [0, 0, 0, 255]);
+    type Build = fn(&mut Scene, crate::render::Rgba);
+    let cases: [(&str, Build, usize); 5] = [
+        ("fits", |s, i| { s.text(4.0, 10.0, "ok", 11.0, INK, Align::Left); s.image_sized(4.0, 20.0, 50.0, 50.0, i); }, 0),
+        ("past the right edge", |s, _| s.text(90.0, 10.0, "too long here", 11.0, INK, Align::Left), 1),
+        ("text on text", |s, _| { s.text(4.0, 10.0, "one", 11.0, INK, Align::Left); s.text(10.0, 12.0, "two", 11.0, INK, Align::Left); }, 1),
+        ("text on an image", |s, i| { s.image(4.0, 4.0, i); s.text(8.0, 8.0, "x", 11.0, INK, Align::Left); }, 1),
+        ("an image past the edge", |s, i| s.image_sized(60.0, 4.0, 50.0, 10.0, i), 1),
+    ];
+    for (what, build, n_wrong) in cases {
+        let mut scene = Scene::new(100, 100);
+        build(&mut scene, image.clone());
+        assert_eq!(misfits(&scene, 100).len(), n_wrong, "{what}: {:?}", misfits(&scene, 100));
+    }
+    assert_eq!(misfits(&Scene::new(120, 10), 100).len(), 1, "the wrong width");
+}
+
+fn short(item: &Item) -> String {
+    match item {
+        Item::Text { x, y, text, .. } => format!("text {text:?} at ({x:.0}, {y:.0})"),
+        Item::Image { x, y, w, h, .. } => format!("image {w:.0}×{h:.0} at ({x:.0}, {y:.0})"),
+        other => format!("{:?}", other.bounds()),
+    }
 }
 
 #[test]
@@ -41,12 +156,45 @@ fn scatter_points_are_the_validation_codes() {
     let want: Vec<(f32, f32)> = codes.chunks_exact(2).map(|c| (c[0], c[1])).collect();
     assert_eq!(points, want);
     // Another neuron pair of another layer is what the view asks for.
-    session.apply(Command::View { layer: Some(1), x: Some(3), y: Some(7), log_y: None }).unwrap();
+    session.apply(Command::View { layer: Some(1), x: Some(3), y: Some(7), manifold: None, log_y: None }).unwrap();
     let (points, _) = scatter_points(&session, &mut Workspace::default());
     let acts = session.network().infer(&mut work, &valid.pixels, valid.n_images, None).activations(1).to_vec();
     assert_eq!(points[4], (acts[4 * 50 + 3], acts[4 * 50 + 7]));
-    let scene = draw(Panel::Scatter, &session);
-    assert!(scene.texts().iter().any(|t| t.starts_with("layer 2 (enc2: 50 tanh) · x: neuron 3 · y: neuron 7 · 30 examples")), "{:?}", scene.texts());
+    let texts = owned(&draw(Panel::Scatter, &session)).join(" ");
+    assert!(texts.contains("layer 2 (enc2: 50 tanh) · x: neuron 3 · y: neuron 7 · 30 examples"), "{texts}");
+}
+
+/// The pointer over the scatter maps through the geometry the scatter was drawn with at the
+/// width the page gave it: at the last-drawn digit's centre (always on top), Point finds that
+/// digit, and the drawn plot has that digit's class frame where the chart says it is.
+#[test]
+fn pointing_at_a_digit_finds_it_at_every_width() {
+    let mut session = start("convnetjs");
+    steps(&mut session, 3);
+    let mut work = Workspace::default();
+    let data = ScatterData::of(&session, &mut work);
+    let labels = data.digits.labels.clone().unwrap();
+    let last = data.points.len() - 1;
+    for width in WIDTHS {
+        let chart = data.chart(width, &labels, scatter_title(&session, data.digits.n_images), None, &[]);
+        let (x_axis, y_axis) = chart.axes();
+        let (x, y) = data.points[last];
+        let (px, py) = (x_axis.map(x as f64), y_axis.map(y as f64));
+        let Answer::Point(point) = session.query(Query::Point { px, py, width: width as f64 }).unwrap() else { panic!() };
+        let digit = point.digit.unwrap_or_else(|| panic!("{width}: no digit under ({px}, {py})"));
+        assert_eq!(digit.index, last, "{width}");
+        assert_eq!(digit.code, data.codes[2 * last..2 * last + 2].to_vec(), "{width}");
+        assert!((point.x - x as f64).abs() < 1e-3 * (x_axis.hi - x_axis.lo), "{width}: {} vs {x}", point.x);
+        // The scatter drawn at this width puts the digit's frame where the chart does.
+        let scene = scene(Panel::Scatter, &session, &mut work, width);
+        let (x0, y0, ..) = chart.plot_area();
+        let plot = images(&scene)[0].4;
+        let (left, top) = chart.positions()[last];
+        assert_eq!(plot.get((left - x0 as i64) as usize, (top - y0 as i64) as usize), CLASS_COLOURS[labels[last] as usize], "{width}");
+        // Far outside any thumbnail, no digit.
+        let Answer::Point(empty) = session.query(Query::Point { px: 1.0, py: 1.0, width: width as f64 }).unwrap() else { panic!() };
+        assert!(empty.digit.is_none(), "{width}");
+    }
 }
 
 #[test]
@@ -55,16 +203,17 @@ fn turnoff_grid_has_a_row_per_code_unit() {
     session.apply(Command::Step).unwrap();
     let scene = draw(Panel::Turnoff, &session);
     let units = session.network().layers()[session.network().code_layer()].n_out();
-    let texts = scene.texts();
+    let texts = owned(&scene);
     for unit in 0..units {
-        assert!(texts.iter().any(|t| t.starts_with(&format!("unit {unit} only"))), "unit {unit}: {texts:?}");
+        assert!(texts.iter().any(|t| *t == format!("unit {unit}") || *t == format!("unit {unit}, dead")), "unit {unit}: {texts:?}");
     }
-    assert!(!texts.iter().any(|t| t.starts_with(&format!("unit {units} only"))));
+    assert!(!texts.iter().any(|t| t.starts_with(&format!("unit {units}"))));
     // One image: input, all on, then a row per unit, TURNOFF_DIGITS digits wide.
-    let images: Vec<_> = scene.items.iter().filter_map(|i| if let Item::Image { image, .. } = i { Some(image) } else { None }).collect();
-    assert_eq!(images.len(), 1);
+    let shown = images(&scene);
+    assert_eq!(shown.len(), 1);
+    let image = shown[0].4;
     let grid = crate::render::TileGrid { tile_w: 28, tile_h: 28, cols: TURNOFF_DIGITS, scale: 1, gap: 2 };
-    assert_eq!((images[0].width, images[0].height), grid.size((units + 2) * TURNOFF_DIGITS));
+    assert_eq!((image.width, image.height), grid.size((units + 2) * TURNOFF_DIGITS));
     // The row of unit 0 is the decoder's output with every other unit at 0.
     let digits = session.valid_set().spread(TURNOFF_DIGITS);
     let mask = UnitMask { layer: session.network().code_layer(), keep: (0..units).map(|u| u == 0).collect() };
@@ -73,84 +222,312 @@ fn turnoff_grid_has_a_row_per_code_unit() {
     let want = grid.render(&masked, Some((0.0, 1.0)));
     let ((x0, y0), (x1, y1)) = (grid.origin(2 * TURNOFF_DIGITS), grid.origin(0));
     for (dx, dy) in [(14, 14), (3, 20), (20, 7)] {
-        assert_eq!(images[0].get(x0 + dx, y0 + dy), want.get(x1 + dx, y1 + dy), "unit 0's first digit at ({dx}, {dy})");
+        assert_eq!(image.get(x0 + dx, y0 + dy), want.get(x1 + dx, y1 + dy), "unit 0's first digit at ({dx}, {dy})");
     }
+}
+
+/// Every column shows, whatever the width: the turn-off grid's eight digits a row and the conv
+/// net's layer-2 filters (2 × 20 tiles of 11×11) are drawn whole, shrunk rather than cut.
+#[test]
+fn turnoff_grid_and_conv_filters_show_every_column() {
+    let mut turnoff = start("turnoff");
+    turnoff.apply(Command::Step).unwrap();
+    let conv = Session::start(Experiment::preset("conv-1s-8s", 1).unwrap(), Some(digits(12)), Box::new(Frozen(0.0))).unwrap();
+    for width in [MIN_WIDTH, 340, 560, 1200] {
+        let grid = draw_at(Panel::Turnoff, &turnoff, width);
+        let (x, _, w, _, image) = images(&grid)[0];
+        assert_eq!(image.width, 2 + TURNOFF_DIGITS * 30, "{width}: eight digits a row");
+        assert!(x + w <= width as f32 && w >= 0.5 * image.width as f32, "{width}: shown {w} wide from {x}");
+        let texts = owned(&grid).join(" ");
+        assert!(texts.contains("all code units but one set to 0"), "{width}: the title shows: {texts}");
+        let filters = draw_at(Panel::Filters, &conv, width);
+        let shown = images(&filters);
+        assert_eq!(shown.len(), 2, "{width}: a grid per conv layer");
+        let (x, _, w, _, layer2) = shown[1];
+        assert_eq!(layer2.width, 2 + 20 * 13, "{width}: twenty 11×11 filters a row");
+        assert_eq!(layer2.height, 2 + 2 * 13, "{width}: a row per output channel");
+        assert!(x + w <= width as f32, "{width}: shown {w} wide from {x}");
+        assert!(misfits(&filters, width).is_empty() && misfits(&grid, width).is_empty(), "{width}: {:?} {:?}", misfits(&filters, width), misfits(&grid, width));
+    }
+}
+
+fn draw_at(panel: Panel, session: &Session, width: usize) -> Scene {
+    scene(panel, session, &mut Workspace::default(), width)
 }
 
 #[test]
 fn loss_graph_pca_line_sits_at_the_pca_error() {
     let mut session = start("convnetjs");
-    for _ in 0..5 {
-        session.apply(Command::Step).unwrap();
-    }
+    steps(&mut session, 5);
     let (k, pca) = session.pca_reference().unwrap();
+    for width in WIDTHS {
+        let scene = draw_at(Panel::Loss, &session, width);
+        let dashed: Vec<&Vec<(f32, f32)>> = scene.items.iter().filter_map(|i| if let Item::Line { points, dashed: true, stroke, .. } = i { (*stroke == REFERENCE).then_some(points) } else { None }).collect();
+        assert_eq!(dashed.len(), 1, "one dashed PCA line");
+        let line = dashed[0];
+        assert!(line.iter().all(|p| p.1 == line[0].1), "horizontal");
+        // Where the graph's own y axis puts PCA's error, at this width.
+        let (_, y_axis) = with_loss_graph(&session, width, |graph| graph.axes()).unwrap();
+        assert_eq!(line[0].1, y_axis.map(pca));
+        assert_eq!(scene.height, with_loss_graph(&session, width, |graph| graph.height()));
+        assert!(scene.texts().contains(&format!("PCA-{k} {}", format_tick(pca)).as_str()));
+    }
+}
+
+/// The code's 5-nearest-neighbour accuracy joins the loss graph on its own right-hand axis
+/// once it has been measured, as a labelled line through the measures.
+#[test]
+fn loss_graph_shows_what_the_code_knows_on_a_right_axis() {
+    let now = Rc::new(Cell::new(0.0));
+    let mut session = Session::start(Experiment::preset("convnetjs", 1).unwrap(), Some(digits(30)), Box::new(Moved(now.clone()))).unwrap();
+    steps(&mut session, 3);
+    assert!(!owned(&draw(Panel::Loss, &session)).iter().any(|t| t.contains("5-NN")), "nothing measured yet");
+    for (t, n) in [(1500.0, 3), (5000.0, 3)] {
+        now.set(t);
+        steps(&mut session, n);
+    }
+    let measures = session.monitor.knowledge.clone();
+    assert_eq!(measures.len(), 2, "{measures:?}");
     let scene = draw(Panel::Loss, &session);
-    let dashed: Vec<&Vec<(f32, f32)>> = scene.items.iter().filter_map(|i| if let Item::Line { points, dashed: true, stroke, .. } = i { (*stroke == REFERENCE).then_some(points) } else { None }).collect();
-    assert_eq!(dashed.len(), 1, "one dashed PCA line");
-    let line = dashed[0];
-    assert!(line.iter().all(|p| p.1 == line[0].1), "horizontal");
-    // Where the graph's own y axis puts PCA's error.
-    let curves = &session.monitor.curves;
-    let graph = LossGraph {
-        width: GRAPH_SIZE.0,
-        height: GRAPH_SIZE.1,
-        series: vec![Series { label: "", colour: REFERENCE, points: &curves.train }, Series { label: "", colour: REFERENCE, points: &curves.valid }],
-        reference: Some(("", pca, REFERENCE)),
-        log_y: false,
-        y_label: "",
-    };
-    assert_eq!(line[0].1, graph.axes().unwrap().1.map(pca));
-    assert!(scene.texts().contains(&format!("PCA-{k} {}", format_tick(pca)).as_str()));
+    let texts = owned(&scene);
+    assert!(texts.contains(&"5-NN accuracy".to_string()) && texts.iter().any(|t| t.starts_with("code's 5-NN accuracy")), "{texts:?}");
+    let line = scene.items.iter().find_map(|i| if let Item::Line { points, stroke, .. } = i { (*stroke == KNN_COLOUR).then_some(points.clone()) } else { None }).unwrap();
+    let right = with_loss_graph(&session, 560, |graph| graph.right_axis()).unwrap();
+    assert_eq!(line.len(), 2);
+    assert_eq!(line[1].1, right.map(measures[1].1));
+    assert!(texts.iter().any(|t| t.ends_with(" %")), "percent ticks: {texts:?}");
 }
 
 #[test]
 fn stats_panel_shows_the_sessions_figures() {
     let mut session = start("tied-sigmoid");
-    for _ in 0..3 {
-        session.apply(Command::Step).unwrap();
-    }
+    steps(&mut session, 3);
     let stats = session.stats();
-    let texts: Vec<String> = draw(Panel::Stats, &session).texts().iter().map(|t| t.to_string()).collect();
+    let texts = owned(&draw(Panel::Stats, &session));
     assert!(texts.contains(&"60".to_string()), "three batches of 20: {texts:?}");
-    assert!(texts.contains(&format!("{:.5}", stats.loss.valid_mse.unwrap())));
-    assert!(texts.contains(&format!("{:.5}", stats.loss.valid_bce.unwrap())), "sigmoid outputs report cross-entropy");
+    assert!(texts.contains(&loss_text(stats.loss.valid_mse)), "{texts:?}");
+    assert!(texts.contains(&loss_text(stats.loss.valid_bce)), "sigmoid outputs report cross-entropy");
     assert!(texts.contains(&"sgd · lr 0.1".to_string()));
     assert!(texts.contains(&"paused".to_string()));
+    // The canvas draws exactly the rows the page gets as text, in order.
+    let rows = stats_rows(&session);
+    assert_eq!(texts, rows.iter().flat_map(|(l, v)| [l.clone(), v.clone()]).collect::<Vec<_>>());
+    assert_eq!(rows.last().unwrap(), &(STATUS.to_string(), "paused".to_string()));
+}
+
+/// linear-20 against its 19-unit comparison: both losses side by side, in numbers one can
+/// read (powers of ten, not "0.00000").
+#[test]
+fn linear_20_shows_both_losses_side_by_side_in_readable_units() {
+    let mut session = Session::start(Experiment::preset("linear-20", 1).unwrap(), None, Box::new(Ticking(Cell::new(0.0)))).unwrap();
+    session.apply(Command::Compare { label: None, spec: None, config: None }).unwrap();
+    train_all(&mut session);
+    let stats = session.stats();
+    let rows = stats_rows(&session);
+    let find = |label: &str| rows.iter().find(|(l, _)| l == label).unwrap_or_else(|| panic!("{label}: {rows:?}")).1.clone();
+    let own = find("20 hidden units: train · validation MSE/px");
+    let other = find("19 hidden units: train · validation MSE/px");
+    assert_eq!(own, format!("{} · {}", loss_text(stats.loss.train_mse), loss_text(stats.loss.valid_mse)));
+    assert_eq!(other, format!("{} · {}", loss_text(stats.comparisons[0].train_mse), loss_text(stats.comparisons[0].valid_mse)));
+    for value in [&own, &other] {
+        assert!(!value.contains("0.000") && !value.contains('–'), "{value}");
+    }
+    let texts = owned(&draw(Panel::Stats, &session)).join(" ");
+    assert!(texts.contains(&own) && texts.contains(&other), "{texts}");
 }
 
 #[test]
-fn reconstructions_show_the_corruption_only_when_noise_is_on() {
+fn reconstructions_of_a_denoising_network_show_clean_corrupted_and_restored() {
     let session = start("denoising");
-    let texts = draw(Panel::Recon, &session).texts().iter().map(|t| t.to_string()).collect::<Vec<_>>();
-    assert!(texts.contains(&"H(x)".to_string()) && texts.contains(&"F(H(x))".to_string()), "{texts:?}");
+    let scene = draw(Panel::Recon, &session);
+    let texts = owned(&scene);
+    let rows = ["x: the clean digit", "H(x): corrupted, what the network sees", "F(H(x)): reconstruction"];
+    for row in rows {
+        assert_eq!(texts.iter().filter(|t| *t == row).count(), 2, "{row} over each of two blocks of ten: {texts:?}");
+    }
+    assert!(texts.join(" ").contains("masking noise: 30 % of pixels set to 0"), "{texts:?}");
+    // The middle row of a block is the clean row corrupted: fewer bright pixels, none added.
+    let shown = images(&scene);
+    assert_eq!(shown.len(), 6);
+    let bright = |image: &crate::render::Rgba| (0..image.height).flat_map(|y| (0..image.width).map(move |x| (x, y))).filter(|&(x, y)| image.get(x, y)[0] > 128).count();
+    assert!(bright(shown[1].4) < bright(shown[0].4));
     let session = start("tied-sigmoid");
-    let texts = draw(Panel::Recon, &session).texts().iter().map(|t| t.to_string()).collect::<Vec<_>>();
-    assert!(!texts.contains(&"H(x)".to_string()) && texts.contains(&"F(x)".to_string()));
+    let texts = owned(&draw(Panel::Recon, &session));
+    assert!(!texts.iter().any(|t| t.starts_with("H(x)")) && texts.contains(&"x: the input digit".to_string()) && texts.contains(&"F(x): reconstruction".to_string()), "{texts:?}");
 }
 
 #[test]
 fn filters_show_the_presets_shading_and_the_comparison_beside() {
     let mut session = start("denoising");
     session.apply(Command::Compare { label: None, spec: None, config: None }).unwrap();
-    let texts = draw(Panel::Filters, &session).texts().iter().map(|t| t.to_string()).collect::<Vec<_>>();
-    assert!(texts[0].starts_with("layer 1 of this network: 100 of 100 units · black ≤ -3, white ≥ 3"), "{texts:?}");
-    assert!(texts[1].starts_with("layer 1 of the same network without noise"), "{texts:?}");
+    let texts = owned(&draw(Panel::Filters, &session)).join(" ");
+    assert!(texts.starts_with("layer 1 weights, each unit's as a 28×28 image · black ≤ -3, white ≥ 3"), "{texts}");
+    assert!(texts.contains("this network: 100 of 100 units") && texts.contains("the same network without noise:"), "{texts}");
+    // The network view shows activations only: the weights are the filters panel's.
+    let network = owned(&draw(Panel::Network, &session)).join(" ");
+    assert!(!network.contains("weights"), "{network}");
 }
 
+/// k-sparse: the k in force while it anneals, in the stats and over the filters, and the
+/// companions' filters beside, each labelled by its k.
 #[test]
-fn every_panel_of_every_preset_draws_and_changes_nothing() {
+fn k_sparse_shows_k_annealing_and_the_other_k_beside() {
+    let mut session = Session::start(Experiment::preset("k-sparse", 1).unwrap(), Some(digits(30)), Box::new(Ticking(Cell::new(0.0)))).unwrap();
+    session.apply(Command::Compare { label: None, spec: None, config: None }).unwrap();
+    train_all(&mut session);
+    // k falls from 100 over 90,000 examples: after a few batches it is still 100.
+    assert_eq!(progress::top_k(session.network()), Some((100, 25)));
+    let rows = stats_rows(&session);
+    let k_row = rows.iter().find(|(l, _)| l.starts_with("k in force")).unwrap();
+    assert_eq!(k_row.1, "100, annealing to 25", "{rows:?}");
+    for width in [340, 1200] {
+        let texts = owned(&draw_at(Panel::Filters, &session, width)).join(" ");
+        for heading in ["k = 25 (now 100, annealing)", "k = 70 (now 100, annealing)", "k = 10 (now 100, annealing)"] {
+            assert!(texts.contains(heading), "{width}: {heading}: {texts}");
+        }
+    }
+    // Side by side on a wide screen (one row of three grids), one under another on a phone.
+    let tops = |width| images(&draw_at(Panel::Filters, &session, width)).iter().map(|i| i.1).collect::<Vec<_>>();
+    let (wide, narrow) = (tops(1200), tops(340));
+    assert!(wide.len() == 3 && wide.iter().all(|&y| y == wide[0]), "{wide:?}");
+    assert!(narrow.len() == 3 && narrow.windows(2).all(|w| w[1] > w[0]), "{narrow:?}");
+}
+
+/// Pretraining: the phases in the stats and marked on the graph; once done, the final
+/// accuracy of the pretrained classifier against the random one.
+#[test]
+fn pretraining_shows_its_phases_and_the_final_accuracies() {
+    // The pretraining preset's classifier, 784-500-250-100-10, shrunk to 784-16-8-10.
+    let mut experiment = Experiment::preset("pretrain", 1).unwrap();
+    let mut layers = experiment.spec.layers.clone();
+    layers.remove(3);
+    for (layer, units) in layers[1..3].iter_mut().zip([16, 8]) {
+        let crate::model::LayerSpec::Fc { units: u, .. } = layer else { panic!("fc layers") };
+        *u = units;
+    }
+    experiment.spec = crate::model::NetSpec { layers };
+    let plan = experiment.pretrain.as_mut().unwrap();
+    (plan.n_labels, plan.epochs_per_layer, plan.finetune_epochs) = (60, 1, 20);
+    let mut session = Session::start(experiment, Some(digits(20)), Box::new(Frozen(0.0))).unwrap();
+    let loss_note = |s: &Session| info(s).into_iter().find(|i| i.name == "loss").unwrap().note;
+    assert!(!loss_note(&session).contains("PCA"), "no PCA line while pretraining");
+    let mut seen_layer_2 = false;
+    while session.pretrainer().unwrap().phase != crate::pretrain::Phase::Done {
+        session.apply(Command::Step).unwrap();
+        if session.pretrainer().unwrap().phase == (crate::pretrain::Phase::Pretraining { layer: 1 }) && !seen_layer_2 {
+            seen_layer_2 = true;
+            let rows = stats_rows(&session);
+            assert!(rows[0].1.starts_with("2 of 3: pretraining layer 2 of 2"), "{rows:?}");
+            let texts = owned(&draw(Panel::Loss, &session));
+            assert!(texts.contains(&"layer 1".to_string()) && texts.contains(&"layer 2".to_string()), "phases marked: {texts:?}");
+        }
+    }
+    assert!(seen_layer_2);
+    let stats = session.stats().pretraining.unwrap();
+    let (a, b) = (stats.accuracy_pretrained.unwrap(), stats.accuracy_random.unwrap());
+    let rows = stats_rows(&session);
+    assert_eq!(rows[0].1, "done: all 3 phases");
+    let value = |label: &str| rows.iter().find(|(l, _)| l == label).unwrap().1.clone();
+    assert_eq!(value("final validation accuracy, pretrained"), format!("{:.1} %", 100.0 * a));
+    assert_eq!(value("final validation accuracy, random init"), format!("{:.1} %", 100.0 * b));
+    let texts = owned(&draw(Panel::Loss, &session)).join(" ");
+    assert!(texts.contains(&format!("final validation accuracy: pretrained {:.1} %, random init {:.1} %", 100.0 * a, 100.0 * b)), "{texts}");
+    let label = describe(&session).into_iter().find(|t| t.name == "stats").unwrap().label;
+    assert!(label.contains(&format!("{:.1} %", 100.0 * a)) && label.contains("pretraining done"), "{label}");
+}
+
+/// Every panel of every preset (with its comparisons training) at a phone's, the desktop's and
+/// a wide screen's width: exactly that wide, nothing outside, no text on text or on an image,
+/// and drawing changes nothing.
+#[test]
+fn every_panel_of_every_preset_fits_its_width_and_changes_nothing() {
     let digits = digits(120);
     for preset in crate::presets::all() {
         let mut session = Session::start(Experiment::preset(&preset.name, 1).unwrap(), Some(digits.clone()), Box::new(Frozen(0.0))).unwrap();
+        if !preset.comparisons.is_empty() {
+            session.apply(Command::Compare { label: None, spec: None, config: None }).unwrap();
+        }
         session.apply(Command::Step).unwrap();
         let before = (session.snapshot_text(), session.stats());
         let mut work = Workspace::default();
         for panel in Panel::ALL {
-            let scene = scene(panel, &session, &mut work);
-            assert!(scene.width > 0 && scene.height > 0 && !scene.items.is_empty(), "{}: {} is empty", preset.name, panel.name());
+            for width in WIDTHS {
+                let scene = scene(panel, &session, &mut work, width);
+                assert!(scene.height > 0 && !scene.items.is_empty(), "{}: {} is empty", preset.name, panel.name());
+                let wrong = misfits(&scene, width);
+                assert!(wrong.is_empty(), "{} at {width}, {}: {wrong:#?}", panel.name(), preset.name);
+            }
         }
         assert!((session.snapshot_text(), session.stats()) == before, "{}: drawing changed the session", preset.name);
     }
+}
+
+/// Heights follow the content: the scatter's plot is square, so it grows with the width; a
+/// width outside the range is clamped.
+#[test]
+fn panels_grow_with_their_width_and_clamp_it() {
+    let mut session = start("convnetjs");
+    steps(&mut session, 2);
+    let heights: Vec<usize> = WIDTHS.iter().map(|&w| draw_at(Panel::Scatter, &session, w).height).collect();
+    assert!(heights.windows(2).all(|h| h[1] > h[0]), "{heights:?}");
+    assert_eq!(draw_at(Panel::Stats, &session, 100).width, MIN_WIDTH);
+    assert_eq!(draw_at(Panel::Stats, &session, 5000).width, MAX_WIDTH);
+    for (asked, want) in [(343.7, 343), (f64::NAN, MIN_WIDTH), (-5.0, MIN_WIDTH), (f64::INFINITY, MAX_WIDTH)] {
+        assert_eq!(clamp_width(asked), want, "{asked}");
+    }
+}
+
+#[test]
+fn panels_are_shown_where_they_mean_something() {
+    let cases = [
+        ("turnoff", Panel::Turnoff, true),
+        ("convnetjs", Panel::Turnoff, true),
+        ("tied-sigmoid", Panel::Turnoff, false),
+        ("k-sparse", Panel::Turnoff, false),
+        ("linear-20", Panel::Turnoff, false),
+        ("pretrain", Panel::Turnoff, false),
+        ("conv-1s-8s", Panel::Turnoff, true),
+        ("tied-sigmoid", Panel::Filters, true),
+        ("tied-sigmoid", Panel::Scatter, true),
+    ];
+    let digits = digits(120);
+    for (preset, panel, want) in cases {
+        let session = Session::start(Experiment::preset(preset, 1).unwrap(), Some(digits.clone()), Box::new(Frozen(0.0))).unwrap();
+        let got = info(&session).into_iter().find(|i| i.name == panel.name()).unwrap().shown;
+        assert_eq!(got, want, "{preset}: {}", panel.name());
+    }
+    // The PCA note only where the PCA line is drawn.
+    let note = |preset: &str| info(&Session::start(Experiment::preset(preset, 1).unwrap(), Some(digits.clone()), Box::new(Frozen(0.0))).unwrap()).into_iter().find(|i| i.name == "loss").unwrap().note;
+    assert!(note("convnetjs").contains("PCA with 2 components"));
+    assert!(!note("k-sparse").contains("PCA"), "a 1,000-unit code has no smaller PCA");
+    assert!(!note("conv-1s-8s").contains("PCA"), "too large a PCA to fit while training");
+}
+
+/// The words for each panel say what it shows now, with the numbers drawn, and change as
+/// training goes on.
+#[test]
+fn panel_texts_say_what_the_panels_show_now() {
+    let mut session = start("convnetjs");
+    let label = |s: &Session, panel: Panel| describe(s).into_iter().find(|t| t.name == panel.name()).unwrap().label;
+    assert_eq!(describe(&session).len(), Panel::ALL.len());
+    assert_eq!(label(&session, Panel::Loss), "Loss graph: empty until the first trained batch.");
+    let stats_before = label(&session, Panel::Stats);
+    steps(&mut session, 4);
+    let stats = session.stats();
+    let loss = label(&session, Panel::Loss);
+    assert!(loss.starts_with("Loss graph: after 200 examples"), "{loss}");
+    assert!(loss.contains(&format!("training loss {} and validation loss {} MSE per pixel", loss_text(stats.loss.train_mse), loss_text(stats.loss.valid_mse))), "{loss}");
+    let stats_after = label(&session, Panel::Stats);
+    assert_ne!(stats_before, stats_after);
+    assert!(stats_after.contains("200 examples seen"), "{stats_after}");
+    let scatter = label(&session, Panel::Scatter);
+    assert!(scatter.starts_with("Code scatter of 30 validation digits on neurons 0 and 1 of layer 'code'") && scatter.contains("sit furthest apart"), "{scatter}");
+    let recon = label(&session, Panel::Recon);
+    assert!(recon.starts_with("Reconstructions of 20 validation digits: mean error"), "{recon}");
+    steps(&mut session, 4);
+    let later = label(&session, Panel::Loss);
+    assert!(later.starts_with("Loss graph: after 400 examples") && later != loss, "{later}");
+    assert!(label(&session, Panel::Turnoff).contains("of the 2 code units"), "{}", label(&session, Panel::Turnoff));
 }
 
 #[test]

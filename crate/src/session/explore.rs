@@ -1,0 +1,212 @@
+//! Asking the code questions: what the decoder draws at any point of the scatter, which digit is
+//! under the pointer and what the network makes of it, the path between two digits decoded in
+//! code space beside the same path blended in pixels, a drawn digit's code and reconstruction,
+//! and the decoded manifold behind the scatter. Everything here reads the session in a
+//! workspace of its own; nothing changes it.
+
+use super::panels::codes::ScatterData;
+use super::protocol::{DigitInfo, DrawingInfo, Image, Path, PointInfo};
+use super::{Error, Session};
+use crate::data::{drawing, transform, Dataset};
+use crate::model::network::Workspace;
+use crate::render::Rgba;
+use crate::rng::Rng;
+
+/// Cells a side of the decoded manifold behind the scatter.
+pub const MANIFOLD_CELLS: usize = 15;
+/// Steps of an interpolation path, at most.
+pub const MAX_STEPS: usize = 32;
+
+/// Whether the layers after the viewed one draw an image of the input (an autoencoder's
+/// decoder), so a point of the scatter can be decoded.
+fn decodable(session: &Session) -> bool {
+    let net = session.network();
+    !net.is_classifier() && session.view().layer + 1 < net.layers().len() && net.n_outputs() == net.n_inputs()
+}
+
+fn image(session: &Session, pixels: Vec<f32>) -> Image {
+    let (width, height, _) = session.network().input_shape();
+    Image { width, height, pixels }
+}
+
+/// The code `base` with the viewed pair of units set to (x, y), decoded.
+fn decode_at(session: &Session, work: &mut Workspace, base: &[f32], points: &[(f64, f64)]) -> Vec<f32> {
+    let view = session.view();
+    let units = base.len();
+    let mut codes = Vec::with_capacity(points.len() * units);
+    for &(x, y) in points {
+        let start = codes.len();
+        codes.extend_from_slice(base);
+        codes[start + view.x.min(units - 1)] = x as f32;
+        codes[start + view.y.min(units - 1)] = y as f32;
+    }
+    session.network().decode(work, view.layer, &codes, points.len()).output().to_vec()
+}
+
+/// The pointer at canvas pixel (px, py) of the scatter drawn `width` pixels wide: the point in
+/// the code it stands for, the decoder's image there (the other units held at the nearest
+/// plotted digit's values when the layer has more than two), and the digit under the pointer,
+/// if any.
+pub fn point(session: &Session, work: &mut Workspace, px: f32, py: f32, width: usize) -> Result<PointInfo, Error> {
+    if !(px.is_finite() && py.is_finite()) {
+        return Err("the pointer's position is not a number".into());
+    }
+    let data = ScatterData::of(session, work);
+    let labels = data.digits.labels.clone().unwrap_or_default();
+    // The same chart the scatter panel draws: its title's lines set the plot's top, and your
+    // marked digits are in its axes' range.
+    let marks = marked_points(session, work);
+    let chart = data.chart(width, &labels, super::panels::codes::scatter_title(session, data.digits.n_images), None, &marks);
+    let (x_axis, y_axis) = chart.axes();
+    let (x, y) = (x_axis.unmap(px), y_axis.unmap(py));
+    let (span_x, span_y) = ((x_axis.hi - x_axis.lo).max(1e-12), (y_axis.hi - y_axis.lo).max(1e-12));
+    let nearest = data
+        .points
+        .iter()
+        .enumerate()
+        .map(|(i, &(a, b))| (i, ((a as f64 - x) / span_x).powi(2) + ((b as f64 - y) / span_y).powi(2)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i);
+    let (dw, dh) = chart.thumb_size();
+    let (tw, th) = (dw as i64 + 2, dh as i64 + 2);
+    // The digit drawn last is on top: look from the end.
+    let (qx, qy) = (px.floor() as i64, py.floor() as i64);
+    let under = chart.positions().into_iter().enumerate().rev().find(|&(_, (left, top))| qx >= left && qx < left + tw && qy >= top && qy < top + th);
+    let held = nearest.filter(|_| data.units > 2);
+    let decoded = match (decodable(session), nearest) {
+        (true, Some(base)) => Some(image(session, decode_at(session, work, &data.codes[base * data.units..(base + 1) * data.units], &[(x, y)]))),
+        _ => None,
+    };
+    let digit = under.map(|(index, _)| digit_info(session, work, &data, index));
+    Ok(PointInfo { x, y, decoded, held, digit })
+}
+
+fn digit_info(session: &Session, work: &mut Workspace, data: &ScatterData, index: usize) -> DigitInfo {
+    let input = data.digits.image(index).to_vec();
+    let output = session.network().infer(work, &input, 1, None).output().to_vec();
+    DigitInfo {
+        index,
+        label: data.digits.labels.as_ref().map(|l| l[index]),
+        reconstruction: (output.len() == input.len()).then(|| image(session, output)),
+        input: image(session, input),
+        code: data.codes[index * data.units..(index + 1) * data.units].to_vec(),
+    }
+}
+
+/// From plotted digit `from` to `to` in `steps` steps: the decoder's images along the straight
+/// line between their codes, and the same path as a blend of their pixels.
+pub fn interpolate(session: &Session, work: &mut Workspace, from: usize, to: usize, steps: usize) -> Result<Path, Error> {
+    if !decodable(session) {
+        return Err("this layer has no decoder after it to draw a path with; pick the code layer in the scatter".into());
+    }
+    if !(2..=MAX_STEPS).contains(&steps) {
+        return Err(Error(format!("a path takes 2 to {MAX_STEPS} steps, not {steps}")));
+    }
+    let data = ScatterData::of(session, work);
+    let n = data.digits.n_images;
+    if from >= n || to >= n {
+        return Err(Error(format!("the scatter shows digits 0 to {}; there is no digit {}", n.saturating_sub(1), from.max(to))));
+    }
+    let units = data.units;
+    let (a, b) = (&data.codes[from * units..(from + 1) * units], &data.codes[to * units..(to + 1) * units]);
+    let (pa, pb) = (data.digits.image(from), data.digits.image(to));
+    let t = |step: usize| step as f32 / (steps - 1) as f32;
+    let codes: Vec<f32> = (0..steps).flat_map(|s| a.iter().zip(b).map(move |(&u, &v)| u + t(s) * (v - u))).collect();
+    let decoded = session.network().decode(work, session.view().layer, &codes, steps).output().to_vec();
+    let n_px = pa.len();
+    Ok(Path {
+        code: decoded.chunks_exact(n_px).map(|c| image(session, c.to_vec())).collect(),
+        pixels: (0..steps).map(|s| image(session, pa.iter().zip(pb).map(|(&u, &v)| u + t(s) * (v - u)).collect())).collect(),
+    })
+}
+
+/// One of your digits (a 28 × 28 MNIST-like image, drawn or from a picture) as this network
+/// takes it (resized as the experiment's data is), with what the network makes of it.
+pub fn drawing(session: &Session, work: &mut Workspace, digit: Vec<f32>) -> Result<DrawingInfo, Error> {
+    let input = as_input(session, digit)?;
+    let net = session.network();
+    let noise = session.trainer().config().noise;
+    let corrupted = (!noise.is_none()).then(|| {
+        let mut pixels = input.clone();
+        noise.apply(&mut pixels, &mut Rng::from_seed(session.trainer().seed() ^ 0xd7a_3147));
+        pixels
+    });
+    let seen = corrupted.as_ref().unwrap_or(&input);
+    let acts = net.infer(work, seen, 1, None);
+    let view = session.view();
+    let code = acts.activations(view.layer).to_vec();
+    let output = acts.output().to_vec();
+    let units = code.len();
+    Ok(DrawingInfo {
+        point: (view.x.min(units - 1), view.y.min(units - 1)),
+        code,
+        classes: net.is_classifier().then(|| output.clone()),
+        reconstruction: (!net.is_classifier() && output.len() == input.len()).then(|| image(session, output)),
+        corrupted: corrupted.map(|c| image(session, c)),
+        input: image(session, input),
+    })
+}
+
+/// A 28 × 28 drawing as this network's input: resized the way the experiment's data is.
+pub fn as_input(session: &Session, digit: Vec<f32>) -> Result<Vec<f32>, Error> {
+    let net = session.network();
+    let (width, height, depth) = net.input_shape();
+    if depth != 1 || height <= 1 {
+        return Err("this network does not take images, so a drawing cannot go in".into());
+    }
+    let digit = Dataset::new(drawing::SIDE, drawing::SIDE, digit, None);
+    let sized = if (width, height) == (drawing::SIDE, drawing::SIDE) { digit } else { transform::resize_bilinear(&digit, width, height)? };
+    Ok(sized.pixels)
+}
+
+/// Where your digits land in the scatter, in its data coordinates.
+pub fn marked_points(session: &Session, work: &mut Workspace) -> Vec<(f32, f32)> {
+    if session.marked.is_empty() {
+        return Vec::new();
+    }
+    let view = session.view();
+    let inputs = session.marked.concat();
+    let net = session.network();
+    let units = net.layers()[view.layer].n_out();
+    let acts = net.infer(work, &inputs, session.marked.len(), None).activations(view.layer);
+    acts.chunks_exact(units).map(|row| (row[view.x.min(units - 1)], row[view.y.min(units - 1)])).collect()
+}
+
+/// The decoder's images on a grid spanning the scatter's axes, drawn dimly to fill its plot
+/// area (the other units held at the plotted digits' mean).
+pub fn manifold(session: &Session, data: &ScatterData, work: &mut Workspace, width: usize) -> Option<Rgba> {
+    if !decodable(session) || data.points.is_empty() {
+        return None;
+    }
+    let labels = data.digits.labels.clone().unwrap_or_default();
+    let marks = marked_points(session, work);
+    let chart = data.chart(width, &labels, super::panels::codes::scatter_title(session, data.digits.n_images), None, &marks);
+    let (x_axis, y_axis) = chart.axes();
+    let (x0, y0, w, h) = chart.plot_area();
+    let n = data.points.len() as f32;
+    let mean: Vec<f32> = (0..data.units).map(|u| data.codes.iter().skip(u).step_by(data.units).sum::<f32>() / n).collect();
+    let cells = MANIFOLD_CELLS;
+    let (cw, ch) = (w as f32 / cells as f32, h as f32 / cells as f32);
+    let centres: Vec<(f64, f64)> = (0..cells * cells)
+        .map(|c| {
+            let (i, j) = (c % cells, c / cells);
+            (x_axis.unmap(x0 as f32 + (i as f32 + 0.5) * cw), y_axis.unmap(y0 as f32 + (j as f32 + 0.5) * ch))
+        })
+        .collect();
+    let images = decode_at(session, work, &mean, &centres);
+    let (iw, ih, _) = session.network().input_shape();
+    let mut plot = Rgba::new(w, h, [24, 24, 27, 255]);
+    for (c, tile) in images.chunks_exact(iw * ih).enumerate() {
+        let (i, j) = (c % cells, c / cells);
+        let (left, top) = (i as f32 * cw, j as f32 * ch);
+        for py in top.ceil() as usize..((top + ch).floor() as usize).min(h) {
+            for px in left.ceil() as usize..((left + cw).floor() as usize).min(w) {
+                let (sx, sy) = (((px as f32 - left) / cw * iw as f32) as usize, ((py as f32 - top) / ch * ih as f32) as usize);
+                let v = tile[sy.min(ih - 1) * iw + sx.min(iw - 1)].clamp(0.0, 1.0);
+                let grey = (24.0 + v * 110.0) as u8;
+                plot.set(px, py, [grey, grey, grey, 255]);
+            }
+        }
+    }
+    Some(plot)
+}

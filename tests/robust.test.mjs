@@ -1,0 +1,123 @@
+// Nothing a user types, loads or sets kills the page or loses the network: a reload resumes
+// from the autosave, a link asking for something else keeps the last run one click away, a
+// crashed trainer comes back from the autosave, and bad values get a sentence next to their
+// control while training goes on. Driven in headless chromium with real clicks and typing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openPage, waitFor } from './harness.mjs';
+
+const stats = (page) => page.evaluate(() => window.bottleneck.stats());
+const state = (page) => page.evaluate(() => window.bottleneck.state());
+const training = (page) => waitFor(page, () => window.bottleneck?.stats()?.examples_seen > 0, undefined, 30_000);
+const text = (page, id) => page.textContent(`#${id}`);
+/** The network's outputs for three fixed digit-sized inputs. */
+const outputs = (page) =>
+  page.evaluate(async () => {
+    const inputs = Array.from({ length: 3 * 784 }, (_, i) => ((i * 7919) % 1000) / 1000);
+    return (await window.bottleneck.query({ reconstruct: { inputs } })).outputs;
+  });
+
+/** Pause, and wait until the autosave holds the paused state. */
+async function pauseAndAutosave(page) {
+  await page.click('#pause');
+  await waitFor(page, () => window.bottleneck.stats().paused);
+  const seen = (await stats(page)).examples_seen;
+  await waitFor(page, (n) => document.getElementById('autosave-status').textContent.includes(`${n.toLocaleString('en')} examples`), seen);
+  return seen;
+}
+
+test('a reload resumes the run where it was, and a link for something else keeps it one click away', async () => {
+  const { page, url, consoleErrors, close } = await openPage();
+  try {
+    await training(page);
+    await page.waitForTimeout(1500);
+    const seen = await pauseAndAutosave(page);
+    const before = await outputs(page);
+    await page.reload();
+    await training(page);
+    assert.match(await text(page, 'opening-notes'), /Resumed your last run/);
+    assert.equal((await stats(page)).examples_seen, seen, 'the same examples seen');
+    assert.ok((await stats(page)).paused, 'still paused, as it was left');
+    assert.deepEqual(await outputs(page), before, 'the same parameters');
+    // A link that asks for another preset opens that, and offers the last run back.
+    await page.goto(`${url}?preset=turnoff`);
+    await training(page);
+    assert.equal((await state(page)).preset, 'turnoff');
+    assert.equal(await page.isVisible('#restore'), true);
+    assert.match(await text(page, 'restore'), /restore the last run .*convnetjs/);
+    await page.click('#restore');
+    await waitFor(page, () => window.bottleneck.state().preset === 'convnetjs');
+    assert.equal((await stats(page)).examples_seen, seen);
+    assert.deepEqual(await outputs(page), before);
+    // Start fresh forgets it.
+    await page.click('#fresh');
+    await page.waitForLoadState('load');
+    await training(page);
+    assert.doesNotMatch(await text(page, 'opening-notes'), /Resumed/);
+    assert.equal(await page.isVisible('#restore'), false);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('a trainer that stops is restarted from the autosave, and the page says so', async () => {
+  const { page, consoleErrors, close } = await openPage('?preset=turnoff');
+  try {
+    await training(page);
+    await page.waitForTimeout(1000);
+    const seen = await pauseAndAutosave(page);
+    const before = await outputs(page);
+    await page.evaluate(() => window.bottleneck.simulateTrap());
+    await waitFor(page, () => /The trainer stopped .* restarted from the autosave/.test(document.getElementById('opening-notes').textContent), undefined, 30_000);
+    await waitFor(page, () => window.bottleneck.stats()?.examples_seen > 0);
+    assert.equal((await stats(page)).examples_seen, seen);
+    assert.deepEqual(await outputs(page), before, 'the network came back');
+    // It goes on training, and its panels are drawn on fresh canvases.
+    await page.click('#pause');
+    await waitFor(page, (n) => window.bottleneck.stats().examples_seen > n, seen);
+    assert.equal(await page.locator('canvas[data-panel]').count(), 7);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('bad links, sizes and settings are refused in a sentence by their control while training goes on', async () => {
+  const { page, consoleErrors, close } = await openPage('?preset=nope&seed=1.5');
+  try {
+    await training(page);
+    assert.equal((await state(page)).preset, 'convnetjs');
+    assert.match(await text(page, 'opening-notes'), /preset called "nope", which does not exist; showing convnetjs instead/);
+    assert.match(await text(page, 'opening-notes'), /seed "1.5" is not a whole number/);
+    // Two 65,536-unit layers in the editor: refused before anything is allocated.
+    const spec = JSON.parse(await page.inputValue('#spec'));
+    spec.layers[1].units = 65536;
+    spec.layers[2].units = 65536;
+    await page.fill('#spec', JSON.stringify(spec));
+    await page.click('#reload');
+    await waitFor(page, () => /parameters, more than the limit/.test(document.getElementById('spec-error').textContent));
+    // A batch size that is not a whole number, and an empty field: marked, nothing sent.
+    await page.fill('#batch', '1.5');
+    await page.press('#batch', 'Enter');
+    await page.dispatchEvent('#batch', 'change');
+    await waitFor(page, () => /batch size: /.test(document.getElementById('settings-error').textContent));
+    assert.equal(await page.getAttribute('#batch', 'aria-invalid'), 'true');
+    assert.equal((await state(page)).config.batch_size, 50, 'the batch size in force is unchanged');
+    await page.fill('#batch', '50');
+    await page.fill('#l2', '');
+    await page.dispatchEvent('#l2', 'change');
+    await waitFor(page, () => /L2 decay: enter a number/.test(document.getElementById('settings-error').textContent));
+    assert.equal((await state(page)).config.l2_decay, 0.001);
+    await page.fill('#l2', '0.001');
+    // Switching optimiser says what it picked.
+    await page.selectOption('#optimizer', 'sgd');
+    await waitFor(page, () => /Switched to sgd with lr [0-9.]+, momentum [0-9.]+/.test(document.getElementById('settings-error').textContent));
+    // And training went on throughout.
+    const seen = (await stats(page)).examples_seen;
+    await waitFor(page, (n) => window.bottleneck.stats().examples_seen > n, seen);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await close();
+  }
+});

@@ -1,0 +1,103 @@
+// The panels on the page: how wide each canvas is (the worker draws it at that width and the
+// screen's pixel density), which panels mean something for the network in view, their titles,
+// notes and spoken names, the live figures as text, and PNG pictures of a panel or of the whole
+// dashboard. Every word and number comes from Rust (panels::info, panels::describe,
+// panels::stats_rows); this module puts them where people and screen readers find them.
+
+const $ = (id) => document.getElementById(id);
+
+/** Canvas names go to screen readers at most this often; the spoken summary less often still. */
+const LABELS_EVERY_MS = 3000;
+const SUMMARY_EVERY_MS = 20_000;
+/** Layout changes settle this long before the worker redraws at the new widths. */
+const LAYOUT_SETTLE_MS = 120;
+
+/** Report every panel canvas's width (and the pixel density) to the worker as they change. */
+export function watchLayout(postLayout) {
+  let timer = null;
+  const send = () => {
+    timer = null;
+    const widths = {};
+    for (const canvas of document.querySelectorAll('canvas[data-panel]')) {
+      // A hidden panel keeps its last width; it is not drawn until shown.
+      if (canvas.clientWidth > 0) widths[canvas.dataset.panel] = Math.round(canvas.clientWidth);
+    }
+    postLayout({ dpr: window.devicePixelRatio || 1, widths });
+  };
+  const soon = () => {
+    clearTimeout(timer);
+    timer = setTimeout(send, LAYOUT_SETTLE_MS);
+  };
+  const observer = new ResizeObserver(soon);
+  for (const canvas of document.querySelectorAll('canvas[data-panel]')) observer.observe(canvas);
+  // Zooming changes the pixel density without resizing anything.
+  const watchDensity = () => matchMedia(`(resolution: ${window.devicePixelRatio}dppx)`).addEventListener('change', () => { soon(); watchDensity(); }, { once: true });
+  watchDensity();
+  send();
+  return { resend: soon };
+}
+
+/** Titles, notes and whether each panel is shown, for the network in view. */
+export function showPanelInfo(panels) {
+  for (const panel of panels) {
+    const title = document.querySelector(`[data-title-for="${panel.name}"]`);
+    const note = document.querySelector(`[data-note-for="${panel.name}"]`);
+    const section = document.querySelector(`[data-section="${panel.name}"]`);
+    if (title) title.textContent = panel.title;
+    if (note) note.textContent = panel.note;
+    if (section) section.hidden = panel.shown === false;
+  }
+}
+
+/** Spoken names and the live figures, from the worker's panel text ({ labels, rows }). */
+export function panelText() {
+  let lastLabels = 0;
+  let lastSummary = 0;
+  return function show(text, { now = performance.now(), force = false } = {}) {
+    showRows(text.rows);
+    if (force || now - lastLabels >= LABELS_EVERY_MS) {
+      lastLabels = now;
+      for (const { name, label } of text.labels) {
+        const canvas = document.querySelector(`canvas[data-panel="${name}"]`);
+        if (canvas && canvas.getAttribute('aria-label') !== label) canvas.setAttribute('aria-label', label);
+      }
+    }
+    if (force || now - lastSummary >= SUMMARY_EVERY_MS) {
+      lastSummary = now;
+      const loss = text.labels.find((l) => l.name === 'loss');
+      if (loss) $('live-summary').textContent = loss.label;
+    }
+  };
+}
+
+function showRows(rows) {
+  const body = document.querySelector('#stats-table tbody');
+  // Rows are kept and their text replaced, so the table does not flicker or lose a reader's place.
+  while (body.rows.length > rows.length) body.deleteRow(-1);
+  rows.forEach(([label, value], i) => {
+    const tr = body.rows[i] ?? body.insertRow();
+    if (tr.cells.length === 0) {
+      tr.append(Object.assign(document.createElement('th'), { scope: 'row' }), document.createElement('td'));
+    }
+    if (tr.cells[0].textContent !== label) tr.cells[0].textContent = label;
+    if (tr.cells[1].textContent !== value) tr.cells[1].textContent = value;
+  });
+}
+
+/** Save a blob under a file name. */
+export function download(name, blob) {
+  const url = URL.createObjectURL(blob);
+  const a = Object.assign(document.createElement('a'), { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** The panels shown now, in the page's reading order, with their titles (for the dashboard PNG). */
+export function shownPanels() {
+  return [...document.querySelectorAll('[data-section]')]
+    .filter((section) => !section.hidden)
+    .sort((a, b) => Number(getComputedStyle(a).order) - Number(getComputedStyle(b).order))
+    .map((section) => ({ name: section.dataset.section, title: section.querySelector('h2')?.textContent ?? section.dataset.section }));
+}
