@@ -68,9 +68,16 @@ pub enum Op {
     T,
 }
 
-/// A product is split into tasks of at least this many flops: a task costs a few microseconds
-/// to hand to another thread natively and tens in wasm, so smaller ones stay on one thread.
-const TASK_FLOPS: usize = 1 << 20;
+/// A product is split into tasks of at least this many flops; smaller ones stay on one thread.
+/// Waking a sleeping pool thread costs tens of microseconds, more than a small product takes:
+/// natively (`cargo bench`, 2 cores) tasks of 1 Mflop made the batch-20 and batch-50 presets
+/// run at 0.62–0.66× on two threads, and 8 Mflop still left `pretrain`'s 784-500 layer at 0.81×;
+/// 16 Mflop keeps them at 1.0× while `turnoff`, `k-sparse` and `conv-1s-8s` still split.
+/// wasm's products run about four times fewer flops a second, so the same time is 4 Mflop.
+#[cfg(not(target_arch = "wasm32"))]
+const TASK_FLOPS: usize = 1 << 24;
+#[cfg(target_arch = "wasm32")]
+const TASK_FLOPS: usize = 1 << 22;
 /// Rows of C per task come in multiples of this (the wasm tile's height).
 const ROW_GRAIN: usize = kernel::MR;
 
@@ -98,6 +105,15 @@ fn as_task<R>(chosen: Backend, f: impl FnOnce() -> R) -> R {
 /// them over the pool (`false`, the default): the benchmarks' one-thread rows and the tests.
 pub fn set_single_threaded(on: bool) {
     ONE_THREAD.store(on, Ordering::Relaxed);
+}
+
+/// Run `f` with every product and element-wise pass it starts on the calling thread: how a
+/// training step too small to pay for waking the pool keeps to one thread.
+pub fn on_one_thread<R>(f: impl FnOnce() -> R) -> R {
+    let outer = IN_TASK.with(|t| t.replace(true));
+    let result = f();
+    IN_TASK.with(|t| t.set(outer));
+    result
 }
 
 /// Threads a training step spreads over now: the pool's size (1 without a pool).

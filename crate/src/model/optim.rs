@@ -365,7 +365,7 @@ fn two(slots: &mut [Vec<f32>]) -> [Option<Shared>; 2] {
 }
 
 /// Elements a task of `apply_with_backup` updates: big enough to pay for a thread.
-const UPDATE_CHUNK: usize = 16 * 1024;
+const UPDATE_CHUNK: usize = 128 * 1024;
 
 /// One pass of a stateless update: w ← f(w, g), g ← 0.
 #[inline(always)]
