@@ -126,6 +126,27 @@ try {
         requestAnimationFrame(frame);
       }),
   );
+  // Asking the code while it trains: examples/s with the pointer still, then sweeping the code
+  // scatter with real mouse moves (about 40 a second, each decoded), alternating three times.
+  await fresh.setViewportSize({ width: 1400, height: 1000 });
+  await fresh.waitForFunction(() => window.bottleneck?.stats()?.loss.valid_mse != null, null, { timeout: 60_000, polling: 100 });
+  const box = await fresh.locator('#canvas-scatter').boundingBox();
+  const hoverRate = async (moving) => {
+    const seen = () => fresh.evaluate(() => window.bottleneck.stats().examples_seen);
+    const [s0, t0] = [await seen(), Date.now()];
+    for (let i = 0; Date.now() - t0 < seconds * 2000; i++) {
+      if (moving) await fresh.mouse.move(box.x + box.width * (0.5 + 0.4 * Math.sin(i / 40)), box.y + box.height * (0.5 + 0.4 * Math.cos(i / 31)));
+      await fresh.waitForTimeout(moving ? 16 : 100);
+    }
+    return ((await seen()) - s0) / ((Date.now() - t0) / 1000);
+  };
+  const hover = { still: [], hovering: [] };
+  for (let round = 0; round < 3; round++) {
+    hover.still.push(await hoverRate(false));
+    hover.hovering.push(await hoverRate(true));
+  }
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  hover.ratio = mean(hover.hovering) / mean(hover.still);
   await context.close();
   intervals.sort((a, b) => a - b);
   const p95 = intervals[Math.floor(0.95 * (intervals.length - 1))];
@@ -138,10 +159,12 @@ try {
     first_batch_ms: firstBatchMs,
     frame_interval_p95_ms: p95,
     frames: intervals.length,
+    hover_examples_per_second: hover,
     wasm_gzip_bytes: Object.fromEntries(await Promise.all([...WASM_BUILDS, ...THREADED_BUILDS].map(async (b) => [b.name, await wire(`www/${glueDir(b)}/${b.name}_bg.wasm`)]))),
     data_gzip_bytes: await wire('www/data/mnist10k.bin'),
   };
   console.log(`first trained batch ${firstBatchMs.toFixed(0)} ms after navigation (cold cache); page-thread frame interval p95 ${p95.toFixed(1)} ms over ${intervals.length} frames`);
+  console.log(`convnetjs page, examples/s with the pointer still ${mean(hover.still).toFixed(0)}, hovering the scatter ${mean(hover.hovering).toFixed(0)} (${(100 * (1 - hover.ratio)).toFixed(1)} % slower)`);
   const sizes = Object.entries(responsiveness.wasm_gzip_bytes).map(([name, bytes]) => `${name} ${(bytes / 1024).toFixed(0)} KB`);
   console.log(`on the wire (gzip): wasm ${sizes.join(', ')}; digits ${(responsiveness.data_gzip_bytes / 1024 / 1024).toFixed(2)} MB`);
 

@@ -51,7 +51,7 @@ pub fn point(session: &Session, work: &mut Workspace, px: f32, py: f32, width: u
     if !(px.is_finite() && py.is_finite()) {
         return Err("the pointer's position is not a number".into());
     }
-    let data = ScatterData::of(session, work);
+    let data = ScatterData::recent(session, work);
     let labels = data.digits.labels.clone().unwrap_or_default();
     // The same chart the scatter panel draws: its title's lines set the plot's top, and your
     // marked digits are in its axes' range.
@@ -102,7 +102,7 @@ pub fn interpolate(session: &Session, work: &mut Workspace, from: usize, to: usi
     if !(2..=MAX_STEPS).contains(&steps) {
         return Err(Error(format!("a path takes 2 to {MAX_STEPS} steps, not {steps}")));
     }
-    let data = ScatterData::of(session, work);
+    let data = ScatterData::recent(session, work);
     let n = data.digits.n_images;
     if from >= n || to >= n {
         return Err(Error(format!("the scatter shows digits 0 to {}; there is no digit {}", n.saturating_sub(1), from.max(to))));

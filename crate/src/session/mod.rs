@@ -124,6 +124,9 @@ pub struct Session {
     /// Slow motion: at most this many steps a second, and when the next may come.
     speed: Option<f64>,
     next_step_at: f64,
+    /// The scatter's codes as last computed, when (session clock, ms), and for which view: the
+    /// pointer's questions between two scatter paints reuse them (`ScatterData::recent`).
+    pub(crate) scatter_seen: std::cell::RefCell<Option<(f64, View, std::rc::Rc<panels::codes::ScatterData>)>>,
 }
 
 impl Session {
@@ -180,11 +183,14 @@ impl Session {
             built_in: None,
             speed: None,
             next_step_at: 0.0,
+            scatter_seen: Default::default(),
         })
     }
 
     /// Carry out one command. A refused command changes nothing and says why.
     pub fn apply(&mut self, command: Command) -> Result<Reply, Error> {
+        // A command may change the network, its data or the view: the scatter is computed anew.
+        self.scatter_seen.get_mut().take();
         let payload = match command {
             Command::Pause => {
                 self.paused = true;

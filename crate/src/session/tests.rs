@@ -756,6 +756,37 @@ fn session_decodes_any_point_of_the_scatter() {
     assert!(session.query(Query::Point { px: f32::NAN, py: 0.0, width: 560.0 }).is_err());
 }
 
+/// The pointer's questions reuse the scatter's codes for `SCATTER_REUSE_MS` (the pointer finds
+/// what was last drawn, and hovering does not forward 500 digits per move); after that, or after
+/// any command, they are computed again.
+#[test]
+fn pointer_questions_reuse_the_scatter_for_a_moment() {
+    let (clock, now) = clock(0.0);
+    let mut session = Session::start(Experiment::preset("convnetjs", 1).unwrap(), Some(digits(20)), clock).unwrap();
+    session.apply(Command::Step).unwrap();
+    let at = |session: &Session| {
+        let Answer::Point(point) = session.query(Query::Point { px: 200.0, py: 200.0, width: 560.0 }).unwrap() else { panic!() };
+        (point.x, point.y)
+    };
+    let first = at(&session);
+    // Training changes the codes, but within the moment the same chart answers.
+    for _ in 0..20 {
+        session.train_batch().unwrap();
+    }
+    now.set(now.get() + panels::codes::SCATTER_REUSE_MS);
+    assert_eq!(at(&session), first);
+    // A moment later the codes are the network's own again.
+    now.set(now.get() + 1.0);
+    let later = at(&session);
+    assert_ne!(later, first);
+    // So they are after a command, at once.
+    for _ in 0..20 {
+        session.train_batch().unwrap();
+    }
+    session.apply(Command::Pause).unwrap();
+    assert_ne!(at(&session), later);
+}
+
 #[test]
 fn session_interpolates_between_two_digits_in_code_and_in_pixels() {
     let mut session = start("convnetjs", 1);

@@ -124,7 +124,7 @@ fn loss(session: &Session) -> String {
 }
 
 fn scatter(session: &Session, work: &mut Workspace) -> String {
-    let data = ScatterData::of(session, work);
+    let data = ScatterData::recent(session, work);
     let view = session.view();
     let net = session.network();
     let layer = &net.layers()[view.layer];
