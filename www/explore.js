@@ -200,6 +200,11 @@ function wirePad(api) {
       again = false;
       try {
         const { drawing: info } = await api.query({ digitize: { strokes, size: [PAD_SIZE, PAD_SIZE], pen: PEN } });
+        if (strokes.length === 0) {
+          // Cleared while the question was out: its answer is for strokes that are gone.
+          markWanted = false;
+          break;
+        }
         showDrawing(info, 'Your drawing');
         drawn = info?.input.pixels ?? null;
       } catch (message) {
