@@ -61,19 +61,21 @@ export function wireExplore(api, scatterWidth) {
   let keyPoint = null; // the keyboard's decoding point
   const chosen = []; // up to two digits (their scatter indices and labels) for a path
 
-  /** Ask about the latest position only: one question in flight, the newest one next (a click's before any move's). */
+  /** One question in flight: each click's (it chooses a digit) in turn, then the pointer's
+   * latest position only. */
+  const choices = []; // clicks not yet asked about, in order
   async function ask(px, py, then) {
-    // A click's question (it chooses a digit) is never replaced by a later move's.
-    if (then || !pending?.then) pending = { px, py, then };
+    if (then) choices.push({ px, py, then });
+    else pending = { px, py };
     if (asking) return;
     asking = true;
-    while (pending) {
-      const { px: x, py: y, then: next } = pending;
-      pending = null;
+    while (choices.length > 0 || pending) {
+      const { px: x, py: y, then: next } = choices.shift() ?? pending;
+      if (!next) pending = null;
       try {
         const answer = await api.query({ point: { px: x, py: y, width: scatterWidth() } });
         showPoint(answer.point);
-        next?.(answer.point);
+        await next?.(answer.point);
       } catch (message) {
         $('decoded-caption').textContent = String(message);
       }
