@@ -266,6 +266,14 @@ pub struct PanelText {
     pub label: String,
 }
 
+/// What the panels show now, in words: each panel's accessible name, and the stats panel's
+/// rows as (label, value) text.
+#[derive(Clone, Debug, Serialize)]
+pub struct PanelTexts {
+    pub labels: Vec<PanelText>,
+    pub rows: Vec<(String, String)>,
+}
+
 /// The live figures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Stats {

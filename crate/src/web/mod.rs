@@ -11,8 +11,7 @@ use web_sys::OffscreenCanvas;
 
 use crate::benchmark;
 use crate::data::asset;
-use crate::model::network::Workspace;
-use crate::session::panels::{self, Panel, Schedule};
+use crate::session::panels::{self, Display, Panel};
 use crate::session::{self, Clock, Command, Query, Session};
 
 thread_local! {
@@ -52,36 +51,14 @@ fn from_js<T: serde::de::DeserializeOwned>(value: JsValue, what: &str) -> Result
     })
 }
 
-/// The page's one session and the canvases it draws.
+/// The page's one session, the canvases it draws, and their layout and schedule.
 #[wasm_bindgen]
 pub struct Handle {
     session: Session,
     /// What the link asked for that could not be had, in sentences.
     notes: Vec<String>,
     canvases: Vec<(Panel, OffscreenCanvas)>,
-    schedule: Schedule,
-    work: Workspace,
-    /// The page's devicePixelRatio, and the CSS width it gives each panel (`layout`).
-    dpr: f64,
-    widths: Vec<(Panel, usize)>,
-}
-
-/// How the page lays the panels out: its devicePixelRatio, and the CSS width (in pixels) of
-/// each panel's canvas, by panel name (a panel left out is drawn at its natural width).
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Layout {
-    dpr: f64,
-    #[serde(default)]
-    widths: std::collections::BTreeMap<String, f64>,
-}
-
-/// What the panels show now, in words: each panel's accessible name, and the stats panel's
-/// rows as (label, value) text.
-#[derive(Serialize)]
-struct PanelTexts {
-    labels: Vec<crate::session::protocol::PanelText>,
-    rows: Vec<(String, String)>,
+    display: Display,
 }
 
 #[wasm_bindgen]
@@ -93,7 +70,7 @@ impl Handle {
         let pairs: Vec<(String, String)> = from_js(link, "link")?;
         let digits = asset::parse(asset_bytes).map_err(js_error)?;
         let (session, notes) = session::link::start(&pairs, Some(digits), Box::new(PageClock)).map_err(js_error)?;
-        Ok(Handle { session, notes, canvases: Vec::new(), schedule: Schedule::default(), work: Workspace::default(), dpr: 1.0, widths: Vec::new() })
+        Ok(Handle { session, notes, canvases: Vec::new(), display: Display::default() })
     }
 
     /// What the link asked for that could not be had, in sentences (shown once at the start).
@@ -103,10 +80,10 @@ impl Handle {
 
     /// Hand over the canvas of the panel with this name.
     pub fn attach(&mut self, panel: &str, canvas: OffscreenCanvas) -> Result<(), JsError> {
-        let panel = Panel::from_name(panel).ok_or_else(|| js_error(format!("there is no panel called {panel:?}")))?;
+        let panel = Panel::named(panel).map_err(js_error)?;
         self.canvases.retain(|(p, _)| *p != panel);
         self.canvases.push((panel, canvas));
-        self.schedule.all_due();
+        self.display.schedule.all_due();
         Ok(())
     }
 
@@ -122,7 +99,7 @@ impl Handle {
     pub fn apply(&mut self, command: JsValue) -> Result<JsValue, JsError> {
         let command: Command = from_js(command, "command")?;
         let reply = self.session.apply(command).map_err(js_error)?;
-        self.schedule.all_due();
+        self.display.schedule.all_due();
         self.draw_due();
         to_js(&reply)
     }
@@ -133,72 +110,37 @@ impl Handle {
         to_js(&self.session.query(query).map_err(js_error)?)
     }
 
-    /// How the page lays the panels out, `{ dpr, widths: { [panelName]: cssPixels } }`: each
-    /// panel is then drawn exactly that wide (within `panels::MIN_WIDTH..=MAX_WIDTH`), its
-    /// canvas's backing store `devicePixelRatio` times larger; every panel is redrawn.
+    /// The page's layout, `{ dpr, widths: { [panelName]: cssPixels } }` (`panels::Layout`).
     pub fn layout(&mut self, value: JsValue) -> Result<(), JsError> {
-        let Layout { dpr, widths } = from_js(value, "layout")?;
-        if !(dpr.is_finite() && dpr > 0.0) {
-            return Err(js_error(format!("a device pixel ratio is a positive number, not {dpr}")));
-        }
-        let widths = widths
-            .into_iter()
-            .map(|(name, width)| {
-                let panel = Panel::from_name(&name).ok_or_else(|| js_error(format!("there is no panel called {name:?}")))?;
-                Ok((panel, panels::clamp_width(width)))
-            })
-            .collect::<Result<Vec<_>, JsError>>()?;
-        self.dpr = dpr.clamp(0.5, 4.0);
-        self.widths = widths;
-        self.schedule.all_due();
-        Ok(())
+        self.display.set_layout(from_js(value, "layout")?).map_err(js_error)
     }
 
     /// The width (CSS pixels) the named panel is drawn at: the layout's, or its natural width.
     pub fn panel_width(&self, panel: &str) -> Result<usize, JsError> {
-        Ok(self.width_of(panel_named(panel)?))
+        Ok(self.display.width_of(Panel::named(panel).map_err(js_error)?))
     }
 
-    /// Draw the named panel now onto `canvas` (one the page did not attach, say for a PNG), at
-    /// its width and the page's pixel ratio.
+    /// Draw the named panel now onto a canvas the page did not attach (for a PNG).
     pub fn draw_on(&mut self, panel: &str, canvas: OffscreenCanvas) -> Result<(), JsError> {
-        let panel = panel_named(panel)?;
-        let width = self.width_of(panel);
-        let scene = panels::scene(panel, &self.session, &mut self.work, width);
-        paint::paint(&canvas, &scene, self.dpr).map_err(|e| js_error(format!("painting the {} panel failed: {e:?}", panel.name())))
+        let panel = Panel::named(panel).map_err(js_error)?;
+        let scene = self.display.scene(panel, &self.session);
+        paint::paint(&canvas, &scene, self.display.dpr).map_err(|e| js_error(format!("painting the {} panel failed: {e:?}", panel.name())))
     }
 
-    /// What the panels show now, in words: `{ labels: [{name, label}], rows: [[label, value]] }`,
-    /// each panel's accessible name and the stats panel's rows as text (a forward pass or two:
-    /// ask about once a second).
+    /// The panels in words, `{ labels: [{name, label}], rows: [[label, value]] }` (`panels::texts`).
     pub fn panel_text(&self) -> Result<JsValue, JsError> {
-        to_js(&PanelTexts { labels: panels::describe(&self.session), rows: panels::stats_rows(&self.session) })
+        to_js(&panels::texts(&self.session))
     }
-}
-
-fn panel_named(name: &str) -> Result<Panel, JsError> {
-    Panel::from_name(name).ok_or_else(|| js_error(format!("there is no panel called {name:?}")))
 }
 
 impl Handle {
-    /// The width the page gives `panel`, or its natural width.
-    fn width_of(&self, panel: Panel) -> usize {
-        self.widths.iter().find(|(p, _)| *p == panel).map_or(panel.natural_width(), |(_, w)| *w)
-    }
-
     fn draw_due(&mut self) {
-        for (panel, canvas) in &self.canvases {
-            let start = PageClock.now_ms();
-            if !self.schedule.is_due(*panel, start) {
-                continue;
-            }
-            let width = self.widths.iter().find(|(p, _)| p == panel).map_or(panel.natural_width(), |(_, w)| *w);
-            let scene = panels::scene(*panel, &self.session, &mut self.work, width);
-            if let Err(e) = paint::paint(canvas, &scene, self.dpr) {
+        let dpr = self.display.dpr;
+        self.display.draw_due(&self.session, &PageClock, &self.canvases, |canvas, panel, scene| {
+            if let Err(e) = paint::paint(canvas, scene, dpr) {
                 web_sys::console::error_2(&JsValue::from_str(&format!("painting the {} panel failed:", panel.name())), &e);
             }
-            self.schedule.drawn(*panel, start, PageClock.now_ms());
-        }
+        });
     }
 }
 
@@ -208,13 +150,11 @@ pub fn simd_level() -> String {
     crate::model::matmul::simd_level().to_string()
 }
 
-/// The threaded builds' pool: `initThreadPool(n)` starts n workers sharing this module's memory
-/// (www/simd.js calls it, then `single_threaded(false)`).
+/// The threaded builds' pool: www/simd.js calls `initThreadPool(n)`, then `single_threaded(false)`.
 #[cfg(feature = "threads")]
 pub use wasm_bindgen_rayon::init_thread_pool;
 
-/// Keep training on the calling thread (`true`: the default in wasm, and the benchmarks'
-/// one-thread rows) or spread each step over the pool.
+/// Keep training on the calling thread (`true`: wasm's default; the benchmarks' 1-thread rows).
 #[wasm_bindgen]
 pub fn single_threaded(on: bool) {
     crate::model::matmul::set_single_threaded(on);
@@ -244,8 +184,7 @@ pub fn train_flops_per_example(preset: &str) -> Result<f64, JsError> {
     benchmark::flops_per_example(preset).map_err(js_error)
 }
 
-/// Benchmark hook: GFLOP/s of the products in one conv or deconv layer's step (see
-/// `benchmark::conv`).
+/// Benchmark hook: GFLOP/s of one conv or deconv layer's products (see `benchmark::conv`).
 #[wasm_bindgen]
 pub fn bench_conv(preset: &str, layer: usize, batch: usize, seconds: f64) -> Result<f64, JsError> {
     benchmark::conv(&PageClock, preset, layer, batch, seconds).map_err(js_error)

@@ -2,8 +2,8 @@
 //! into a `render::Scene` laid out for the width the page gives it (forwarding through the
 //! network in a workspace of its own, never the trainer's), says what its title and note are
 //! for the network in view and whether it means something for it, and says in words what it
-//! shows now (`describe`, for screen readers). When each panel is next due is `Schedule`'s
-//! business; painting scenes is the web glue's.
+//! shows now (`describe`, for screen readers). `Display` holds what the page's panels need
+//! between draws (their layout, `Schedule`, a workspace); painting scenes is the web glue's.
 
 pub mod codes;
 mod layers;
@@ -16,8 +16,8 @@ pub use text::describe;
 #[cfg(test)]
 mod tests;
 
-use super::protocol::PanelInfo;
-use super::Session;
+use super::protocol::{PanelInfo, PanelTexts};
+use super::{Clock, Error, Session};
 use crate::model::network::Workspace;
 use crate::render::{Rgba, Scene};
 
@@ -207,6 +207,84 @@ impl Schedule {
     pub fn all_due(&mut self) {
         self.next_due = Default::default();
     }
+}
+
+impl Panel {
+    /// The panel called `name`, or a sentence saying there is none.
+    pub fn named(name: &str) -> Result<Panel, Error> {
+        Panel::from_name(name).ok_or_else(|| Error(format!("there is no panel called {name:?}")))
+    }
+}
+
+/// How the page lays the panels out: its devicePixelRatio, and the CSS width (in pixels) of
+/// each panel's canvas, by panel name (a panel left out is drawn at its natural width).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Layout {
+    pub dpr: f64,
+    #[serde(default)]
+    pub widths: std::collections::BTreeMap<String, f64>,
+}
+
+/// The page's panels between draws: the pixel ratio and width each is drawn at, when each is
+/// next due, and a workspace of their own (never the trainer's).
+pub struct Display {
+    pub dpr: f64,
+    widths: Vec<(Panel, usize)>,
+    pub schedule: Schedule,
+    work: Workspace,
+}
+
+impl Default for Display {
+    fn default() -> Display {
+        Display { dpr: 1.0, widths: Vec::new(), schedule: Schedule::default(), work: Workspace::default() }
+    }
+}
+
+impl Display {
+    /// Take the page's layout (widths clamped to `MIN_WIDTH..=MAX_WIDTH`, the ratio to 0.5..=4);
+    /// every panel is then due. A bad layout changes nothing and says why.
+    pub fn set_layout(&mut self, Layout { dpr, widths }: Layout) -> Result<(), Error> {
+        if !(dpr.is_finite() && dpr > 0.0) {
+            return Err(Error(format!("a device pixel ratio is a positive number, not {dpr}")));
+        }
+        let widths = widths.into_iter().map(|(name, width)| Ok((Panel::named(&name)?, clamp_width(width)))).collect::<Result<Vec<_>, Error>>()?;
+        self.dpr = dpr.clamp(0.5, 4.0);
+        self.widths = widths;
+        self.schedule.all_due();
+        Ok(())
+    }
+
+    /// The width (CSS pixels) `panel` is drawn at: the layout's, or its natural width.
+    pub fn width_of(&self, panel: Panel) -> usize {
+        self.widths.iter().find(|(p, _)| *p == panel).map_or(panel.natural_width(), |(_, w)| *w)
+    }
+
+    /// `panel`'s scene now, at its width.
+    pub fn scene(&mut self, panel: Panel, session: &Session) -> Scene {
+        let width = self.width_of(panel);
+        scene(panel, session, &mut self.work, width)
+    }
+
+    /// Paint (`paint(target, panel, scene)`) each of `targets`' panels that is due on `clock`,
+    /// and note how long each took so slow panels wait longer.
+    pub fn draw_due<T>(&mut self, session: &Session, clock: &dyn Clock, targets: &[(Panel, T)], mut paint: impl FnMut(&T, Panel, &Scene)) {
+        for (panel, target) in targets {
+            let start = clock.now_ms();
+            if !self.schedule.is_due(*panel, start) {
+                continue;
+            }
+            let scene = self.scene(*panel, session);
+            paint(target, *panel, &scene);
+            self.schedule.drawn(*panel, start, clock.now_ms());
+        }
+    }
+}
+
+/// What the panels show now, in words: each panel's accessible name and the stats panel's
+/// rows as text (a forward pass or two: about once a second is enough).
+pub fn texts(session: &Session) -> PanelTexts {
+    PanelTexts { labels: describe(session), rows: stats_rows(session) }
 }
 
 /// 1234567 as "1,234,567".

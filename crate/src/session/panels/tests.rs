@@ -563,3 +563,29 @@ fn numbers_are_grouped_in_thousands() {
     assert_eq!(group_thousands(1000), "1,000");
     assert_eq!(group_thousands(1_234_567), "1,234,567");
 }
+
+/// The page's layout: widths by panel name, clamped; a bad ratio or an unknown panel is refused
+/// and changes nothing. Only due panels are painted, and a painted one waits its period.
+#[test]
+fn display_takes_the_layout_and_paints_what_is_due() {
+    let session = start("convnetjs");
+    let mut display = Display::default();
+    let layout = |dpr: f64, widths: &[(&str, f64)]| Layout { dpr, widths: widths.iter().map(|&(n, w)| (n.to_string(), w)).collect() };
+    display.set_layout(layout(2.0, &[("scatter", 560.0), ("loss", 10.0)])).unwrap();
+    assert_eq!((display.dpr, display.width_of(Panel::Scatter), display.width_of(Panel::Loss)), (2.0, 560, MIN_WIDTH));
+    assert_eq!(display.width_of(Panel::Recon), Panel::Recon.natural_width());
+    for (bad, fragment) in [(layout(f64::NAN, &[]), "device pixel ratio"), (layout(1.0, &[("scater", 400.0)]), "no panel called \"scater\"")] {
+        assert!(display.set_layout(bad).unwrap_err().0.contains(fragment));
+    }
+    assert_eq!((display.dpr, display.width_of(Panel::Scatter)), (2.0, 560), "a refused layout changes nothing");
+    let targets = [(Panel::Scatter, "a"), (Panel::Loss, "b")];
+    let mut painted = Vec::new();
+    display.draw_due(&session, &Frozen(0.0), &targets, |target, panel, scene| painted.push((*target, panel, scene.width)));
+    assert_eq!(painted, [("a", Panel::Scatter, 560), ("b", Panel::Loss, MIN_WIDTH)]);
+    painted.clear();
+    // The scatter is due again after 400 ms, the loss graph after 500.
+    display.draw_due(&session, &Frozen(Panel::Scatter.every_ms() - 1.0), &targets, |target, panel, _| painted.push((*target, panel, 0)));
+    assert!(painted.is_empty(), "{painted:?}");
+    display.draw_due(&session, &Frozen(Panel::Scatter.every_ms()), &targets, |target, panel, _| painted.push((*target, panel, 0)));
+    assert_eq!(painted, [("a", Panel::Scatter, 0)]);
+}
