@@ -189,7 +189,13 @@ async function measureBuild(level, bytes, withMatrixmultiply) {
     build.train.push(row);
   }
   build.conv = [];
-  for (const layer of CONV_LAYERS) build.conv.push({ layer, gflops: await one.call('bench_conv', 'conv-1s-8s', layer, 64, GEMM_SECONDS) });
+  for (const layer of CONV_LAYERS) {
+    build.conv.push({
+      layer,
+      gflops: await one.call('bench_conv', 'conv-1s-8s', layer, 64, GEMM_SECONDS, true),
+      im2col_gflops: await one.call('bench_conv', 'conv-1s-8s', layer, 64, GEMM_SECONDS, false),
+    });
+  }
   const fingerprints = {};
   for (const workload of Object.keys(WORKLOADS)) fingerprints[workload] = await one.call('bench_fingerprint', bytes, workload, FINGERPRINT_STEPS);
   one.close();
@@ -198,9 +204,9 @@ async function measureBuild(level, bytes, withMatrixmultiply) {
     build.threads = all.info.threads;
     for (const row of build.train) row.threads_examples_per_second = await all.call('bench_train', bytes, row.workload, SECONDS, 'auto');
     for (const row of build.conv) {
-      row.threads_gflops = await all.call('bench_conv', 'conv-1s-8s', row.layer, 64, GEMM_SECONDS);
+      row.threads_gflops = await all.call('bench_conv', 'conv-1s-8s', row.layer, 64, GEMM_SECONDS, true);
       await all.call('single_threaded', true);
-      row.threaded_build_one_thread_gflops = await all.call('bench_conv', 'conv-1s-8s', row.layer, 64, GEMM_SECONDS);
+      row.threaded_build_one_thread_gflops = await all.call('bench_conv', 'conv-1s-8s', row.layer, 64, GEMM_SECONDS, true);
       await all.call('single_threaded', false);
     }
     build.bit_identical_with_threads = {};

@@ -70,15 +70,15 @@ fn main() {
     let threads = rayon::current_num_threads();
     println!("\n{:<34} {:>14} {:>14} {:>8}", "conv layer products (preset layer)", "1 thread", format!("{threads} threads"), "GFLOP/s");
     let clock = Wall(Instant::now());
-    for (preset, layer) in [("conv-1s-8s", 0), ("conv-1s-8s", 1), ("conv-1s-8s", 2), ("conv-1s-8s", 3)] {
-        let name = format!("{preset} layer {layer}");
+    for (preset, layer, direct) in [0, 1, 2, 3].into_iter().flat_map(|layer| [("conv-1s-8s", layer, true), ("conv-1s-8s", layer, false)]) {
+        let name = format!("{preset} layer {layer} {}", if direct { "direct" } else { "im2col" });
         if !wanted(&name) {
             continue;
         }
         let mut rates = [0.0; 2];
         for (slot, single) in [(0, true), (1, false)] {
             benchmark::single_threaded(single);
-            rates[slot] = benchmark::conv(&clock, preset, layer, 64, 0.5).expect("a conv layer");
+            rates[slot] = benchmark::conv(&clock, preset, layer, 64, 0.5, direct).expect("a conv layer");
         }
         benchmark::single_threaded(false);
         println!("{name:<34} {:>14.1} {:>14.1}", rates[0], rates[1]);

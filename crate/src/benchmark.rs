@@ -90,7 +90,7 @@ pub fn gemm(clock: &dyn Clock, batch: usize, n_in: usize, n_out: usize, form: &s
 /// GFLOP/s of one conv or deconv layer of the named preset (layer index among its computing
 /// layers) over a batch: its forward product, its filter gradient and its input gradient, with
 /// the unfolding, bias and activation that come with them, as a training step runs them.
-pub fn conv(clock: &dyn Clock, preset: &str, layer_idx: usize, batch: usize, seconds: f64) -> Result<f64, String> {
+pub fn conv(clock: &dyn Clock, preset: &str, layer_idx: usize, batch: usize, seconds: f64, direct: bool) -> Result<f64, String> {
     let checked = presets::find(preset)?.spec.check()?;
     let layer = checked.layers.get(layer_idx).ok_or_else(|| format!("{preset} has no layer {layer_idx}"))?;
     let (g, deconv) = match layer.kind {
@@ -104,6 +104,7 @@ pub fn conv(clock: &dyn Clock, preset: &str, layer_idx: usize, batch: usize, sec
     let bias = vec![0.0; layer.out_shape.0];
     let (mut y, mut dx, mut d_filters, mut scratch) = (vec![0.0; batch * n_out], vec![0.0; batch * n_in], vec![0.0; filters.len()], Vec::new());
     let flops = 3.0 * 2.0 * (g.small.0 * g.patch_len() * g.small.1 * g.small.2 * batch) as f64;
+    conv::set_direct(direct);
     let rate = per_second(clock, seconds, || {
         if deconv {
             conv::deconv_forward(&x, &filters, &bias, Activation::Tanh, &mut y, &g, batch, &mut scratch);
@@ -113,8 +114,9 @@ pub fn conv(clock: &dyn Clock, preset: &str, layer_idx: usize, batch: usize, sec
             conv::conv_backward(&x, &filters, &dy, &mut d_filters, Some(&mut dx), &g, batch, &mut scratch, |_, _| {});
         }
         Ok::<f64, String>(flops)
-    })?;
-    Ok(rate / 1e9)
+    });
+    conv::set_direct(true);
+    Ok(rate? / 1e9)
 }
 
 /// A checksum of the parameters after `steps` training steps of the named preset from seed 1:

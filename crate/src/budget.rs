@@ -36,7 +36,7 @@ pub struct TrainingCost {
     pub copies_per_param: u64,
     /// Activations of the training pass and of the panels' pass.
     pub activations: u64,
-    /// Conv unfolding (im2col) scratch.
+    /// Conv scratch: unfolded columns (im2col) or tensors in lanes (the direct path).
     pub scratch: u64,
     pub step_flops: u64,
 }
@@ -58,12 +58,13 @@ impl TrainingCost {
             .saturating_add(checked.layers.iter().filter(|l| l.kind.top_k().is_some()).map(|l| l.n_out as u64).fold(0, u64::saturating_add));
         let training_rows = batch as u64;
         let activations = per_row.saturating_mul(training_rows.saturating_add(VIEW_ROWS));
-        // Each conv or deconv unfolds one image at a time: (c_big · size², positions).
+        // A strided conv or deconv unfolds an image at a time, (c_big · size², positions); a
+        // stride-1 one turns its input and output to lanes (conv::direct_scratch_bound).
         let scratch = checked
             .layers
             .iter()
             .filter_map(|l| l.kind.geometry())
-            .map(|g| (g.patch_len() as u64).saturating_mul((g.small.1 * g.small.2) as u64))
+            .map(|g| (g.patch_len() as u64).saturating_mul((g.small.1 * g.small.2) as u64).max(crate::model::conv::direct_scratch_bound(&g, batch)))
             .max()
             .unwrap_or(0)
             .saturating_mul(2);

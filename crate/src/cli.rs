@@ -625,7 +625,7 @@ fn eval(args: &Args) -> Result<(), String> {
     let result = session.evaluate(Some(&scored)).map_err(|e| e.0)?;
     let knowledge = session.knowledge_on(&train, &valid);
     if args.has("--json") {
-        let mut json = serde_json::to_value(&result).expect("eval serializes");
+        let mut json = serde_json::to_value(result).expect("eval serializes");
         json["knowledge"] = serde_json::to_value(&knowledge).expect("knowledge serializes");
         println!("{json}");
     } else {

@@ -1,7 +1,8 @@
-//! Convolution and transposed convolution by unfolding (im2col): every product goes through
-//! `matmul::gemm`. Images are channel-first (c, h, w), one per row of a batch. A conv maps the
-//! geometry's big side to its small side; a deconv maps small to big and is the conv's adjoint,
-//! so a deconv that shares a conv's filters is exactly its transpose (tied weights).
+//! Convolution and transposed convolution. Images are channel-first (c, h, w), one per row of a
+//! batch. A conv maps the geometry's big side to its small side; a deconv maps small to big and
+//! is the conv's adjoint, so a deconv that shares a conv's filters is exactly its transpose (tied
+//! weights). Stride-1 layers are computed directly with the batch in the SIMD lanes (direct.rs);
+//! strided ones by unfolding (im2col), every product going through `matmul::gemm`.
 //!
 //! The batch is cut into groups of a few images whose unfolded columns sit side by side, so
 //! each product is (channels or patch) × (images · positions) wide; the groups run in parallel,
@@ -12,9 +13,93 @@
 
 use std::cell::RefCell;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use super::activation::Activation;
+use super::direct::{self, Lanes};
 use super::matmul::{for_each_chunk, for_each_task, gemm, Op, Shared};
 use super::spec::Geometry;
+
+/// Whether stride-1 layers take the direct path (the default); the benchmark turns it off to
+/// measure the im2col path on the same layers.
+static DIRECT: AtomicBool = AtomicBool::new(true);
+
+/// Compute stride-1 layers directly (`true`, the default) or by unfolding them too.
+pub fn set_direct(on: bool) {
+    DIRECT.store(on, Ordering::Relaxed);
+}
+
+/// Whether `g` is computed by direct.rs: stride 1 with the padding inside the window (so the
+/// adjoint's padding, size − 1 − pad, is not negative).
+fn is_direct(g: &Geometry) -> bool {
+    g.stride == 1 && g.pad < g.size && DIRECT.load(Ordering::Relaxed)
+}
+
+/// `scratch` cut into consecutive parts of these lengths (grown once, then reused).
+fn parts<const N: usize>(scratch: &mut Vec<f32>, lens: [usize; N]) -> [&mut [f32]; N] {
+    let total = lens.iter().sum();
+    if scratch.len() < total {
+        scratch.resize(total, 0.0);
+    }
+    let mut rest = &mut scratch[..];
+    lens.map(|len| {
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
+        rest = tail;
+        head
+    })
+}
+
+/// At least the floats the direct path's scratch takes for `g` at `batch` (either tensor
+/// padded by up to size − 1 on each side and widened for the tiles, the images rounded up, and
+/// the laid-out filters), in u64 so the budget can judge it before anything is allocated.
+pub fn direct_scratch_bound(g: &Geometry, batch: usize) -> u64 {
+    let (size, images) = (g.size as u64, (batch as u64).saturating_add(8));
+    let tensor = |(c, h, w): (usize, usize, usize)| {
+        let rows = (h as u64).saturating_add(size.saturating_mul(2));
+        let cols = (w as u64).saturating_add(size.saturating_mul(2)).saturating_add(8);
+        (c as u64).saturating_mul(rows).saturating_mul(cols).saturating_mul(images)
+    };
+    let taps = [g.small.0 as u64, g.big.0 as u64, size, size.saturating_add(3), 4].into_iter().fold(1u64, u64::saturating_mul);
+    tensor(g.big).saturating_add(tensor(g.small)).saturating_add(taps)
+}
+
+/// small (batch, small) = the conv of `big` (batch, big), then `finish(image_idx, image)` on each.
+fn direct_conv(big: &[f32], filters: &[f32], g: &Geometry, batch: usize, scratch: &mut Vec<f32>, small: &mut [f32], finish: impl Fn(usize, &mut [f32]) + Sync + Send) {
+    let ((c_big, h_big, w_big), (c_small, h_small, w_small), size) = (g.big, g.small, g.size);
+    let t_in = Lanes::input(c_big, (h_big, w_big), g.pad, size, batch);
+    let t_out = Lanes::output(c_small, (h_small, w_small), batch);
+    let [lanes_in, lanes_out, taps] = parts(scratch, [t_in.floats(), t_out.floats(), direct::taps_len(c_small, c_big, size)]);
+    direct::to_lanes(big, batch, (h_big, w_big), g.pad, t_in, lanes_in);
+    direct::tile_weights(c_small, c_big, size, |o, c, ky, kx| filters[((o * c_big + c) * size + ky) * size + kx], taps);
+    direct::correlate(lanes_in, t_in, g.pad, (h_big, w_big), taps, size, lanes_out, t_out);
+    direct::from_lanes(lanes_out, t_out, (h_small, w_small), batch, small, finish);
+}
+
+/// big (batch, big) = the adjoint (deconv) of `small` (batch, small): a correlation of `small`
+/// padded by size − 1 − pad with the filters flipped and transposed; then `finish` on each image.
+fn direct_deconv(small: &[f32], filters: &[f32], g: &Geometry, batch: usize, scratch: &mut Vec<f32>, big: &mut [f32], finish: impl Fn(usize, &mut [f32]) + Sync + Send) {
+    let ((c_big, h_big, w_big), (c_small, h_small, w_small), size) = (g.big, g.small, g.size);
+    let t_in = Lanes::input(c_small, (h_small, w_small), size - 1 - g.pad, size, batch);
+    let t_out = Lanes::output(c_big, (h_big, w_big), batch);
+    let [lanes_in, lanes_out, taps] = parts(scratch, [t_in.floats(), t_out.floats(), direct::taps_len(c_big, c_small, size)]);
+    direct::to_lanes(small, batch, (h_small, w_small), size - 1 - g.pad, t_in, lanes_in);
+    let last = size - 1;
+    direct::tile_weights(c_big, c_small, size, |o, c, ky, kx| filters[((c * c_big + o) * size + last - ky) * size + last - kx], taps);
+    direct::correlate(lanes_in, t_in, size - 1 - g.pad, (h_small, w_small), taps, size, lanes_out, t_out);
+    direct::from_lanes(lanes_out, t_out, (h_big, w_big), batch, big, finish);
+}
+
+/// d_filters += Σ over the batch of small ⋆ big: the filter gradient of a conv (small = dy,
+/// big = x) and of a deconv (small = x, big = dy) alike.
+fn direct_filter_gradient(small: &[f32], big: &[f32], g: &Geometry, batch: usize, scratch: &mut Vec<f32>, d_filters: &mut [f32]) {
+    let ((c_big, h_big, w_big), (c_small, h_small, w_small), size) = (g.big, g.small, g.size);
+    let t_small = Lanes::output(c_small, (h_small, w_small), batch);
+    let t_big = Lanes::input(c_big, (h_big, w_big), g.pad, size, batch);
+    let [lanes_small, lanes_big] = parts(scratch, [t_small.floats(), t_big.floats()]);
+    direct::to_lanes(small, batch, (h_small, w_small), 0, t_small, lanes_small);
+    direct::to_lanes(big, batch, (h_big, w_big), g.pad, t_big, lanes_big);
+    direct::filter_gradient(lanes_small, t_small, (h_small, w_small), lanes_big, t_big, size, d_filters);
+}
 
 /// The most floats one group's unfolded columns may take (4 MB: they stay in L2 or L3).
 const GROUP_FLOATS: usize = 1 << 20;
@@ -135,9 +220,55 @@ fn group_size(g: &Geometry, batch: usize) -> usize {
     by_width.min(by_memory).clamp(1, batch.max(1))
 }
 
-/// Conv forward: y (batch, small) = activation(filters (c_small, patch) · im2col(x) + bias).
+/// Conv forward: y (batch, small) = activation(filters (c_small, patch) ⋆ x + bias).
 #[allow(clippy::too_many_arguments)]
-pub fn conv_forward(x: &[f32], filters: &[f32], bias: &[f32], activation: Activation, y: &mut [f32], g: &Geometry, batch: usize, _scratch: &mut Vec<f32>) {
+pub fn conv_forward(x: &[f32], filters: &[f32], bias: &[f32], activation: Activation, y: &mut [f32], g: &Geometry, batch: usize, scratch: &mut Vec<f32>) {
+    if is_direct(g) {
+        direct_conv(x, filters, g, batch, scratch, y, |_, image| bias_activate(image, bias, activation));
+    } else {
+        conv_forward_unfolded(x, filters, bias, activation, y, g, batch);
+    }
+}
+
+/// Conv backward: d_filters += the filter gradient; dx (when given) = the input gradient, then
+/// `post(image, dx_image)` on each image's gradient. `scratch` is the layer's working memory.
+#[allow(clippy::too_many_arguments)]
+pub fn conv_backward(x: &[f32], filters: &[f32], dy: &[f32], d_filters: &mut [f32], dx: Option<&mut [f32]>, g: &Geometry, batch: usize, scratch: &mut Vec<f32>, post: impl Fn(usize, &mut [f32]) + Sync + Send) {
+    if !is_direct(g) {
+        return conv_backward_unfolded(x, filters, dy, d_filters, dx, g, batch, scratch, post);
+    }
+    direct_filter_gradient(dy, x, g, batch, scratch, d_filters);
+    if let Some(dx) = dx {
+        direct_deconv(dy, filters, g, batch, scratch, dx, post);
+    }
+}
+
+/// Deconv forward: y (batch, big) = activation(the adjoint of the conv with these filters, applied to x, + bias).
+#[allow(clippy::too_many_arguments)]
+pub fn deconv_forward(x: &[f32], filters: &[f32], bias: &[f32], activation: Activation, y: &mut [f32], g: &Geometry, batch: usize, scratch: &mut Vec<f32>) {
+    if is_direct(g) {
+        direct_deconv(x, filters, g, batch, scratch, y, |_, image| bias_activate(image, bias, activation));
+    } else {
+        deconv_forward_unfolded(x, filters, bias, activation, y, g, batch);
+    }
+}
+
+/// Deconv backward: d_filters += the filter gradient; dx (when given) = the input gradient (the
+/// conv of dy), then `post(image, dx_image)` on each image's gradient.
+#[allow(clippy::too_many_arguments)]
+pub fn deconv_backward(x: &[f32], filters: &[f32], dy: &[f32], d_filters: &mut [f32], dx: Option<&mut [f32]>, g: &Geometry, batch: usize, scratch: &mut Vec<f32>, post: impl Fn(usize, &mut [f32]) + Sync + Send) {
+    if !is_direct(g) {
+        return deconv_backward_unfolded(x, filters, dy, d_filters, dx, g, batch, scratch, post);
+    }
+    direct_filter_gradient(x, dy, g, batch, scratch, d_filters);
+    if let Some(dx) = dx {
+        direct_conv(dy, filters, g, batch, scratch, dx, post);
+    }
+}
+
+/// The unfolded conv forward: y (batch, small) = activation(filters (c_small, patch) · im2col(x) + bias).
+#[allow(clippy::too_many_arguments)]
+fn conv_forward_unfolded(x: &[f32], filters: &[f32], bias: &[f32], activation: Activation, y: &mut [f32], g: &Geometry, batch: usize) {
     let (big, small, c_small, n_pos) = sizes(g);
     let (patch, group) = (g.patch_len(), group_size(g, batch));
     for_each_chunk(&mut y[..batch * small], group * small, |task, y_group| {
@@ -158,11 +289,11 @@ pub fn conv_forward(x: &[f32], filters: &[f32], bias: &[f32], activation: Activa
     });
 }
 
-/// Conv backward: d_filters += dy · im2col(x)ᵀ; dx (when given) = col2im(filtersᵀ · dy), then
+/// The unfolded conv backward: d_filters += dy · im2col(x)ᵀ; dx (when given) = col2im(filtersᵀ · dy), then
 /// `post(image, dx_image)` on each image's gradient. `scratch` holds the groups' filter
 /// gradients until they are summed.
 #[allow(clippy::too_many_arguments)]
-pub fn conv_backward(x: &[f32], filters: &[f32], dy: &[f32], d_filters: &mut [f32], dx: Option<&mut [f32]>, g: &Geometry, batch: usize, scratch: &mut Vec<f32>, post: impl Fn(usize, &mut [f32]) + Sync + Send) {
+fn conv_backward_unfolded(x: &[f32], filters: &[f32], dy: &[f32], d_filters: &mut [f32], dx: Option<&mut [f32]>, g: &Geometry, batch: usize, scratch: &mut Vec<f32>, post: impl Fn(usize, &mut [f32]) + Sync + Send) {
     let (big, small, c_small, n_pos) = sizes(g);
     let (patch, group) = (g.patch_len(), group_size(g, batch));
     let tasks = batch.div_ceil(group);
@@ -209,9 +340,9 @@ fn sum_partials(partials: &[f32], d_filters: &mut [f32]) {
     }
 }
 
-/// Deconv forward: y (batch, big) = activation(col2im(filtersᵀ · x) + bias).
+/// The unfolded deconv forward: y (batch, big) = activation(col2im(filtersᵀ · x) + bias).
 #[allow(clippy::too_many_arguments)]
-pub fn deconv_forward(x: &[f32], filters: &[f32], bias: &[f32], activation: Activation, y: &mut [f32], g: &Geometry, batch: usize, _scratch: &mut Vec<f32>) {
+fn deconv_forward_unfolded(x: &[f32], filters: &[f32], bias: &[f32], activation: Activation, y: &mut [f32], g: &Geometry, batch: usize) {
     let (big, small, c_small, n_pos) = sizes(g);
     let (patch, group) = (g.patch_len(), group_size(g, batch));
     for_each_chunk(&mut y[..batch * big], group * big, |task, y_group| {
@@ -235,10 +366,10 @@ pub fn deconv_forward(x: &[f32], filters: &[f32], bias: &[f32], activation: Acti
     });
 }
 
-/// Deconv backward: d_filters += x · im2col(dy)ᵀ; dx (when given) = filters · im2col(dy), then
+/// The unfolded deconv backward: d_filters += x · im2col(dy)ᵀ; dx (when given) = filters · im2col(dy), then
 /// `post(image, dx_image)` on each image's gradient.
 #[allow(clippy::too_many_arguments)]
-pub fn deconv_backward(x: &[f32], filters: &[f32], dy: &[f32], d_filters: &mut [f32], dx: Option<&mut [f32]>, g: &Geometry, batch: usize, scratch: &mut Vec<f32>, post: impl Fn(usize, &mut [f32]) + Sync + Send) {
+fn deconv_backward_unfolded(x: &[f32], filters: &[f32], dy: &[f32], d_filters: &mut [f32], dx: Option<&mut [f32]>, g: &Geometry, batch: usize, scratch: &mut Vec<f32>, post: impl Fn(usize, &mut [f32]) + Sync + Send) {
     let (big, small, c_small, n_pos) = sizes(g);
     let (patch, group) = (g.patch_len(), group_size(g, batch));
     let tasks = batch.div_ceil(group);
@@ -344,6 +475,66 @@ mod tests {
             let lhs: f64 = y[..small].iter().zip(&z).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
             let rhs: f64 = x[..big].iter().zip(&back).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
             assert!((lhs - rhs).abs() < 1e-3 * (1.0 + lhs.abs()), "{g:?}: {lhs} vs {rhs}");
+        }
+    }
+
+    /// Equal up to rounding: sums of thousands of terms in another order differ by a few ulps of
+    /// the terms' size, so the tolerance scales with the typical magnitude, not each element's.
+    fn close(got: &[f32], want: &[f32], what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}");
+        let scale = want.iter().map(|w| w.abs()).sum::<f32>() / want.len() as f32;
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!((g - w).abs() < 1e-4 * (1.0 + scale), "{what} [{i}]: direct {g} vs unfolded {w}");
+        }
+    }
+
+    /// The direct path (direct.rs) gives what unfolding gives, in all four passes, for stride-1
+    /// geometries with and without padding, odd and even channel counts (direct.rs blocks
+    /// filters in twos), windows that are not whole tiles, and batches that do not fill the lanes.
+    #[test]
+    fn direct_path_matches_unfolding_in_every_pass() {
+        let mut rng = Rng::from_seed(9);
+        let g = |big: (usize, usize, usize), cs: usize, size: usize, pad: usize| {
+            let side = |s: usize| s + 2 * pad + 1 - size;
+            Geometry { big, small: (cs, side(big.1), side(big.2)), size, stride: 1, pad }
+        };
+        let shapes = [g((1, 12, 12), 3, 5, 0), g((3, 9, 7), 2, 3, 1), g((2, 10, 10), 1, 4, 2), g((5, 8, 8), 4, 1, 0), g((20, 20, 20), 2, 11, 0), g((1, 36, 36), 20, 17, 0)];
+        for geometry in shapes {
+            assert!(is_direct(&geometry));
+            for batch in [1, 3, 9] {
+                let (big, small) = (geometry.big.0 * geometry.big.1 * geometry.big.2, geometry.small.0 * geometry.small.1 * geometry.small.2);
+                let (x_big, x_small) = (random(batch * big, &mut rng), random(batch * small, &mut rng));
+                let filters = random(geometry.small.0 * geometry.patch_len(), &mut rng);
+                let (bias_small, bias_big) = (random(geometry.small.0, &mut rng), random(geometry.big.0, &mut rng));
+                let what = format!("{geometry:?} batch {batch}");
+                let mut scratch = Vec::new();
+                // Forward passes, bias and activation included.
+                let (mut direct, mut unfolded) = (vec![0.0; batch * small], vec![0.0; batch * small]);
+                conv_forward(&x_big, &filters, &bias_small, Activation::Tanh, &mut direct, &geometry, batch, &mut scratch);
+                conv_forward_unfolded(&x_big, &filters, &bias_small, Activation::Tanh, &mut unfolded, &geometry, batch);
+                close(&direct, &unfolded, &format!("conv forward {what}"));
+                let (mut direct, mut unfolded) = (vec![0.0; batch * big], vec![0.0; batch * big]);
+                deconv_forward(&x_small, &filters, &bias_big, Activation::Tanh, &mut direct, &geometry, batch, &mut scratch);
+                deconv_forward_unfolded(&x_small, &filters, &bias_big, Activation::Tanh, &mut unfolded, &geometry, batch);
+                close(&direct, &unfolded, &format!("deconv forward {what}"));
+                // Backward passes: filter gradients are added to what is there; `post` sees each image.
+                let start = random(filters.len(), &mut rng);
+                let post = |image_idx: usize, image: &mut [f32]| image.iter_mut().for_each(|v| *v *= 1.0 + image_idx as f32);
+                let (mut d_direct, mut d_unfolded) = (start.clone(), start.clone());
+                let (mut dx_direct, mut dx_unfolded) = (vec![0.0; batch * big], vec![0.0; batch * big]);
+                conv_backward(&x_big, &filters, &x_small, &mut d_direct, Some(&mut dx_direct), &geometry, batch, &mut scratch, post);
+                conv_backward_unfolded(&x_big, &filters, &x_small, &mut d_unfolded, Some(&mut dx_unfolded), &geometry, batch, &mut Vec::new(), post);
+                close(&d_direct, &d_unfolded, &format!("conv filter gradient {what}"));
+                close(&dx_direct, &dx_unfolded, &format!("conv input gradient {what}"));
+                let (mut d_direct, mut d_unfolded) = (start.clone(), start);
+                let (mut dx_direct, mut dx_unfolded) = (vec![0.0; batch * small], vec![0.0; batch * small]);
+                deconv_backward(&x_small, &filters, &x_big, &mut d_direct, Some(&mut dx_direct), &geometry, batch, &mut scratch, post);
+                deconv_backward_unfolded(&x_small, &filters, &x_big, &mut d_unfolded, Some(&mut dx_unfolded), &geometry, batch, &mut Vec::new(), post);
+                close(&d_direct, &d_unfolded, &format!("deconv filter gradient {what}"));
+                close(&dx_direct, &dx_unfolded, &format!("deconv input gradient {what}"));
+                // The budget's bound holds for what the four passes took.
+                assert!(scratch.len() as u64 <= direct_scratch_bound(&geometry, batch), "{what}: scratch {} floats", scratch.len());
+            }
         }
     }
 }

@@ -224,7 +224,7 @@ pub struct SimdTile;
 pub use simd::peak_rounds;
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod simd {
+pub(crate) mod simd {
     use super::{write_back, SimdTile, Tile, DC, DR, MR, NR};
     use core::arch::wasm32::*;
 

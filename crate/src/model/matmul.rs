@@ -187,6 +187,15 @@ impl Shared {
         assert!(start + len <= self.len, "Shared::part out of range");
         std::slice::from_raw_parts_mut(self.ptr.add(start), len)
     }
+
+    /// A raw pointer to element `start`, for tasks whose parts interleave (no references made).
+    ///
+    /// # Safety
+    /// As `part`: the writes through it touch elements no other task touches.
+    pub unsafe fn at(&self, start: usize) -> *mut f32 {
+        assert!(start <= self.len, "Shared::at out of range");
+        self.ptr.add(start)
+    }
 }
 
 /// Rows of C per task for an (m, k, n) product: one task per thread at most, each worth at

@@ -3,6 +3,7 @@
 
 pub mod activation;
 pub mod conv;
+pub mod direct;
 pub mod kernel;
 pub mod loss;
 pub mod matmul;

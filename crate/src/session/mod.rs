@@ -601,7 +601,7 @@ impl Session {
         if !self.experiment.data.is_mnist() {
             return Err("this experiment makes its own data; digits of your own go with a digits preset".into());
         }
-        let previous = std::mem::replace(&mut self.digits, Some(digits));
+        let previous = self.digits.replace(digits);
         if let Err(e) = self.replace_on(self.experiment.clone(), None, true) {
             self.digits = previous;
             return Err(Error(format!("these digits do not suit this experiment: {e}")));

@@ -184,10 +184,11 @@ pub fn train_flops_per_example(preset: &str) -> Result<f64, JsError> {
     benchmark::flops_per_example(preset).map_err(js_error)
 }
 
-/// Benchmark hook: GFLOP/s of one conv or deconv layer's products (see `benchmark::conv`).
+/// Benchmark hook: GFLOP/s of one conv or deconv layer's products, computed directly or by
+/// unfolding (see `benchmark::conv`).
 #[wasm_bindgen]
-pub fn bench_conv(preset: &str, layer: usize, batch: usize, seconds: f64) -> Result<f64, JsError> {
-    benchmark::conv(&PageClock, preset, layer, batch, seconds).map_err(js_error)
+pub fn bench_conv(preset: &str, layer: usize, batch: usize, seconds: f64, direct: bool) -> Result<f64, JsError> {
+    benchmark::conv(&PageClock, preset, layer, batch, seconds, direct).map_err(js_error)
 }
 
 /// Benchmark hook: a checksum of the parameters after `steps` steps (see `benchmark::fingerprint`).
