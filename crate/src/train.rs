@@ -378,8 +378,8 @@ impl Trainer {
         self.note_selection();
         let sums = self.net.backward(&self.targets);
         let objective = self.net.objective(&sums);
-        // A relu output turns NaN into 0, so the outputs are checked as well as the loss.
-        if !objective.is_finite() || !sums.sse.is_finite() || !self.net.output().iter().all(|v| v.is_finite()) {
+        // The squared error sums every output, so it is finite only if they all are.
+        if !objective.is_finite() || !sums.sse.is_finite() {
             self.net.zero_grads();
             // These parameters came from the previous update, which is undone.
             return Err(TrainError::Diverged(self.recover(&format!("the loss became {objective}"), true)));

@@ -12,6 +12,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::activation::Activation;
+use super::matmul::{for_each_chunk, Shared};
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Loss {
@@ -87,10 +90,33 @@ pub fn softmax_sums(probs: &[f32], logits: &[f32], targets: &[f32], n_classes: u
 
 /// Write y − t into `grad`: that is dL/d(output) for `mse`, dL/d(pre-activation) for `bce`
 /// on a sigmoid output, and dL/d(logits) for `softmax` (y being the probabilities).
-pub fn output_grad(outputs: &[f32], targets: &[f32], grad: &mut [f32]) {
-    for ((g, &y), &t) in grad.iter_mut().zip(outputs).zip(targets) {
-        *g = y - t;
-    }
+/// Rows per task of `sums_and_grad`: fixed, so the partial sums, and the order they are added
+/// in, never depend on the number of threads.
+const GRAD_ROWS: usize = 16;
+
+/// The loss sums of `outputs` (and the `logits` of a sigmoid output) against `targets`, and in
+/// the same pass the output layer's gradient: grad = scale · (y − t), then times the derivative
+/// of `activation` where one is given (MSE through the output's activation). Rows go over the
+/// threads in chunks of GRAD_ROWS; `partials` keeps each chunk's sums until they are added in
+/// chunk order.
+#[allow(clippy::too_many_arguments)]
+pub fn sums_and_grad(outputs: &[f32], logits: Option<&[f32]>, targets: &[f32], n_out: usize, scale: f32, activation: Option<Activation>, grad: &mut [f32], partials: &mut Vec<LossSums>) -> LossSums {
+    let chunk = GRAD_ROWS * n_out.max(1);
+    partials.clear();
+    partials.resize(outputs.len().div_ceil(chunk), LossSums::default());
+    let grad = Shared::new(&mut grad[..outputs.len()]);
+    for_each_chunk(&mut partials[..], 1, |chunk_idx, slot| {
+        let range = chunk_idx * chunk..((chunk_idx + 1) * chunk).min(outputs.len());
+        let (y, t) = (&outputs[range.clone()], &targets[range.clone()]);
+        slot[0] = sums(y, logits.map(|z| &z[range.clone()]), t);
+        // SAFETY: each chunk index is one task's, so the ranges are disjoint.
+        let g = unsafe { grad.part(range.start, range.len()) };
+        g.iter_mut().zip(y).zip(t).for_each(|((g, &y), &t)| *g = (y - t) * scale);
+        if let Some(activation) = activation {
+            activation.backward(y, g);
+        }
+    });
+    partials.iter().fold(LossSums::default(), |total, part| LossSums { sse: total.sse + part.sse, bce: total.bce + part.bce, ..total })
 }
 
 /// The objective value of a batch's sums (summed over units, not yet averaged over examples).

@@ -145,6 +145,9 @@ impl Workspace {
     }
 }
 
+/// Channels per task when bias gradients are summed over the batch.
+const BIAS_CHANNELS: usize = 64;
+
 #[derive(Clone, Debug)]
 pub struct Network {
     spec: NetSpec,
@@ -155,6 +158,8 @@ pub struct Network {
     work: Workspace,
     delta: Vec<f32>,      // scratch (batch, widest layer)
     delta_next: Vec<f32>, // scratch (batch, widest layer)
+    /// The output pass's loss sums per chunk of rows (`loss::sums_and_grad`).
+    partials: Vec<LossSums>,
 }
 
 impl Network {
@@ -210,7 +215,7 @@ impl Network {
             params.push(Param::new(array.name.clone(), array.rows, array.cols, values(&array), false));
             layers.push(Layer { spec: layer_spec.clone(), weight, bias: params.len() - 1, top_k: layer_spec.kind.top_k() });
         }
-        Ok(Network { spec: spec.clone(), checked, params, layers, work: Workspace::default(), delta: Vec::new(), delta_next: Vec::new() })
+        Ok(Network { spec: spec.clone(), checked, params, layers, work: Workspace::default(), delta: Vec::new(), delta_next: Vec::new(), partials: Vec::new() })
     }
 
     /// The definition the network was built from.
@@ -328,30 +333,39 @@ impl Network {
         let n_layers = self.layers.len();
         let (last_units, last_activation) = (self.layers[n_layers - 1].n_out(), self.layers[n_layers - 1].activation());
         assert_eq!(targets.len(), batch * last_units, "backward: targets are not (batch, n_outputs)");
-        let sums = self.loss_sums(targets);
-        let Network { layers, params, checked, work, delta, delta_next, .. } = self;
+        // A classifier's sums (cross-entropy, accuracy) are its own; an autoencoder's come from
+        // the same parallel pass that makes the output layer's gradient.
+        let classifier_sums = self.is_classifier().then(|| self.loss_sums(targets));
+        let sigmoid_logits = self.output_is_sigmoid();
+        let Network { layers, params, checked, work, delta, delta_next, partials, .. } = self;
         delta.resize(batch * last_units, 0.0);
-        loss::output_grad(&work.outputs[n_layers - 1], targets, delta);
-        if checked.mean_loss {
-            // d/dy of Σ (y − t)² / n is 2 (y − t) / n; of the mean cross-entropy, (p − t) / n.
-            let scale = if checked.loss == Loss::Mse { 2.0 } else { 1.0 } / last_units as f32;
-            delta.iter_mut().for_each(|d| *d *= scale);
-        }
-        if checked.loss == Loss::Mse {
-            last_activation.backward(&work.outputs[n_layers - 1], delta);
-        }
+        // d/dy of Σ (y − t)² / n is 2 (y − t) / n; of the mean cross-entropy, (p − t) / n.
+        let scale = if !checked.mean_loss {
+            1.0
+        } else {
+            (if checked.loss == Loss::Mse { 2.0 } else { 1.0 }) / last_units as f32
+        };
+        let through_activation = (checked.loss == Loss::Mse).then_some(last_activation);
+        let logits = sigmoid_logits.then_some(&work.logits[..]);
+        let fused = loss::sums_and_grad(&work.outputs[n_layers - 1], logits, targets, last_units, scale, through_activation, delta, partials);
+        let sums = classifier_sums.unwrap_or(fused);
         for layer_idx in (0..n_layers).rev() {
             let layer = &layers[layer_idx];
             let (n_in, n_out) = (layer.n_in(), layer.n_out());
             let input = if layer_idx == 0 { &work.input[..] } else { &work.outputs[layer_idx - 1][..] };
             let dy = &delta[..batch * n_out];
             let positions = layer.out_shape().1 * layer.out_shape().2;
+            // Bias gradients: each channel summed over the batch in row order, channels
+            // spread over the threads (the same sums in the same order on any count).
             let b = &mut params[layer.bias];
-            for row in dy.chunks_exact(n_out) {
-                for (g, channel) in b.grad.iter_mut().zip(row.chunks_exact(positions)) {
-                    *g += channel.iter().sum::<f32>();
+            matmul::for_each_chunk(&mut b.grad, BIAS_CHANNELS, |chunk_idx, grads| {
+                let first = chunk_idx * BIAS_CHANNELS * positions;
+                for row in dy.chunks_exact(n_out) {
+                    for (g, channel) in grads.iter_mut().zip(row[first..].chunks_exact(positions)) {
+                        *g += channel.iter().sum::<f32>();
+                    }
                 }
-            }
+            });
             delta_next.resize(batch * n_in, 0.0);
             let dx = (layer_idx > 0).then_some(&mut delta_next[..]);
             // What the layer below does to dL/d(its output) to make it dL/d(its
