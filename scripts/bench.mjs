@@ -49,8 +49,9 @@ try {
   // Everything with TF.js's wasm backend on one thread, then, in a fresh page (its thread
   // count is fixed when the backend starts), TF.js's wasm backend alone on every core.
   const results = await measure('tfthreads=1');
-  // TF.js's threaded backend (emscripten pthreads from blob: workers) has been seen never to
-  // finish starting in headless chromium here; after five minutes its row says so.
+  // TF.js's threaded backend starts emscripten pthreads as blob: workers that import blob:
+  // scripts (the bench page's CSP allows both); should it not finish starting in five minutes,
+  // its row says so and the bench goes on.
   const tfThreaded = await measure(`tfthreads=${threads}&only=tfjs`, 300_000).catch((err) => {
     log(`TF.js with ${threads} threads gave no result: ${err.message.split('\n')[0]}`);
     return null;

@@ -29,9 +29,11 @@ export const CSP =
   "img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 /** The benchmark page (`npm run bench`) only, which loads TensorFlow.js as vendored scripts and
  * is cross-origin isolated like the page, so TF.js's wasm backend may run its threaded build:
- * that build starts its pthread workers from blob: URLs. (tf.min.js's regenerator runtime needs
- * no 'unsafe-eval': www/bench-tfjs-shim.js declares the global it would otherwise create.) */
-const BENCH_CSP = CSP.replace("worker-src 'self'", "worker-src 'self' blob:");
+ * that build starts its pthread workers from blob: URLs, and each worker imports the backend's
+ * script from another blob: URL (without `blob:` in script-src they fail to start and the
+ * backend waits forever). (tf.min.js's regenerator runtime needs no 'unsafe-eval':
+ * www/bench-tfjs-shim.js declares the global it would otherwise create.) */
+const BENCH_CSP = CSP.replace("worker-src 'self'", "worker-src 'self' blob:").replace("script-src 'self' 'wasm-unsafe-eval'", "script-src 'self' 'wasm-unsafe-eval' blob:");
 const BENCH_PAGE = join('www', 'bench.html');
 
 /** Sent on every response, errors included (the benchmark page's CSP excepted, as above). */

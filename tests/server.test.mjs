@@ -126,10 +126,11 @@ test('only GET and HEAD are answered', async () => {
   assert.equal(res.headers.allow, 'GET, HEAD');
 });
 
-test('the benchmark page alone may start blob: workers (threaded TF.js); nothing may eval', async () => {
+test('the benchmark page alone may start blob: workers that import blob: scripts (threaded TF.js); nothing may eval', async () => {
   const res = await get('/www/bench.html');
   assert.equal(res.status, 200);
   assert.match(res.headers['content-security-policy'], /worker-src 'self' blob:;/);
+  assert.match(res.headers['content-security-policy'], /script-src 'self' 'wasm-unsafe-eval' blob:;/);
   assert.equal(res.headers['cross-origin-opener-policy'], 'same-origin');
   assert.equal(res.headers['cross-origin-embedder-policy'], 'require-corp');
   assert.equal(res.headers['x-content-type-options'], 'nosniff');
@@ -137,7 +138,7 @@ test('the benchmark page alone may start blob: workers (threaded TF.js); nothing
     assert.doesNotMatch((await get(path)).headers['content-security-policy'], /'unsafe-eval'/, path);
   }
   for (const path of ['/', '/www/main.js']) {
-    assert.doesNotMatch((await get(path)).headers['content-security-policy'], /worker-src 'self' blob:/, path);
+    assert.doesNotMatch((await get(path)).headers['content-security-policy'], /(script|worker)-src[^;]*blob:/, path);
   }
 });
 
