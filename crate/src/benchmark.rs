@@ -104,7 +104,7 @@ pub fn conv(clock: &dyn Clock, preset: &str, layer_idx: usize, batch: usize, sec
     let bias = vec![0.0; layer.out_shape.0];
     let (mut y, mut dx, mut d_filters, mut scratch) = (vec![0.0; batch * n_out], vec![0.0; batch * n_in], vec![0.0; filters.len()], Vec::new());
     let flops = 3.0 * 2.0 * (g.small.0 * g.patch_len() * g.small.1 * g.small.2 * batch) as f64;
-    conv::set_direct(direct);
+    conv::set_direct(Some(direct));
     let rate = per_second(clock, seconds, || {
         if deconv {
             conv::deconv_forward(&x, &filters, &bias, Activation::Tanh, &mut y, &g, batch, &mut scratch);
@@ -115,7 +115,7 @@ pub fn conv(clock: &dyn Clock, preset: &str, layer_idx: usize, batch: usize, sec
         }
         Ok::<f64, String>(flops)
     });
-    conv::set_direct(true);
+    conv::set_direct(None);
     Ok(rate? / 1e9)
 }
 

@@ -1,8 +1,9 @@
 //! Convolution and transposed convolution. Images are channel-first (c, h, w), one per row of a
 //! batch. A conv maps the geometry's big side to its small side; a deconv maps small to big and
 //! is the conv's adjoint, so a deconv that shares a conv's filters is exactly its transpose (tied
-//! weights). Stride-1 layers are computed directly with the batch in the SIMD lanes (direct.rs);
-//! strided ones by unfolding (im2col), every product going through `matmul::gemm`.
+//! weights). Stride-1 layers are computed directly with the batch in the SIMD lanes (direct.rs)
+//! where that is faster (`is_direct`); the others by unfolding (im2col), every product going
+//! through `matmul::gemm`.
 //!
 //! The batch is cut into groups of a few images whose unfolded columns sit side by side, so
 //! each product is (channels or patch) × (images · positions) wide; the groups run in parallel,
@@ -13,26 +14,42 @@
 
 use std::cell::RefCell;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use super::activation::Activation;
 use super::direct::{self, Lanes};
 use super::matmul::{for_each_chunk, for_each_task, gemm, Op, Shared};
 use super::spec::Geometry;
 
-/// Whether stride-1 layers take the direct path (the default); the benchmark turns it off to
-/// measure the im2col path on the same layers.
-static DIRECT: AtomicBool = AtomicBool::new(true);
+/// Which path stride-1 layers take: `BY_POLICY` (the default, `is_direct`), or always the
+/// direct one or always unfolding, for the benchmark to measure both on the same layers.
+static PATH: AtomicU8 = AtomicU8::new(BY_POLICY);
+const BY_POLICY: u8 = 0;
+const ALWAYS_DIRECT: u8 = 1;
+const ALWAYS_UNFOLDED: u8 = 2;
 
-/// Compute stride-1 layers directly (`true`, the default) or by unfolding them too.
-pub fn set_direct(on: bool) {
-    DIRECT.store(on, Ordering::Relaxed);
+/// Compute every stride-1 layer directly (`Some(true)`), every layer by unfolding
+/// (`Some(false)`), or each as `is_direct` chooses (`None`, the default).
+pub fn set_direct(force: Option<bool>) {
+    PATH.store(force.map_or(BY_POLICY, |direct| if direct { ALWAYS_DIRECT } else { ALWAYS_UNFOLDED }), Ordering::Relaxed);
 }
 
+/// Filters up to which a stride-1 layer is computed directly. In wasm, every count: the direct
+/// path beat unfolding on all four conv-1s-8s layers (21.8 / 17.8 / 16.2 / 22.8 GFLOP/s
+/// against 17.0 / 2.7 / 3.6 / 21.5, simd128, one thread). Natively `matrixmultiply`'s AVX
+/// kernels make unfolding faster for the 20-filter layers (25.1 and 32.3 against 14.3 and 14.5)
+/// while the direct path wins for the 2-filter ones (12.3 and 11.6 against 3.1 and 4.0).
+const DIRECT_MAX_FILTERS: usize = if cfg!(target_arch = "wasm32") { usize::MAX } else { 4 };
+
 /// Whether `g` is computed by direct.rs: stride 1 with the padding inside the window (so the
-/// adjoint's padding, size − 1 − pad, is not negative).
+/// adjoint's padding, size − 1 − pad, is not negative), and few enough filters.
 fn is_direct(g: &Geometry) -> bool {
-    g.stride == 1 && g.pad < g.size && DIRECT.load(Ordering::Relaxed)
+    let possible = g.stride == 1 && g.pad < g.size;
+    match PATH.load(Ordering::Relaxed) {
+        ALWAYS_DIRECT => possible,
+        ALWAYS_UNFOLDED => false,
+        _ => possible && g.small.0 <= DIRECT_MAX_FILTERS,
+    }
 }
 
 /// `scratch` cut into consecutive parts of these lengths (grown once, then reused).
@@ -500,7 +517,7 @@ mod tests {
         };
         let shapes = [g((1, 12, 12), 3, 5, 0), g((3, 9, 7), 2, 3, 1), g((2, 10, 10), 1, 4, 2), g((5, 8, 8), 4, 1, 0), g((20, 20, 20), 2, 11, 0), g((1, 36, 36), 20, 17, 0)];
         for geometry in shapes {
-            assert!(is_direct(&geometry));
+            assert!(geometry.stride == 1 && geometry.pad < geometry.size);
             for batch in [1, 3, 9] {
                 let (big, small) = (geometry.big.0 * geometry.big.1 * geometry.big.2, geometry.small.0 * geometry.small.1 * geometry.small.2);
                 let (x_big, x_small) = (random(batch * big, &mut rng), random(batch * small, &mut rng));
@@ -510,11 +527,11 @@ mod tests {
                 let mut scratch = Vec::new();
                 // Forward passes, bias and activation included.
                 let (mut direct, mut unfolded) = (vec![0.0; batch * small], vec![0.0; batch * small]);
-                conv_forward(&x_big, &filters, &bias_small, Activation::Tanh, &mut direct, &geometry, batch, &mut scratch);
+                direct_conv(&x_big, &filters, &geometry, batch, &mut scratch, &mut direct, |_, image| bias_activate(image, &bias_small, Activation::Tanh));
                 conv_forward_unfolded(&x_big, &filters, &bias_small, Activation::Tanh, &mut unfolded, &geometry, batch);
                 close(&direct, &unfolded, &format!("conv forward {what}"));
                 let (mut direct, mut unfolded) = (vec![0.0; batch * big], vec![0.0; batch * big]);
-                deconv_forward(&x_small, &filters, &bias_big, Activation::Tanh, &mut direct, &geometry, batch, &mut scratch);
+                direct_deconv(&x_small, &filters, &geometry, batch, &mut scratch, &mut direct, |_, image| bias_activate(image, &bias_big, Activation::Tanh));
                 deconv_forward_unfolded(&x_small, &filters, &bias_big, Activation::Tanh, &mut unfolded, &geometry, batch);
                 close(&direct, &unfolded, &format!("deconv forward {what}"));
                 // Backward passes: filter gradients are added to what is there; `post` sees each image.
@@ -522,13 +539,15 @@ mod tests {
                 let post = |image_idx: usize, image: &mut [f32]| image.iter_mut().for_each(|v| *v *= 1.0 + image_idx as f32);
                 let (mut d_direct, mut d_unfolded) = (start.clone(), start.clone());
                 let (mut dx_direct, mut dx_unfolded) = (vec![0.0; batch * big], vec![0.0; batch * big]);
-                conv_backward(&x_big, &filters, &x_small, &mut d_direct, Some(&mut dx_direct), &geometry, batch, &mut scratch, post);
+                direct_filter_gradient(&x_small, &x_big, &geometry, batch, &mut scratch, &mut d_direct);
+                direct_deconv(&x_small, &filters, &geometry, batch, &mut scratch, &mut dx_direct, post);
                 conv_backward_unfolded(&x_big, &filters, &x_small, &mut d_unfolded, Some(&mut dx_unfolded), &geometry, batch, &mut Vec::new(), post);
                 close(&d_direct, &d_unfolded, &format!("conv filter gradient {what}"));
                 close(&dx_direct, &dx_unfolded, &format!("conv input gradient {what}"));
                 let (mut d_direct, mut d_unfolded) = (start.clone(), start);
                 let (mut dx_direct, mut dx_unfolded) = (vec![0.0; batch * small], vec![0.0; batch * small]);
-                deconv_backward(&x_small, &filters, &x_big, &mut d_direct, Some(&mut dx_direct), &geometry, batch, &mut scratch, post);
+                direct_filter_gradient(&x_small, &x_big, &geometry, batch, &mut scratch, &mut d_direct);
+                direct_conv(&x_big, &filters, &geometry, batch, &mut scratch, &mut dx_direct, post);
                 deconv_backward_unfolded(&x_small, &filters, &x_big, &mut d_unfolded, Some(&mut dx_unfolded), &geometry, batch, &mut Vec::new(), post);
                 close(&d_direct, &d_unfolded, &format!("deconv filter gradient {what}"));
                 close(&dx_direct, &dx_unfolded, &format!("deconv input gradient {what}"));
