@@ -66,9 +66,10 @@ fn parts<const N: usize>(scratch: &mut Vec<f32>, lens: [usize; N]) -> [&mut [f32
     })
 }
 
-/// At least the floats the direct path's scratch takes for `g` at `batch` (either tensor
-/// padded by up to size − 1 on each side and widened for the tiles, the images rounded up, and
-/// the laid-out filters), in u64 so the budget can judge it before anything is allocated.
+/// At least the floats the direct path's scratch takes for `g` at `batch`: a backward pass
+/// holds both sides in lanes, the input gradient in lanes and the laid-out filters (either
+/// tensor padded by up to size − 1 on each side and widened for the tiles, the images rounded
+/// up), in u64 so the budget can judge it before anything is allocated.
 pub fn direct_scratch_bound(g: &Geometry, batch: usize) -> u64 {
     let (size, images) = (g.size as u64, (batch as u64).saturating_add(8));
     let tensor = |(c, h, w): (usize, usize, usize)| {
@@ -77,45 +78,71 @@ pub fn direct_scratch_bound(g: &Geometry, batch: usize) -> u64 {
         (c as u64).saturating_mul(rows).saturating_mul(cols).saturating_mul(images)
     };
     let taps = [g.small.0 as u64, g.big.0 as u64, size, size.saturating_add(3), 4].into_iter().fold(1u64, u64::saturating_mul);
-    tensor(g.big).saturating_add(tensor(g.small)).saturating_add(taps)
+    tensor(g.big).saturating_add(tensor(g.small)).saturating_mul(2).saturating_add(taps)
 }
 
-/// small (batch, small) = the conv of `big` (batch, big), then `finish(image_idx, image)` on each.
-fn direct_conv(big: &[f32], filters: &[f32], g: &Geometry, batch: usize, scratch: &mut Vec<f32>, small: &mut [f32], finish: impl Fn(usize, &mut [f32]) + Sync + Send) {
-    let ((c_big, h_big, w_big), (c_small, h_small, w_small), size) = (g.big, g.small, g.size);
-    let t_in = Lanes::input(c_big, (h_big, w_big), g.pad, size, batch);
-    let t_out = Lanes::output(c_small, (h_small, w_small), batch);
-    let [lanes_in, lanes_out, taps] = parts(scratch, [t_in.floats(), t_out.floats(), direct::taps_len(c_small, c_big, size)]);
-    direct::to_lanes(big, batch, (h_big, w_big), g.pad, t_in, lanes_in);
-    direct::tile_weights(c_small, c_big, size, |o, c, ky, kx| filters[((o * c_big + c) * size + ky) * size + kx], taps);
-    direct::correlate(lanes_in, t_in, g.pad, (h_big, w_big), taps, size, lanes_out, t_out);
-    direct::from_lanes(lanes_out, t_out, (h_small, w_small), batch, small, finish);
+/// Lay out the filters for the conv direction (big to small) of `g`.
+fn conv_taps(filters: &[f32], g: &Geometry, taps: &mut [f32]) {
+    let (c_big, size) = (g.big.0, g.size);
+    direct::tile_weights(g.small.0, c_big, size, |o, c, ky, kx| filters[((o * c_big + c) * size + ky) * size + kx], taps);
 }
 
-/// big (batch, big) = the adjoint (deconv) of `small` (batch, small): a correlation of `small`
-/// padded by size − 1 − pad with the filters flipped and transposed; then `finish` on each image.
-fn direct_deconv(small: &[f32], filters: &[f32], g: &Geometry, batch: usize, scratch: &mut Vec<f32>, big: &mut [f32], finish: impl Fn(usize, &mut [f32]) + Sync + Send) {
-    let ((c_big, h_big, w_big), (c_small, h_small, w_small), size) = (g.big, g.small, g.size);
-    let t_in = Lanes::input(c_small, (h_small, w_small), size - 1 - g.pad, size, batch);
-    let t_out = Lanes::output(c_big, (h_big, w_big), batch);
-    let [lanes_in, lanes_out, taps] = parts(scratch, [t_in.floats(), t_out.floats(), direct::taps_len(c_big, c_small, size)]);
-    direct::to_lanes(small, batch, (h_small, w_small), size - 1 - g.pad, t_in, lanes_in);
-    let last = size - 1;
-    direct::tile_weights(c_big, c_small, size, |o, c, ky, kx| filters[((c * c_big + o) * size + last - ky) * size + last - kx], taps);
-    direct::correlate(lanes_in, t_in, size - 1 - g.pad, (h_small, w_small), taps, size, lanes_out, t_out);
-    direct::from_lanes(lanes_out, t_out, (h_big, w_big), batch, big, finish);
+/// Lay out the filters for the adjoint (small to big) of `g`: flipped and transposed.
+fn adjoint_taps(filters: &[f32], g: &Geometry, taps: &mut [f32]) {
+    let (c_big, size, last) = (g.big.0, g.size, g.size - 1);
+    direct::tile_weights(c_big, g.small.0, size, |o, c, ky, kx| filters[((c * c_big + o) * size + last - ky) * size + last - kx], taps);
 }
 
-/// d_filters += Σ over the batch of small ⋆ big: the filter gradient of a conv (small = dy,
-/// big = x) and of a deconv (small = x, big = dy) alike.
-fn direct_filter_gradient(small: &[f32], big: &[f32], g: &Geometry, batch: usize, scratch: &mut Vec<f32>, d_filters: &mut [f32]) {
+/// The padding that turns the adjoint into a correlation: size − 1 − pad.
+fn adjoint_pad(g: &Geometry) -> usize {
+    g.size - 1 - g.pad
+}
+
+/// The direct forward pass: `out` = the conv of `x` (big to small) or, with `adjoint`, the
+/// deconv of `x` (small to big); then `finish(image_idx, image)` on each image.
+#[allow(clippy::too_many_arguments)]
+fn direct_forward(x: &[f32], filters: &[f32], g: &Geometry, adjoint: bool, batch: usize, scratch: &mut Vec<f32>, out: &mut [f32], finish: impl Fn(usize, &mut [f32]) + Sync + Send) {
+    let ((c_from, h_from, w_from), (c_to, h_to, w_to), pad) = if adjoint { (g.small, g.big, adjoint_pad(g)) } else { (g.big, g.small, g.pad) };
+    let t_in = Lanes::input(c_from, (h_from, w_from), pad, g.size, batch);
+    let t_out = Lanes::output(c_to, (h_to, w_to), batch);
+    let [lanes_in, lanes_out, taps] = parts(scratch, [t_in.floats(), t_out.floats(), direct::taps_len(c_to, c_from, g.size)]);
+    direct::to_lanes(x, batch, (h_from, w_from), pad, t_in, lanes_in);
+    if adjoint { adjoint_taps(filters, g, taps) } else { conv_taps(filters, g, taps) }
+    direct::correlate(lanes_in, t_in, pad, (h_from, w_from), taps, g.size, lanes_out, t_out);
+    direct::from_lanes(lanes_out, t_out, (h_to, w_to), batch, out, finish);
+}
+
+/// The direct backward pass of a conv (x big, dy small) or, with `adjoint`, of a deconv (x
+/// small, dy big): d_filters += Σ over the batch of small ⋆ big, and dx (when given) = the
+/// gradient dy sends back, the deconv of dy for a conv and the conv of dy for a deconv, then
+/// `post(image_idx, image)` on each. dy is turned to lanes once, padded as the input gradient's
+/// correlation reads it, and the filter gradient reads the same lanes.
+#[allow(clippy::too_many_arguments)]
+fn direct_backward(x: &[f32], filters: &[f32], dy: &[f32], d_filters: &mut [f32], dx: Option<&mut [f32]>, g: &Geometry, adjoint: bool, batch: usize, scratch: &mut Vec<f32>, post: impl Fn(usize, &mut [f32]) + Sync + Send) {
     let ((c_big, h_big, w_big), (c_small, h_small, w_small), size) = (g.big, g.small, g.size);
-    let t_small = Lanes::output(c_small, (h_small, w_small), batch);
+    // The small side at its padding (a conv's dy, as the adjoint reads it; a deconv's x, unpadded)
+    // and the big side at the conv's.
+    let small_pad = if adjoint { 0 } else { adjoint_pad(g) };
+    let t_small = Lanes::input(c_small, (h_small, w_small), small_pad, size, batch);
     let t_big = Lanes::input(c_big, (h_big, w_big), g.pad, size, batch);
-    let [lanes_small, lanes_big] = parts(scratch, [t_small.floats(), t_big.floats()]);
-    direct::to_lanes(small, batch, (h_small, w_small), 0, t_small, lanes_small);
+    let (c_dx, dims_dx) = if adjoint { (c_small, (h_small, w_small)) } else { (c_big, (h_big, w_big)) };
+    let t_dx = Lanes::output(c_dx, dims_dx, batch);
+    let n_taps = if dx.is_some() { direct::taps_len(c_small, c_big, size) } else { 0 };
+    let n_dx = if dx.is_some() { t_dx.floats() } else { 0 };
+    let [lanes_small, lanes_big, taps, lanes_dx] = parts(scratch, [t_small.floats(), t_big.floats(), n_taps, n_dx]);
+    let (small, big) = if adjoint { (x, dy) } else { (dy, x) };
+    direct::to_lanes(small, batch, (h_small, w_small), small_pad, t_small, lanes_small);
     direct::to_lanes(big, batch, (h_big, w_big), g.pad, t_big, lanes_big);
-    direct::filter_gradient(lanes_small, t_small, (h_small, w_small), lanes_big, t_big, size, d_filters);
+    direct::filter_gradient(lanes_small, t_small, small_pad, (h_small, w_small), lanes_big, t_big, size, d_filters);
+    let Some(dx) = dx else { return };
+    if adjoint {
+        conv_taps(filters, g, taps);
+        direct::correlate(lanes_big, t_big, g.pad, (h_big, w_big), taps, size, lanes_dx, t_dx);
+    } else {
+        adjoint_taps(filters, g, taps);
+        direct::correlate(lanes_small, t_small, small_pad, (h_small, w_small), taps, size, lanes_dx, t_dx);
+    }
+    direct::from_lanes(lanes_dx, t_dx, dims_dx, batch, dx, post);
 }
 
 /// The most floats one group's unfolded columns may take (4 MB: they stay in L2 or L3).
@@ -241,7 +268,7 @@ fn group_size(g: &Geometry, batch: usize) -> usize {
 #[allow(clippy::too_many_arguments)]
 pub fn conv_forward(x: &[f32], filters: &[f32], bias: &[f32], activation: Activation, y: &mut [f32], g: &Geometry, batch: usize, scratch: &mut Vec<f32>) {
     if is_direct(g) {
-        direct_conv(x, filters, g, batch, scratch, y, |_, image| bias_activate(image, bias, activation));
+        direct_forward(x, filters, g, false, batch, scratch, y, |_, image| bias_activate(image, bias, activation));
     } else {
         conv_forward_unfolded(x, filters, bias, activation, y, g, batch);
     }
@@ -251,12 +278,10 @@ pub fn conv_forward(x: &[f32], filters: &[f32], bias: &[f32], activation: Activa
 /// `post(image, dx_image)` on each image's gradient. `scratch` is the layer's working memory.
 #[allow(clippy::too_many_arguments)]
 pub fn conv_backward(x: &[f32], filters: &[f32], dy: &[f32], d_filters: &mut [f32], dx: Option<&mut [f32]>, g: &Geometry, batch: usize, scratch: &mut Vec<f32>, post: impl Fn(usize, &mut [f32]) + Sync + Send) {
-    if !is_direct(g) {
-        return conv_backward_unfolded(x, filters, dy, d_filters, dx, g, batch, scratch, post);
-    }
-    direct_filter_gradient(dy, x, g, batch, scratch, d_filters);
-    if let Some(dx) = dx {
-        direct_deconv(dy, filters, g, batch, scratch, dx, post);
+    if is_direct(g) {
+        direct_backward(x, filters, dy, d_filters, dx, g, false, batch, scratch, post);
+    } else {
+        conv_backward_unfolded(x, filters, dy, d_filters, dx, g, batch, scratch, post);
     }
 }
 
@@ -264,7 +289,7 @@ pub fn conv_backward(x: &[f32], filters: &[f32], dy: &[f32], d_filters: &mut [f3
 #[allow(clippy::too_many_arguments)]
 pub fn deconv_forward(x: &[f32], filters: &[f32], bias: &[f32], activation: Activation, y: &mut [f32], g: &Geometry, batch: usize, scratch: &mut Vec<f32>) {
     if is_direct(g) {
-        direct_deconv(x, filters, g, batch, scratch, y, |_, image| bias_activate(image, bias, activation));
+        direct_forward(x, filters, g, true, batch, scratch, y, |_, image| bias_activate(image, bias, activation));
     } else {
         deconv_forward_unfolded(x, filters, bias, activation, y, g, batch);
     }
@@ -274,12 +299,10 @@ pub fn deconv_forward(x: &[f32], filters: &[f32], bias: &[f32], activation: Acti
 /// conv of dy), then `post(image, dx_image)` on each image's gradient.
 #[allow(clippy::too_many_arguments)]
 pub fn deconv_backward(x: &[f32], filters: &[f32], dy: &[f32], d_filters: &mut [f32], dx: Option<&mut [f32]>, g: &Geometry, batch: usize, scratch: &mut Vec<f32>, post: impl Fn(usize, &mut [f32]) + Sync + Send) {
-    if !is_direct(g) {
-        return deconv_backward_unfolded(x, filters, dy, d_filters, dx, g, batch, scratch, post);
-    }
-    direct_filter_gradient(x, dy, g, batch, scratch, d_filters);
-    if let Some(dx) = dx {
-        direct_conv(dy, filters, g, batch, scratch, dx, post);
+    if is_direct(g) {
+        direct_backward(x, filters, dy, d_filters, dx, g, true, batch, scratch, post);
+    } else {
+        deconv_backward_unfolded(x, filters, dy, d_filters, dx, g, batch, scratch, post);
     }
 }
 
@@ -527,11 +550,11 @@ mod tests {
                 let mut scratch = Vec::new();
                 // Forward passes, bias and activation included.
                 let (mut direct, mut unfolded) = (vec![0.0; batch * small], vec![0.0; batch * small]);
-                direct_conv(&x_big, &filters, &geometry, batch, &mut scratch, &mut direct, |_, image| bias_activate(image, &bias_small, Activation::Tanh));
+                direct_forward(&x_big, &filters, &geometry, false, batch, &mut scratch, &mut direct, |_, image| bias_activate(image, &bias_small, Activation::Tanh));
                 conv_forward_unfolded(&x_big, &filters, &bias_small, Activation::Tanh, &mut unfolded, &geometry, batch);
                 close(&direct, &unfolded, &format!("conv forward {what}"));
                 let (mut direct, mut unfolded) = (vec![0.0; batch * big], vec![0.0; batch * big]);
-                direct_deconv(&x_small, &filters, &geometry, batch, &mut scratch, &mut direct, |_, image| bias_activate(image, &bias_big, Activation::Tanh));
+                direct_forward(&x_small, &filters, &geometry, true, batch, &mut scratch, &mut direct, |_, image| bias_activate(image, &bias_big, Activation::Tanh));
                 deconv_forward_unfolded(&x_small, &filters, &bias_big, Activation::Tanh, &mut unfolded, &geometry, batch);
                 close(&direct, &unfolded, &format!("deconv forward {what}"));
                 // Backward passes: filter gradients are added to what is there; `post` sees each image.
@@ -539,15 +562,13 @@ mod tests {
                 let post = |image_idx: usize, image: &mut [f32]| image.iter_mut().for_each(|v| *v *= 1.0 + image_idx as f32);
                 let (mut d_direct, mut d_unfolded) = (start.clone(), start.clone());
                 let (mut dx_direct, mut dx_unfolded) = (vec![0.0; batch * big], vec![0.0; batch * big]);
-                direct_filter_gradient(&x_small, &x_big, &geometry, batch, &mut scratch, &mut d_direct);
-                direct_deconv(&x_small, &filters, &geometry, batch, &mut scratch, &mut dx_direct, post);
+                direct_backward(&x_big, &filters, &x_small, &mut d_direct, Some(&mut dx_direct), &geometry, false, batch, &mut scratch, post);
                 conv_backward_unfolded(&x_big, &filters, &x_small, &mut d_unfolded, Some(&mut dx_unfolded), &geometry, batch, &mut Vec::new(), post);
                 close(&d_direct, &d_unfolded, &format!("conv filter gradient {what}"));
                 close(&dx_direct, &dx_unfolded, &format!("conv input gradient {what}"));
                 let (mut d_direct, mut d_unfolded) = (start.clone(), start);
                 let (mut dx_direct, mut dx_unfolded) = (vec![0.0; batch * small], vec![0.0; batch * small]);
-                direct_filter_gradient(&x_small, &x_big, &geometry, batch, &mut scratch, &mut d_direct);
-                direct_conv(&x_big, &filters, &geometry, batch, &mut scratch, &mut dx_direct, post);
+                direct_backward(&x_small, &filters, &x_big, &mut d_direct, Some(&mut dx_direct), &geometry, true, batch, &mut scratch, post);
                 deconv_backward_unfolded(&x_small, &filters, &x_big, &mut d_unfolded, Some(&mut dx_unfolded), &geometry, batch, &mut Vec::new(), post);
                 close(&d_direct, &d_unfolded, &format!("deconv filter gradient {what}"));
                 close(&dx_direct, &dx_unfolded, &format!("deconv input gradient {what}"));

@@ -194,8 +194,8 @@ pub fn from_lanes(lanes: &[f32], t: Lanes, (h, w): (usize, usize), batch: usize,
     });
 }
 
-/// Filters blocked per output channel in a `correlate` tile: 2 where the count is even.
-fn block(c_out: usize) -> usize {
+/// Filters per `correlate` or `filter_gradient` tile: 2 where the count is even.
+fn filters_per_tile(c_out: usize) -> usize {
     if c_out.is_multiple_of(2) {
         2
     } else {
@@ -213,7 +213,7 @@ pub fn taps_len(c_out: usize, c_in: usize, size: usize) -> usize {
 /// pair multiplies column j by: w[o][c][ky][j − p], or 0 where j − p is outside the filter.
 /// `weight(o, c, ky, kx)` gives the filters (so a flipped, transposed filter bank needs no copy).
 pub fn tile_weights(c_out: usize, c_in: usize, size: usize, weight: impl Fn(usize, usize, usize, usize) -> f32, taps: &mut [f32]) {
-    let fb = block(c_out);
+    let fb = filters_per_tile(c_out);
     let mut slot = 0;
     for first in (0..c_out).step_by(fb) {
         for c in 0..c_in {
@@ -280,7 +280,7 @@ unsafe fn correlate_tile<const FB: usize, const BV: usize>(input: *const f32, t_
 #[allow(clippy::too_many_arguments)]
 pub fn correlate(input: &[f32], t_in: Lanes, pad: usize, (h, w): (usize, usize), taps: &[f32], size: usize, output: &mut [f32], t_out: Lanes) {
     let (c_in, c_out) = (t_in.channels, t_out.channels);
-    let fb = block(c_out);
+    let fb = filters_per_tile(c_out);
     assert!(t_out.rows + size == t_in.rows + 1 && t_out.cols + size - 1 <= t_in.cols && t_in.images == t_out.images && t_out.cols.is_multiple_of(OX));
     assert!(pad + h <= t_in.rows && pad + w <= t_in.cols);
     assert!(input.len() >= t_in.floats() && output.len() >= t_out.floats() && taps.len() >= taps_len(c_out, c_in, size));
@@ -313,21 +313,23 @@ pub fn correlate(input: &[f32], t_in: Lanes, pad: usize, (h, w): (usize, usize),
 }
 
 /// dw[f][c][ky][kx] += Σ_row < rows, col < cols, image small[f][row][col] · big[c][row + ky][col + kx]
-/// for `size` × `size` filters (f, c, ky, kx), with `rows` × `cols` the small side's valid
-/// pixels. Tasks are (filter block, channel, filter row) triples.
-pub fn filter_gradient(small: &[f32], t_small: Lanes, (rows, cols): (usize, usize), big: &[f32], t_big: Lanes, size: usize, dw: &mut [f32]) {
+/// for `size` × `size` filters (f, c, ky, kx), with `rows` × `cols` the small side's pixels,
+/// which start `origin` rows and columns into `t_small` (so the padded tensor a correlation
+/// reads serves here too). Tasks are (filter block, channel, filter row) triples.
+#[allow(clippy::too_many_arguments)]
+pub fn filter_gradient(small: &[f32], t_small: Lanes, origin: usize, (rows, cols): (usize, usize), big: &[f32], t_big: Lanes, size: usize, dw: &mut [f32]) {
     let (c_small, c_big) = (t_small.channels, t_big.channels);
-    let fb = block(c_small);
+    let fb = filters_per_tile(c_small);
     assert!(rows + size <= t_big.rows + 1 && cols + size.next_multiple_of(KQ) - 1 <= t_big.cols && t_small.images == t_big.images);
-    assert!(rows <= t_small.rows && cols <= t_small.cols && small.len() >= t_small.floats() && big.len() >= t_big.floats() && dw.len() == c_small * c_big * size * size);
+    assert!(origin + rows <= t_small.rows && origin + cols <= t_small.cols && small.len() >= t_small.floats() && big.len() >= t_big.floats() && dw.len() == c_small * c_big * size * size);
     let shared = Shared::new(dw);
     for_each_task(c_small / fb * c_big * size, |task| {
         let (first, c, ky) = (task / (c_big * size) * fb, task / size % c_big, task % size);
         for kx in (0..size).step_by(KQ) {
             let sums = if fb == 2 {
-                gradient_tile::<2>(small, t_small, (rows, cols), big, t_big, (first, c, ky, kx))
+                gradient_tile::<2>(small, t_small, (origin, rows, cols), big, t_big, (first, c, ky, kx))
             } else {
-                let [one] = gradient_tile::<1>(small, t_small, (rows, cols), big, t_big, (first, c, ky, kx));
+                let [one] = gradient_tile::<1>(small, t_small, (origin, rows, cols), big, t_big, (first, c, ky, kx));
                 [one, [0.0; KQ]]
             };
             for (f, sums_f) in sums.iter().enumerate().take(fb) {
@@ -345,13 +347,13 @@ pub fn filter_gradient(small: &[f32], t_small: Lanes, (rows, cols): (usize, usiz
 /// summed block by block, row by row, column by column.
 #[inline(always)]
 #[allow(clippy::needless_range_loop)]
-fn gradient_tile<const FB: usize>(small: &[f32], t_small: Lanes, (rows, cols): (usize, usize), big: &[f32], t_big: Lanes, (first, c, ky, kx): (usize, usize, usize, usize)) -> [[f32; KQ]; FB] {
+fn gradient_tile<const FB: usize>(small: &[f32], t_small: Lanes, (origin, rows, cols): (usize, usize, usize), big: &[f32], t_big: Lanes, (first, c, ky, kx): (usize, usize, usize, usize)) -> [[f32; KQ]; FB] {
     let mut acc = [[lane::zero(); KQ]; FB];
     for block in 0..t_big.blocks() {
         let (small_block, big_block) = (&small[block * t_small.block()..][..t_small.block()], &big[block * t_big.block()..][..t_big.block()]);
         for row in 0..rows {
             let big_row = &big_block[t_big.at(c, row + ky, kx)..][..(cols + KQ - 1) * LANES];
-            let small_rows: [&[f32]; FB] = std::array::from_fn(|f| &small_block[t_small.at(first + f, row, 0)..][..cols * LANES]);
+            let small_rows: [&[f32]; FB] = std::array::from_fn(|f| &small_block[t_small.at(first + f, origin + row, origin)..][..cols * LANES]);
             for col in 0..cols {
                 // SAFETY: col · LANES + LANES ≤ each small row's length, and
                 // (col + q) · LANES + LANES ≤ the big row's, for q < KQ.

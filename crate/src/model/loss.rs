@@ -77,7 +77,12 @@ pub fn softmax_rows(values: &mut [f32], n_classes: usize) {
 /// A classifier batch's sums: squared error of the probabilities, cross-entropy from the
 /// logits (−Σ t·z + logsumexp z, exact where probabilities underflow), and correct argmaxes.
 pub fn softmax_sums(probs: &[f32], logits: &[f32], targets: &[f32], n_classes: usize) -> LossSums {
-    let mut sums = sums(probs, None, targets);
+    with_softmax(sums(probs, None, targets), probs, logits, targets, n_classes)
+}
+
+/// `sums` (the probabilities' squared error) with a classifier batch's cross-entropy and
+/// correct argmaxes added.
+pub fn with_softmax(mut sums: LossSums, probs: &[f32], logits: &[f32], targets: &[f32], n_classes: usize) -> LossSums {
     for ((p, z), t) in probs.chunks_exact(n_classes).zip(logits.chunks_exact(n_classes)).zip(targets.chunks_exact(n_classes)) {
         let max = z.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v)) as f64;
         let log_total = max + z.iter().map(|&v| (v as f64 - max).exp()).sum::<f64>().ln();
@@ -88,15 +93,15 @@ pub fn softmax_sums(probs: &[f32], logits: &[f32], targets: &[f32], n_classes: u
     sums
 }
 
-/// Write y − t into `grad`: that is dL/d(output) for `mse`, dL/d(pre-activation) for `bce`
-/// on a sigmoid output, and dL/d(logits) for `softmax` (y being the probabilities).
 /// Rows per task of `sums_and_grad`: fixed, so the partial sums, and the order they are added
 /// in, never depend on the number of threads.
 const GRAD_ROWS: usize = 16;
 
 /// The loss sums of `outputs` (and the `logits` of a sigmoid output) against `targets`, and in
 /// the same pass the output layer's gradient: grad = scale · (y − t), then times the derivative
-/// of `activation` where one is given (MSE through the output's activation). Rows go over the
+/// of `activation` where one is given. y − t is dL/d(output) for `mse` (hence the activation's
+/// derivative), dL/d(pre-activation) for `bce` on a sigmoid output, and dL/d(logits) for
+/// `softmax` (y being the probabilities). Rows go over the
 /// threads in chunks of GRAD_ROWS; `partials` keeps each chunk's sums until they are added in
 /// chunk order.
 #[allow(clippy::too_many_arguments)]

@@ -333,9 +333,9 @@ impl Network {
         let n_layers = self.layers.len();
         let (last_units, last_activation) = (self.layers[n_layers - 1].n_out(), self.layers[n_layers - 1].activation());
         assert_eq!(targets.len(), batch * last_units, "backward: targets are not (batch, n_outputs)");
-        // A classifier's sums (cross-entropy, accuracy) are its own; an autoencoder's come from
-        // the same parallel pass that makes the output layer's gradient.
-        let classifier_sums = self.is_classifier().then(|| self.loss_sums(targets));
+        // The loss sums come from the same parallel pass that makes the output layer's gradient;
+        // a classifier adds its cross-entropy and accuracy.
+        let classifier = self.is_classifier();
         let sigmoid_logits = self.output_is_sigmoid();
         let Network { layers, params, checked, work, delta, delta_next, partials, .. } = self;
         delta.resize(batch * last_units, 0.0);
@@ -348,7 +348,7 @@ impl Network {
         let through_activation = (checked.loss == Loss::Mse).then_some(last_activation);
         let logits = sigmoid_logits.then_some(&work.logits[..]);
         let fused = loss::sums_and_grad(&work.outputs[n_layers - 1], logits, targets, last_units, scale, through_activation, delta, partials);
-        let sums = classifier_sums.unwrap_or(fused);
+        let sums = if classifier { loss::with_softmax(fused, &work.outputs[n_layers - 1], &work.logits, targets, last_units) } else { fused };
         for layer_idx in (0..n_layers).rev() {
             let layer = &layers[layer_idx];
             let (n_in, n_out) = (layer.n_in(), layer.n_out());
