@@ -10,16 +10,9 @@ use bottleneck::data::{asset, synthetic, Dataset};
 use bottleneck::model::matmul::{gemm, Op};
 use bottleneck::presets;
 use bottleneck::pretrain::Pretrainer;
-use bottleneck::train::{Clock, Trainer};
+use bottleneck::clock::Wall;
+use bottleneck::train::Trainer;
 
-/// Milliseconds since the bench started.
-struct Wall(Instant);
-
-impl Clock for Wall {
-    fn now_ms(&self) -> f64 {
-        self.0.elapsed().as_secs_f64() * 1000.0
-    }
-}
 
 /// Run `f` repeatedly for about `seconds` (after one warm-up call); return calls per second.
 fn rate(seconds: f64, mut f: impl FnMut()) -> f64 {
@@ -69,7 +62,7 @@ fn main() {
     }
     let threads = rayon::current_num_threads();
     println!("\n{:<34} {:>14} {:>14} {:>8}", "conv layer products (preset layer)", "1 thread", format!("{threads} threads"), "GFLOP/s");
-    let clock = Wall(Instant::now());
+    let clock = Wall::new();
     for (preset, layer, direct) in [0, 1, 2, 3].into_iter().flat_map(|layer| [("conv-1s-8s", layer, true), ("conv-1s-8s", layer, false)]) {
         let name = format!("{preset} layer {layer} {}", if direct { "direct" } else { "im2col" });
         if !wanted(&name) {

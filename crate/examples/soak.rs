@@ -24,15 +24,8 @@ use bottleneck::data::asset;
 use bottleneck::model::network::Workspace;
 use bottleneck::presets;
 use bottleneck::session::panels::{self, Panel};
-use bottleneck::session::{Clock, Command, Experiment, Payload, Session};
+use bottleneck::session::{Command, Experiment, Payload, Session};
 
-struct Wall(Instant);
-
-impl Clock for Wall {
-    fn now_ms(&self) -> f64 {
-        self.0.elapsed().as_secs_f64() * 1000.0
-    }
-}
 
 /// Resident set size in bytes, from /proc/self/statm (0 where there is none).
 fn rss_bytes() -> u64 {
@@ -145,7 +138,7 @@ fn main() {
     let names: Vec<String> = presets::all().iter().map(|p| p.name.clone()).collect();
     let start = Instant::now();
     let start_rss = rss_bytes();
-    let mut session = Session::start(Experiment::preset(&names[0], 1).expect("the first preset"), Some(digits), Box::new(Wall(Instant::now()))).expect("the session starts");
+    let mut session = Session::start(Experiment::preset(&names[0], 1).expect("the first preset"), Some(digits), bottleneck::clock::Wall::boxed()).expect("the session starts");
     let mut work = Workspace::default();
     let deadline = Duration::from_secs(args.seconds);
     println!(

@@ -8,7 +8,8 @@ use crate::model::matmul::{self, Backend};
 use crate::model::spec::Kind;
 use crate::model::{conv, Activation};
 use crate::presets;
-use crate::train::{Clock, Trainer};
+use crate::clock::Clock;
+use crate::train::Trainer;
 
 /// How long a measurement first runs unmeasured: V8 compiles wasm functions with its baseline
 /// compiler first and swaps in optimised code for later calls a few milliseconds on.

@@ -361,17 +361,8 @@ fn digits_for(data: &DataSpec, args: &Args, who: &str) -> Result<Option<Dataset>
     }
 }
 
-/// The wall clock, for the session's timings.
-struct Wall(Instant);
-
-impl Clock for Wall {
-    fn now_ms(&self) -> f64 {
-        self.0.elapsed().as_secs_f64() * 1000.0
-    }
-}
-
 fn wall() -> Box<dyn Clock> {
-    Box::new(Wall(Instant::now()))
+    crate::clock::Wall::boxed()
 }
 
 fn train(args: &Args) -> Result<(), String> {

@@ -9,6 +9,7 @@
 pub mod benchmark;
 pub mod budget;
 pub mod cli;
+pub mod clock;
 pub mod data;
 pub mod decimal;
 pub mod json;

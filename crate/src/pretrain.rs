@@ -151,7 +151,7 @@ impl Pretrainer {
     /// One minibatch of whatever the current phase trains (fine-tuning: one for the
     /// classifier and one for the baseline). Returns the stats of the network the phase is
     /// about, or None when the plan is done.
-    pub fn step(&mut self, clock: Option<&dyn crate::train::Clock>) -> Result<Option<StepStats>, TrainError> {
+    pub fn step(&mut self, clock: Option<&dyn crate::clock::Clock>) -> Result<Option<StepStats>, TrainError> {
         match self.phase {
             Phase::Pretraining { layer } => {
                 let stats = self.autoencoder.step_timed(&self.codes, clock)?;

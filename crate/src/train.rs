@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 
 use crate::budget::{BUDGET, CHECKPOINTS};
+use crate::clock::Clock;
 use crate::data::{Dataset, Noise};
 use crate::model::loss::LossSums;
 use crate::model::optim::{self, Decay, OptimState, Optimizer};
@@ -195,12 +196,6 @@ fn unhealthy(params: &[crate::model::network::Param], optim: &OptimState) -> Opt
         }
     }
     None
-}
-
-/// A source of milliseconds from some fixed origin: `performance.now()` in the page, a
-/// monotonic clock natively, a hand-advanced one in tests (so budgets are deterministic).
-pub trait Clock {
-    fn now_ms(&self) -> f64;
 }
 
 /// One network, its optimiser and its data order, driven by one seeded generator.

@@ -603,12 +603,8 @@ mod tests {
     use crate::session::Payload;
 
     /// A clock that stands still: these sessions train by `Command::Step` only.
-    struct Still;
-
-    impl Clock for Still {
-        fn now_ms(&self) -> f64 {
-            0.0
-        }
+    fn still() -> Box<dyn Clock> {
+        crate::clock::Manual::at(0.0).boxed()
     }
 
     /// Enough digits for the pretraining preset's 1,000 labels, made once.
@@ -618,11 +614,11 @@ mod tests {
     }
 
     fn session(preset: &str, seed: u64) -> Session {
-        Session::start(Experiment::preset(preset, seed).unwrap(), Some(some_digits()), Box::new(Still)).unwrap()
+        Session::start(Experiment::preset(preset, seed).unwrap(), Some(some_digits()), still()).unwrap()
     }
 
     fn opened(pairs: &[(String, String)]) -> (Session, Vec<String>) {
-        start(pairs, Some(some_digits()), Box::new(Still)).unwrap()
+        start(pairs, Some(some_digits()), still()).unwrap()
     }
 
     /// "a=1&b=2" as the page's pairs (no percent-decoding: the tests write plain text).

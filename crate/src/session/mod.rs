@@ -26,7 +26,7 @@ use crate::pretrain::Pretrainer;
 use crate::snapshot::{self, convnetjs};
 use crate::train::{evaluate, Eval, StepStats, TrainConfig, Trainer, MAX_BATCH};
 
-pub use crate::train::Clock;
+pub use crate::clock::Clock;
 pub use experiment::{Experiment, Origin, Saved, DEFAULT_SEED};
 pub use protocol::{Answer, Command, Description, Loaded, Payload, Query, Reply, State, Stats, View};
 

@@ -8,7 +8,8 @@ use super::monitor::Curves;
 use crate::data::Dataset;
 use crate::pretrain::{Phase, Pretrainer, Resumed};
 use crate::snapshot::{SavedComparison, SavedPretraining, Snapshot};
-use crate::train::{Clock, StepStats, TrainConfig, TrainError, Trainer};
+use crate::clock::Clock;
+use crate::train::{StepStats, TrainConfig, TrainError, Trainer};
 
 /// A second network trained beside the first, on the same data from the same seed.
 pub struct Companion {

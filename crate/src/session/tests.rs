@@ -2,32 +2,17 @@
 //! save → load → continue bit for bit, refusals that change nothing, and training budgets on a
 //! clock the test turns by hand.
 
-use std::cell::Cell;
-use std::rc::Rc;
-
 use super::*;
+use crate::clock::Manual;
 use crate::data::Noise;
 use crate::model::Optimizer;
 use crate::pretrain::PretrainPlan;
 use serde_bytes::ByteBuf;
 
-/// A clock that moves `per_read` ms every time it is read, from a time the test can see.
-struct TestClock {
-    now: Rc<Cell<f64>>,
-    per_read: f64,
-}
-
-impl Clock for TestClock {
-    fn now_ms(&self) -> f64 {
-        let t = self.now.get();
-        self.now.set(t + self.per_read);
-        t
-    }
-}
-
-fn clock(per_read: f64) -> (Box<dyn Clock>, Rc<Cell<f64>>) {
-    let now = Rc::new(Cell::new(0.0));
-    (Box::new(TestClock { now: now.clone(), per_read }), now)
+/// A clock that moves `per_read` ms every time it is read, and a handle to move it by hand.
+fn clock(per_read: f64) -> (Box<dyn Clock>, Manual) {
+    let now = Manual::ticking(per_read);
+    (now.boxed(), now)
 }
 
 /// `per_class` 28×28 synthetic digits of each class, stored class by class as the built-in

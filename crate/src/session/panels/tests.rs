@@ -3,9 +3,6 @@
 //! sits at PCA's error; every panel of every preset fits the width it is given (phone to
 //! desktop) without touching the network; the words describe the numbers drawn.
 
-use std::cell::Cell;
-use std::rc::Rc;
-
 use super::codes::{scatter_points, scatter_title, ScatterData, SCATTER_DIGITS, TURNOFF_DIGITS};
 use super::progress::{with_loss_graph, KNN_COLOUR, STATUS};
 use super::*;
@@ -13,38 +10,21 @@ use crate::model::UnitMask;
 use crate::render::plot::format_tick;
 use crate::render::scene::{Item, CLASS_COLOURS, REFERENCE};
 use crate::session::tests::digits;
+use crate::clock::Manual;
 use crate::session::{Answer, Clock, Command, Experiment, Query};
 
 /// Widths to lay panels out at: a phone, the desktop's natural width, a wide screen.
 const WIDTHS: [usize; 3] = [340, 560, 1200];
 
-struct Frozen(f64);
-
-impl Clock for Frozen {
-    fn now_ms(&self) -> f64 {
-        self.0
-    }
-}
-
-/// A clock the test moves on by hand.
-struct Moved(Rc<Cell<f64>>);
-
-impl Clock for Moved {
-    fn now_ms(&self) -> f64 {
-        self.0.get()
-    }
+/// A clock standing at `ms`.
+fn frozen(ms: f64) -> Box<dyn Clock> {
+    Manual::at(ms).boxed()
 }
 
 /// A clock that moves on a little every time it is read, so `run_for` trains a few batches
 /// of the main network and of its comparisons.
-struct Ticking(Cell<f64>);
-
-impl Clock for Ticking {
-    fn now_ms(&self) -> f64 {
-        let t = self.0.get();
-        self.0.set(t + 0.01);
-        t
-    }
+fn ticking() -> Box<dyn Clock> {
+    Manual::ticking(0.01).boxed()
 }
 
 /// Train the network and its comparisons until every comparison has trained a batch, then pause.
@@ -61,7 +41,7 @@ fn train_all(session: &mut Session) {
 }
 
 fn start(preset: &str) -> Session {
-    Session::start(Experiment::preset(preset, 1).unwrap(), Some(digits(30)), Box::new(Frozen(0.0))).unwrap()
+    Session::start(Experiment::preset(preset, 1).unwrap(), Some(digits(30)), frozen(0.0)).unwrap()
 }
 
 fn steps(session: &mut Session, n: usize) {
@@ -232,7 +212,7 @@ fn turnoff_grid_has_a_row_per_code_unit() {
 fn turnoff_grid_and_conv_filters_show_every_column() {
     let mut turnoff = start("turnoff");
     turnoff.apply(Command::Step).unwrap();
-    let conv = Session::start(Experiment::preset("conv-1s-8s", 1).unwrap(), Some(digits(12)), Box::new(Frozen(0.0))).unwrap();
+    let conv = Session::start(Experiment::preset("conv-1s-8s", 1).unwrap(), Some(digits(12)), frozen(0.0)).unwrap();
     for width in [MIN_WIDTH, 340, 560, 1200] {
         let grid = draw_at(Panel::Turnoff, &turnoff, width);
         let (x, _, w, _, image) = images(&grid)[0];
@@ -278,8 +258,8 @@ fn loss_graph_pca_line_sits_at_the_pca_error() {
 /// once it has been measured, as a labelled line through the measures.
 #[test]
 fn loss_graph_shows_what_the_code_knows_on_a_right_axis() {
-    let now = Rc::new(Cell::new(0.0));
-    let mut session = Session::start(Experiment::preset("convnetjs", 1).unwrap(), Some(digits(30)), Box::new(Moved(now.clone()))).unwrap();
+    let now = Manual::at(0.0);
+    let mut session = Session::start(Experiment::preset("convnetjs", 1).unwrap(), Some(digits(30)), now.boxed()).unwrap();
     steps(&mut session, 3);
     assert!(!owned(&draw(Panel::Loss, &session)).iter().any(|t| t.contains("5-NN")), "nothing measured yet");
     for (t, n) in [(1500.0, 3), (5000.0, 3)] {
@@ -319,7 +299,7 @@ fn stats_panel_shows_the_sessions_figures() {
 /// read (powers of ten, not "0.00000").
 #[test]
 fn linear_20_shows_both_losses_side_by_side_in_readable_units() {
-    let mut session = Session::start(Experiment::preset("linear-20", 1).unwrap(), None, Box::new(Ticking(Cell::new(0.0)))).unwrap();
+    let mut session = Session::start(Experiment::preset("linear-20", 1).unwrap(), None, ticking()).unwrap();
     session.apply(Command::Compare { label: None, spec: None, config: None }).unwrap();
     train_all(&mut session);
     let stats = session.stats();
@@ -372,7 +352,7 @@ fn filters_show_the_presets_shading_and_the_comparison_beside() {
 /// companions' filters beside, each labelled by its k.
 #[test]
 fn k_sparse_shows_k_annealing_and_the_other_k_beside() {
-    let mut session = Session::start(Experiment::preset("k-sparse", 1).unwrap(), Some(digits(30)), Box::new(Ticking(Cell::new(0.0)))).unwrap();
+    let mut session = Session::start(Experiment::preset("k-sparse", 1).unwrap(), Some(digits(30)), ticking()).unwrap();
     session.apply(Command::Compare { label: None, spec: None, config: None }).unwrap();
     train_all(&mut session);
     // k falls from 100 over 90,000 examples: after a few batches it is still 100.
@@ -408,7 +388,7 @@ fn pretraining_shows_its_phases_and_the_final_accuracies() {
     experiment.spec = crate::model::NetSpec { layers };
     let plan = experiment.pretrain.as_mut().unwrap();
     (plan.n_labels, plan.epochs_per_layer, plan.finetune_epochs) = (60, 1, 20);
-    let mut session = Session::start(experiment, Some(digits(20)), Box::new(Frozen(0.0))).unwrap();
+    let mut session = Session::start(experiment, Some(digits(20)), frozen(0.0)).unwrap();
     let loss_note = |s: &Session| info(s).into_iter().find(|i| i.name == "loss").unwrap().note;
     assert!(!loss_note(&session).contains("PCA"), "no PCA line while pretraining");
     let mut seen_layer_2 = false;
@@ -443,7 +423,7 @@ fn pretraining_shows_its_phases_and_the_final_accuracies() {
 fn every_panel_of_every_preset_fits_its_width_and_changes_nothing() {
     let digits = digits(120);
     for preset in crate::presets::all() {
-        let mut session = Session::start(Experiment::preset(&preset.name, 1).unwrap(), Some(digits.clone()), Box::new(Frozen(0.0))).unwrap();
+        let mut session = Session::start(Experiment::preset(&preset.name, 1).unwrap(), Some(digits.clone()), frozen(0.0)).unwrap();
         if !preset.comparisons.is_empty() {
             session.apply(Command::Compare { label: None, spec: None, config: None }).unwrap();
         }
@@ -492,12 +472,12 @@ fn panels_are_shown_where_they_mean_something() {
     ];
     let digits = digits(120);
     for (preset, panel, want) in cases {
-        let session = Session::start(Experiment::preset(preset, 1).unwrap(), Some(digits.clone()), Box::new(Frozen(0.0))).unwrap();
+        let session = Session::start(Experiment::preset(preset, 1).unwrap(), Some(digits.clone()), frozen(0.0)).unwrap();
         let got = info(&session).into_iter().find(|i| i.name == panel.name()).unwrap().shown;
         assert_eq!(got, want, "{preset}: {}", panel.name());
     }
     // The PCA note only where the PCA line is drawn.
-    let note = |preset: &str| info(&Session::start(Experiment::preset(preset, 1).unwrap(), Some(digits.clone()), Box::new(Frozen(0.0))).unwrap()).into_iter().find(|i| i.name == "loss").unwrap().note;
+    let note = |preset: &str| info(&Session::start(Experiment::preset(preset, 1).unwrap(), Some(digits.clone()), frozen(0.0)).unwrap()).into_iter().find(|i| i.name == "loss").unwrap().note;
     assert!(note("convnetjs").contains("PCA with 2 components"));
     assert!(!note("k-sparse").contains("PCA"), "a 1,000-unit code has no smaller PCA");
     assert!(!note("conv-1s-8s").contains("PCA"), "too large a PCA to fit while training");
@@ -534,7 +514,7 @@ fn panel_texts_say_what_the_panels_show_now() {
 fn panel_titles_follow_the_network() {
     let title = |session: &Session, panel: Panel| info(session).into_iter().find(|i| i.name == panel.name()).unwrap().title;
     assert_eq!(title(&start("turnoff"), Panel::Turnoff), "Turning off code units");
-    let conv = Session::start(Experiment::preset("conv-1s-8s", 1).unwrap(), Some(digits(12)), Box::new(Frozen(0.0))).unwrap();
+    let conv = Session::start(Experiment::preset("conv-1s-8s", 1).unwrap(), Some(digits(12)), frozen(0.0)).unwrap();
     assert_eq!(title(&conv, Panel::Turnoff), "Sample activations");
     assert_eq!(info(&conv).len(), Panel::ALL.len());
     for panel in Panel::ALL {
@@ -580,12 +560,12 @@ fn display_takes_the_layout_and_paints_what_is_due() {
     assert_eq!((display.dpr, display.width_of(Panel::Scatter)), (2.0, 560), "a refused layout changes nothing");
     let targets = [(Panel::Scatter, "a"), (Panel::Loss, "b")];
     let mut painted = Vec::new();
-    display.draw_due(&session, &Frozen(0.0), &targets, |target, panel, scene| painted.push((*target, panel, scene.width)));
+    display.draw_due(&session, &Manual::at(0.0), &targets, |target, panel, scene| painted.push((*target, panel, scene.width)));
     assert_eq!(painted, [("a", Panel::Scatter, 560), ("b", Panel::Loss, MIN_WIDTH)]);
     painted.clear();
     // The scatter is due again after 400 ms, the loss graph after 500.
-    display.draw_due(&session, &Frozen(Panel::Scatter.every_ms() - 1.0), &targets, |target, panel, _| painted.push((*target, panel, 0)));
+    display.draw_due(&session, &Manual::at(Panel::Scatter.every_ms() - 1.0), &targets, |target, panel, _| painted.push((*target, panel, 0)));
     assert!(painted.is_empty(), "{painted:?}");
-    display.draw_due(&session, &Frozen(Panel::Scatter.every_ms()), &targets, |target, panel, _| painted.push((*target, panel, 0)));
+    display.draw_due(&session, &Manual::at(Panel::Scatter.every_ms()), &targets, |target, panel, _| painted.push((*target, panel, 0)));
     assert_eq!(painted, [("a", Panel::Scatter, 0)]);
 }
