@@ -73,10 +73,10 @@ test('the learning rate: adadelta says it has none, another optimiser takes a ne
     assert.equal(await page.isDisabled('#lr'), true);
     assert.match(await page.textContent('#lr-note'), /adadelta has no learning rate/);
     await page.selectOption('#optimizer', 'adam');
-    await waitFor(page, () => window.bottleneck.state().optimizer === 'adam');
+    await waitFor(page, () => window.bottleneck.state().config.optimizer.type === 'adam');
     await page.fill('#lr', '0.0005');
     await page.click('#lr-apply');
-    await waitFor(page, () => window.bottleneck.state().learning_rate === 0.0005);
+    await waitFor(page, () => window.bottleneck.state().config.optimizer.lr === 0.0005);
     assert.match(await page.textContent('#lr-error'), /learning rate is now 0.0005/);
     await seenMore(page, (await stats(page)).examples_seen);
     // Real denoising: masking noise goes into the trainer's settings.
@@ -87,7 +87,7 @@ test('the learning rate: adadelta says it has none, another optimiser takes a ne
     await page.fill('#lr', '-3');
     await page.click('#lr-apply');
     await waitFor(page, () => /learning rate must be a positive number/.test(document.getElementById('lr-error').textContent));
-    assert.equal((await state(page)).learning_rate, 0.0005);
+    assert.equal((await state(page)).config.optimizer.lr, 0.0005);
     assert.deepEqual(consoleErrors, []);
   } finally {
     await close();
@@ -172,7 +172,7 @@ test('a diverging learning rate pauses training, says why, and keeps the network
   try {
     await training(page);
     await page.selectOption('#optimizer', 'sgd');
-    await waitFor(page, () => window.bottleneck.state().optimizer === 'sgd');
+    await waitFor(page, () => window.bottleneck.state().config.optimizer.type === 'sgd');
     await page.fill('#lr', '100');
     await page.click('#lr-apply');
     await waitFor(page, () => window.bottleneck.stats().paused_reason !== null);

@@ -1,96 +1,123 @@
-// The settings controls in one table: each row names an element and the field of the session's
-// State it shows (TensorFlow Playground keeps its settings this way). After every reply the
-// page shows the State through this table; a change reads the table back into a training
-// config. Defaults (what an optimiser or a noise starts from when picked) come from Rust's
-// `describe` reply; nothing here knows a number of its own.
+// The settings controls, built from the table Rust describes (`describe().settings`, written
+// once in crate/src/session/settings.rs): a row per setting with its key, its labels and help,
+// the command that sets it, where its value lives in the State (JSON pointers) and the values
+// it takes. This file makes a control for each training setting, shows the State in them, and
+// reads them back into a training config. It knows no setting, option or limit of its own: Rust
+// checks every value and its sentence is shown next to the control.
 
-/** The optimisers' settings besides the learning rate (each control is `opt-<name>`). */
-const OPTIMIZER_FIELDS = ['momentum', 'nesterov', 'rho', 'beta1', 'beta2', 'eps'];
+/** A row's control id: its key with dashes ("noise_level" → "noise-level"). */
+export const idOf = (key) => key.replaceAll('_', '-');
 
-/** Each control's element id and the field it shows: a path into the State, or a function of
- * the State giving one. Checkboxes, selects and number inputs read and show themselves. */
-export const CONTROLS = [
-  { id: 'seed', field: 'seed' },
-  { id: 'lr', field: 'learning_rate' },
-  { id: 'optimizer', field: 'config.optimizer.type' },
-  ...OPTIMIZER_FIELDS.map((name) => ({ id: `opt-${name}`, field: `config.optimizer.${name}` })),
-  { id: 'batch', field: 'config.batch_size' },
-  { id: 'l2', field: 'config.l2_decay' },
-  { id: 'l1', field: 'config.l1_decay' },
-  { id: 'noise', field: 'config.noise.type' },
-  // Masking and salt-and-pepper have a fraction, Gaussian noise a sigma: the noise's one number.
-  { id: 'noise-level', field: (state) => `config.noise.${levelKey(state.config.noise)}` },
-  { id: 'log-scale', field: 'view.log_y' },
-];
-
-/** The name of a noise's one numeric field ("fraction" or "sigma"), if it has one. */
-function levelKey(noise) {
-  return Object.keys(noise).find((key) => key !== 'type');
+/** The value at a JSON pointer ("/config/optimizer/lr"), or undefined where it leaves the object. */
+export function at(object, pointer) {
+  return pointer.split('/').slice(1).reduce((value, key) => (value == null ? undefined : value[key]), object);
 }
 
-function pathOf(row, state) {
-  return typeof row.field === 'function' ? row.field(state) : row.field;
-}
-
-/** The value at a dotted path, or undefined where the path leaves the object. */
-export function get(object, path) {
-  return path.split('.').reduce((value, key) => (value == null ? undefined : value[key]), object);
-}
-
-function set(object, path, value) {
-  const keys = path.split('.');
+function put(object, pointer, value) {
+  const keys = pointer.split('/').slice(1);
   const last = keys.pop();
-  keys.reduce((value, key) => value[key], object)[last] = value;
+  keys.reduce((v, key) => v[key], object)[last] = value;
 }
 
-function read(element) {
-  if (element.type === 'checkbox') return element.checked;
-  if (element.type === 'number') return Number(element.value);
-  return element.value;
+const parentOf = (pointer) => pointer.slice(0, pointer.lastIndexOf('/'));
+
+/** The row's pointer that exists in `state`, if any (momentum has none under Adam). */
+function pathIn(row, state) {
+  return row.paths.find((p) => at(state, p) !== undefined);
 }
 
-/** Show `state` in every control. A control whose field this state lacks (momentum under
- * Adam, a level without noise) is hidden, or disabled where it stands alone. */
-export function showState(state, $) {
-  for (const row of CONTROLS) {
-    const element = $(row.id);
-    const path = pathOf(row, state);
-    const value = path === undefined ? undefined : get(state, path);
-    if (element.type === 'checkbox') element.checked = !!value;
-    else element.value = value ?? '';
-    const label = element.closest('[data-optional]');
-    if (label) label.hidden = value === undefined;
-    else element.disabled = value === undefined || value === null;
+/** The training settings' rows: those `SetConfig` changes. */
+export const configRows = (description) => description.settings.filter((row) => row.door === 'config');
+
+/** Make a control for each training setting. A row goes where the page has a slot for it
+ * (`[data-setting-slot=KEY]`), else into `container`, in table order; `onChange(row)` runs
+ * when its control changes. */
+export function buildControls(description, container, onChange) {
+  for (const row of configRows(description)) {
+    const id = idOf(row.key);
+    let input;
+    if (row.kind === 'choice') {
+      input = document.createElement('select');
+      input.append(...row.options.map(([value, title]) => new Option(title, value)));
+    } else {
+      input = document.createElement('input');
+      input.type = row.kind === 'switch' ? 'checkbox' : 'text';
+      if (row.kind !== 'switch') {
+        input.inputMode = row.kind === 'whole' ? 'numeric' : 'decimal';
+        input.className = 'short';
+        input.spellcheck = false;
+        input.autocomplete = 'off';
+      }
+    }
+    input.id = id;
+    input.addEventListener('change', () => onChange(row));
+    const help = Object.assign(document.createElement('span'), { id: `${id}-help`, className: 'visually-hidden', textContent: row.range ? `${row.help} It takes ${row.range}.` : row.help });
+    const error = Object.assign(document.createElement('span'), { id: `${id}-error`, className: 'setting-error error' });
+    input.setAttribute('aria-describedby', `${id}-help ${id}-error`);
+    const label = document.createElement('label');
+    label.className = 'setting';
+    label.dataset.setting = row.key;
+    label.title = row.help;
+    label.append(`${row.short} `, input, help, error);
+    (document.querySelector(`[data-setting-slot="${row.key}"]`) ?? container).append(label);
   }
 }
 
-/** The training config the settings controls ask for, starting from the one in force, and the
- * problems with what they say (an empty or malformed number is a problem, never a 0). An
- * optimiser of another kind starts from the settings the state offers for it (measured to keep
- * this preset training, where they were measured); a noise from its default level. */
+/** Show `state` in every control. A control whose setting has no place in this state (momentum
+ * under Adam, a level without noise) is hidden, or disabled where `keep` names it. */
+export function showState(state, description, $, keep = []) {
+  for (const row of configRows(description)) {
+    const element = $(idOf(row.key));
+    const path = pathIn(row, state);
+    const value = path === undefined ? undefined : at(state, path);
+    if (element.type === 'checkbox') element.checked = !!value;
+    else if (element.getAttribute('aria-invalid') !== 'true' || value === undefined) element.value = value ?? '';
+    const label = element.closest('label');
+    if (keep.includes(row.key)) element.disabled = value === undefined;
+    else label.hidden = value === undefined;
+  }
+}
+
+/** Mark one control's value as refused, with the sentence next to it (or clear it). */
+export function markControl(key, message, $) {
+  const element = $(idOf(key));
+  if (message) element.setAttribute('aria-invalid', 'true');
+  else element.removeAttribute('aria-invalid');
+  $(`${idOf(key)}-error`).textContent = message ?? '';
+}
+
+/** The training config the controls ask for, from the one in force, and the problems with what
+ * they say (an empty or malformed number is a problem, never a 0). A choice picked anew (an
+ * optimiser, a noise) brings the settings Rust says it starts from here (`state.choices`), not
+ * the hidden controls' values. */
 export function readConfig(state, description, $) {
-  const config = structuredClone(state.config);
+  const next = { config: structuredClone(state.config) };
   const problems = [];
-  const type = $('optimizer').value;
-  if (type !== config.optimizer.type) config.optimizer = structuredClone(state.optimizer_choices.find((c) => c.settings.type === type).settings);
-  const noiseType = $('noise').value;
-  if (noiseType !== config.noise.type) config.noise = structuredClone(description.noises.find((n) => n.type === noiseType));
-  for (const row of CONTROLS) {
-    const path = pathOf(row, { ...state, config });
-    if (!path || !path.startsWith('config.') || path.endsWith('.type')) continue;
-    const field = path.slice('config.'.length);
-    // Fields the new optimiser or noise has not got stay out.
-    if (get(config, field) === undefined) continue;
-    // A freshly picked optimiser or noise keeps its defaults, not the hidden controls' values.
-    const fresh = (field.startsWith('optimizer.') && type !== state.config.optimizer.type) || (field.startsWith('noise.') && noiseType !== state.config.noise.type);
-    if (fresh) continue;
-    const element = $(row.id);
-    if (element.type === 'number' && (element.value.trim() === '' || !element.checkValidity())) {
-      const name = element.closest('label')?.firstChild?.textContent?.trim() || row.id;
-      problems.push({ id: row.id, message: `${name}: ${element.value.trim() === '' ? 'enter a number' : element.validationMessage}` });
+  const fresh = [];
+  for (const row of configRows(description)) {
+    const path = pathIn(row, next);
+    if (path === undefined || fresh.some((p) => path.startsWith(`${p}/`))) continue;
+    const element = $(idOf(row.key));
+    if (row.kind === 'choice') {
+      if (element.value !== at(next, path)) {
+        const choice = state.choices.find(([key]) => key === row.key)[1].find((c) => c.type === element.value);
+        put(next, parentOf(path), structuredClone(choice));
+        fresh.push(parentOf(path));
+      }
       continue;
     }
-    set(config, field, read(element));
+    if (row.kind === 'switch') {
+      put(next, path, element.checked);
+      continue;
+    }
+    const text = element.value.trim();
+    const number = Number(text);
+    if (text === '' || !Number.isFinite(number) || (row.kind === 'whole' && !Number.isInteger(number))) {
+      const want = row.kind === 'whole' ? 'a whole number' : 'a number';
+      problems.push({ key: row.key, message: `${row.short}: ${text === '' ? `enter ${want}` : `"${text}" is not ${want}`}` });
+      continue;
+    }
+    put(next, path, number);
   }
-  return { config, problems };
+  return { config: next.config, problems };
 }

@@ -3,7 +3,7 @@
 // so this thread stays free while training runs at full speed. Files go to Rust as bytes,
 // network definitions as text: nothing here parses or sniffs them, and nothing is ever eval'd.
 // If the worker dies, a new one starts from the autosave and the page says what happened.
-import { readConfig, showState } from './controls.js';
+import { at, buildControls, idOf, markControl, readConfig, showState } from './controls.js';
 import { showKnowledge, wireExplore } from './explore.js';
 import { download, panelText, shownPanels, showPanelInfo, watchLayout } from './panels.js';
 
@@ -34,7 +34,7 @@ function post(message, transfer = []) {
   });
 }
 
-/** Send a command (`'pause'`, `{ 'set-learning-rate': { lr } }`, …); resolves to the reply,
+/** Send a command (`'pause'`, `{ 'set-config': { config } }`, …); resolves to the reply,
  * rejects with the error's sentence. */
 const send = (command, transfer) => post({ type: 'command', command }, transfer);
 /** Ask the network a question (`{ reconstruct: { inputs } }`); resolves to the answer. */
@@ -64,9 +64,9 @@ function onWorkerMessage({ data }) {
       simd = data.simd;
       threads = data.threads ?? 1;
       $('engine').textContent = engineLine();
+      if (!description) buildControls(data.reply.payload.description, $('settings-controls'), applySettings);
       description = data.reply.payload.description;
       fillPresets();
-      $('batch').max = description.limits.max_batch;
       $('speed').max = String(description.speeds.length);
       showReply(data.reply, true);
       showOpening(data.notes, data.autosaved);
@@ -214,17 +214,19 @@ function speedText(speed) {
  * `refillSpec`: also refill the network editor. */
 function applyState(next, refillSpec) {
   state = next;
-  showState(next, $);
+  showState(next, description, $, ['lr']);
   const preset = description.presets.find((p) => p.name === next.preset);
   $('preset').value = preset ? next.preset : 'custom';
   $('caption').textContent = preset ? preset.caption : 'A network of your own: the editor, a loaded snapshot or an imported ConvNetJS network.';
   $('look-for').textContent = preset?.look_for ?? '';
   $('compare').hidden = !next.comparison && !next.comparing;
   $('compare').textContent = next.comparing ? `stop comparing with ${next.comparing}` : `train ${next.comparison} beside it`;
-  $('lr-apply').disabled = next.learning_rate == null;
-  $('lr-note').textContent = next.learning_rate == null
-    ? `${next.optimizer} has no learning rate: it sizes each step from running averages of gradients and updates, so there is nothing to change here.`
-    : `applies to ${next.optimizer} at once`;
+  const type = next.config.optimizer.type;
+  const withRate = (next.choices.find(([key]) => key === 'optimizer')?.[1] ?? []).filter((o) => 'lr' in o).map((o) => titleOf('optimizer', o.type));
+  $('lr-apply').disabled = !('lr' in next.config.optimizer);
+  $('lr-note').textContent = 'lr' in next.config.optimizer
+    ? `applies to ${type} at once`
+    : `${type} has no learning rate: it sizes each step from running averages of gradients and updates. ${withRate.join(', ')} take one: pick one of them as the optimiser to set a rate.`;
   showSeedNote();
   $('speed').value = String(speedIndex(next.speed));
   $('speed-value').textContent = speedText(next.speed);
@@ -256,26 +258,42 @@ function showSeedNote() {
   $('seed-note').textContent = differs ? `Seed ${typed} applies when you press reset (this run uses seed ${state.seed}).` : '';
 }
 
-async function applySettings() {
+/** A choice's name on its control ("adam" → "Adam"), from Rust's table. */
+function titleOf(key, value) {
+  return description.settings.find((r) => r.key === key)?.options.find(([v]) => v === value)?.[1] ?? value;
+}
+
+/** A training setting's control changed (or its button was pressed): send the config the
+ * controls ask for. What Rust refuses is said next to that control, which keeps the typed value
+ * for the user to fix; the settings in force stay. */
+async function applySettings(row) {
   const { config, problems } = readConfig(state, description, $);
-  for (const el of document.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+  const messageId = row.key === 'lr' ? 'lr-error' : 'settings-error';
+  for (const r of description.settings) if (r.door === 'config') markControl(r.key, null, $);
   if (problems.length > 0) {
     // Nothing is sent, nothing silently replaced: the controls say what is wrong.
-    for (const { id } of problems) $(id).setAttribute('aria-invalid', 'true');
-    setMessage('settings-error', problems.map((p) => p.message).join(' '), true);
+    for (const { key, message } of problems) markControl(key, message, $);
+    setMessage(messageId, problems.map((p) => p.message).join(' '), true);
     return;
   }
   const before = state.config.optimizer.type;
   const choices = state.optimizer_choices;
-  const reply = await run({ 'set-config': { config } }, 'settings-error');
-  if (!reply && state) applyState(state, false); // show the settings still in force
-  if (reply && reply.state.config.optimizer.type !== before) {
+  try {
+    const reply = await send({ 'set-config': { config } });
+    setMessage('settings-error', '');
+    setMessage('lr-error', row.key === 'lr' ? `learning rate is now ${reply.state.config.optimizer.lr}` : '');
     const o = reply.state.config.optimizer;
-    const settings = Object.entries(o).filter(([k]) => k !== 'type').map(([k, v]) => `${k} ${v}`).join(', ');
-    const why = choices.find((c) => c.settings.type === o.type)?.source === 'measured'
-      ? 'settings measured to keep this preset training'
-      : 'the general defaults (no settings were measured for this network)';
-    setMessage('settings-error', `Switched to ${o.type} with ${settings}: ${why}.`);
+    if (o.type !== before) {
+      const settings = Object.entries(o).filter(([k]) => k !== 'type').map(([k, v]) => `${k} ${v}`).join(', ');
+      const why = choices.find((c) => c.settings.type === o.type)?.source === 'measured'
+        ? 'settings measured to keep this preset training'
+        : 'the general defaults (no settings were measured for this network)';
+      setMessage('settings-error', `Switched to ${o.type} with ${settings}: ${why}.`);
+    }
+  } catch (message) {
+    markControl(row.key, `${row.short}: ${message}`, $);
+    setMessage(messageId, `${row.short}: ${message}`, true);
+    if (row.kind === 'choice' && state) $(idOf(row.key)).value = at(state, row.paths[0]);
   }
 }
 
@@ -387,14 +405,8 @@ function wire() {
     $('speed-value').textContent = speedText(speed);
     run({ 'set-speed': { steps_per_second: speed } });
   };
-  $('lr-apply').onclick = async () => {
-    const reply = await run({ 'set-learning-rate': { lr: Number($('lr').value) } }, 'lr-error');
-    if (reply) setMessage('lr-error', `learning rate is now ${reply.state.learning_rate}`);
-  };
-  $('lr').onkeydown = (e) => { if (e.key === 'Enter') $('lr-apply').click(); };
-  for (const id of ['optimizer', 'opt-momentum', 'opt-nesterov', 'opt-rho', 'opt-beta1', 'opt-beta2', 'opt-eps', 'batch', 'l2', 'l1', 'noise', 'noise-level']) {
-    $(id).onchange = applySettings;
-  }
+  // The rate's own button, for those who look for one; its control applies on change too.
+  $('lr-apply').onclick = () => applySettings(description.settings.find((r) => r.key === 'lr'));
   $('reload').onclick = async () => {
     const reply = await run({ 'load-spec': { spec: $('spec').value } }, 'spec-error');
     if (reply) setMessage('spec-error', '');

@@ -120,7 +120,7 @@ async function saveNow() {
   const start = performance.now();
   try {
     const reply = handle.apply('save');
-    const summary = { preset: reply.state.preset, link: linkText(reply.state.link), examples_seen: reply.stats.examples_seen, paused: reply.stats.paused, saved_at: Date.now() };
+    const summary = { preset: reply.state.preset, link: linkText(reply.state.link), view: reply.state.view, examples_seen: reply.stats.examples_seen, paused: reply.stats.paused, saved_at: Date.now() };
     await set(AUTOSAVE_KEY, { text: reply.payload.snapshot, summary });
     postMessage({ type: 'saved', summary });
   } catch (err) {
@@ -139,6 +139,14 @@ async function restoreAutosave() {
   if (!saved) return null;
   handle.apply({ load: { bytes: new TextEncoder().encode(saved.text) } });
   if (saved.summary.paused) handle.apply('pause');
+  // A snapshot holds the network, not how it was looked at: the view comes back as it was.
+  if (saved.summary.view) {
+    try {
+      handle.apply({ view: saved.summary.view });
+    } catch {
+      // A view this network cannot show (an older autosave): it opens with its own.
+    }
+  }
   return saved.summary;
 }
 

@@ -254,7 +254,7 @@ fn candidates(default: Optimizer) -> Vec<Optimizer> {
             .iter()
             .map(|&lr| {
                 let mut o = default;
-                o.set_learning_rate(lr).expect("a positive learning rate");
+                o.set("lr", bottleneck::model::optim::FieldValue::Number(lr)).expect("an optimiser with a learning rate");
                 o
             })
             .collect(),

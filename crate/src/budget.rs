@@ -22,8 +22,16 @@ pub struct Budget {
 
 pub const BUDGET: Budget = Budget { training_bytes: 768 << 20, data_bytes: 768 << 20, step_flops: 20_000_000_000 };
 
-/// Rows the panels and validation forward at once (the scatter's 500 digits).
+/// Rows the panels and validation forward at once (the scatter's 500 digits), and the chunk
+/// every evaluation pass (validation, probes, pretraining scores) forwards at a time.
 pub const VIEW_ROWS: u64 = 500;
+pub const EVAL_ROWS: usize = VIEW_ROWS as usize;
+/// Counters above this (2^53) cannot be shown exactly in JavaScript, and are refused.
+pub const MAX_COUNT: u64 = 1 << 53;
+/// Files (snapshots, ConvNetJS networks, IDX digits) larger than this are refused before
+/// parsing; every session the budget allows fits one snapshot of this size when saved
+/// (`Budget::judge_training` and `judge_saved`).
+pub const MAX_BYTES: usize = 128 * 1024 * 1024;
 /// Healthy checkpoints the trainer keeps to roll back to (train.rs).
 pub const CHECKPOINTS: u64 = 3;
 
@@ -90,15 +98,7 @@ impl Budget {
                 bytes(self.training_bytes)
             ));
         }
-        let saved = snapshot_bytes(cost.params, optimizer.n_slots() as u64);
-        if saved > crate::snapshot::MAX_BYTES as u64 {
-            return Err(format!(
-                "saving this network and its {} state would take about {}, more than the {} a snapshot may be (so it could not be restored)",
-                optimizer.name(),
-                bytes(saved),
-                bytes(crate::snapshot::MAX_BYTES as u64)
-            ));
-        }
+        judge_saved(&format!("saving this network and its {} state", optimizer.name()), snapshot_bytes(cost.params, optimizer.n_slots() as u64))?;
         if cost.step_flops > self.step_flops {
             return Err(format!(
                 "one training step of this network at batch size {batch} is about {} GFLOP of matrix products, more than the limit of {} GFLOP (it would stall training for seconds a step); use a smaller network or batch",
@@ -117,6 +117,16 @@ impl Budget {
         }
         Ok(())
     }
+}
+
+/// Whether a snapshot of about `saved` bytes (`snapshot_bytes` of each network it holds) may
+/// be written, in a sentence naming `what` would make it if not: a run that could not be
+/// saved could not come back.
+pub fn judge_saved(what: &str, saved: u64) -> Result<(), String> {
+    if saved > MAX_BYTES as u64 {
+        return Err(format!("{what} would take about {}, more than the {} a snapshot may be (so it could not be restored)", bytes(saved), bytes(MAX_BYTES as u64)));
+    }
+    Ok(())
 }
 
 /// About how many bytes of snapshot JSON `params` parameters with `slots` optimiser arrays

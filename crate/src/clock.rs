@@ -11,11 +11,10 @@ pub trait Clock {
     fn now_ms(&self) -> f64;
 }
 
-/// Milliseconds since it was made, from the operating system's monotonic clock.
-#[cfg(not(target_arch = "wasm32"))]
+/// Milliseconds since it was made, from the operating system's monotonic clock (native only:
+/// in a browser `std::time::Instant` has no clock behind it).
 pub struct Wall(std::time::Instant);
 
-#[cfg(not(target_arch = "wasm32"))]
 impl Wall {
     pub fn new() -> Wall {
         Wall(std::time::Instant::now())
@@ -26,14 +25,12 @@ impl Wall {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 impl Default for Wall {
     fn default() -> Wall {
         Wall::new()
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 impl Clock for Wall {
     fn now_ms(&self) -> f64 {
         self.0.elapsed().as_secs_f64() * 1000.0

@@ -17,6 +17,24 @@ pub fn f32<S: Serializer>(value: &f32, serializer: S) -> Result<S::Ok, S::Error>
     serializer.serialize_f64(widen(*value))
 }
 
+/// The shortest text that reads back as exactly `value`: plain decimals up to 8 characters,
+/// past that whichever of plain and exponent form (`1e-8`) is shorter.
+pub fn f32_text(value: f32) -> String {
+    shortest(format!("{value}"), format!("{value:e}"))
+}
+
+pub fn f64_text(value: f64) -> String {
+    shortest(format!("{value}"), format!("{value:e}"))
+}
+
+fn shortest(plain: String, exponent: String) -> String {
+    if plain.len() <= 8 || plain.len() <= exponent.len() {
+        plain
+    } else {
+        exponent
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -30,5 +48,21 @@ mod tests {
         }
         assert!(widen(f32::NAN).is_nan());
         assert_eq!(serde_json::to_string(&serde_json::json!(widen(0.0005))).unwrap(), "0.0005");
+    }
+
+    #[test]
+    fn numbers_are_written_in_their_shortest_exact_form() {
+        for (value, text) in [(0.001f32, "0.001"), (1e-8, "1e-8"), (0.95, "0.95"), (3.0, "3"), (1.5e-7, "1.5e-7"), (0.0003, "0.0003"), (1e30, "1e30"), (123456.7, "123456.7"), (0.1 + 0.2, "0.3")] {
+            assert_eq!(f32_text(value), text);
+            assert_eq!(text.parse::<f32>().unwrap().to_bits(), value.to_bits(), "{text} reads back exactly");
+            assert_eq!(f64_text(widen(value)), text, "the widened value writes the same text");
+        }
+        for value in [f32::MIN_POSITIVE, 1.0 / 3.0, f32::from_bits(0.3f32.to_bits() + 1), 7e-45, f32::MAX] {
+            assert_eq!(f32_text(value).parse::<f32>().unwrap().to_bits(), value.to_bits(), "{value}");
+        }
+        for (value, text) in [(2.5f64, "2.5"), (0.1, "0.1"), (1e-9, "1e-9"), (1000.0, "1000")] {
+            assert_eq!(f64_text(value), text);
+            assert_eq!(text.parse::<f64>().unwrap().to_bits(), value.to_bits());
+        }
     }
 }

@@ -275,7 +275,7 @@ pub struct Resumed {
 /// Every example's activations at the output of the classifier's first `layers` layers, as
 /// 1-row vectors: what the chained encoders made of them, in the same chunks of 500.
 fn encode_through(classifier: &crate::model::Network, layers: usize, data: &Dataset) -> Dataset {
-    const CHUNK: usize = 500;
+    const CHUNK: usize = crate::budget::EVAL_ROWS;
     let n_px = data.n_pixels();
     let units = classifier.layers()[layers - 1].n_out();
     let mut codes = Vec::with_capacity(data.n_images * units);

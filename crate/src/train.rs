@@ -39,6 +39,7 @@ pub struct TrainConfig {
 #[serde(deny_unknown_fields)]
 pub struct KSchedule {
     pub start: usize,
+    #[serde(default)]
     pub anneal_examples: u64,
 }
 
@@ -47,7 +48,7 @@ impl KSchedule {
         if self.start == 0 || self.start > crate::model::spec::MAX_UNITS {
             return Err(format!("k_schedule.start must be between 1 and {}, got {}", crate::model::spec::MAX_UNITS, self.start));
         }
-        if self.anneal_examples > crate::snapshot::MAX_COUNT {
+        if self.anneal_examples > crate::budget::MAX_COUNT {
             return Err(format!("k_schedule.anneal_examples must be at most 2^53, got {}", self.anneal_examples));
         }
         Ok(())
@@ -313,12 +314,6 @@ impl Trainer {
         Ok(())
     }
 
-    pub fn set_learning_rate(&mut self, lr: f32) -> Result<(), String> {
-        let mut config = self.config.clone();
-        config.optimizer.set_learning_rate(lr)?;
-        self.set_config(config)
-    }
-
     /// Train one minibatch of `config.batch_size` examples from `data`.
     pub fn step(&mut self, data: &Dataset) -> Result<StepStats, TrainError> {
         self.step_timed(data, None)
@@ -559,7 +554,7 @@ fn one_hot(labels: impl Iterator<Item = u8>, n_classes: usize, out: &mut Vec<f32
 /// How a network does over a whole dataset, on clean inputs, in chunks: reconstruction error
 /// for an autoencoder; accuracy and cross-entropy for a classifier (labels required).
 pub fn evaluate(net: &Network, data: &Dataset) -> Eval {
-    const CHUNK: usize = 500;
+    const CHUNK: usize = crate::budget::EVAL_ROWS;
     let n_px = data.n_pixels();
     let classifier = net.is_classifier() && check_labels(data, net.n_outputs()).is_ok();
     if net.is_classifier() && !classifier {

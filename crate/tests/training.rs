@@ -2,11 +2,19 @@
 //! resume through snapshots, rollback on divergence, and refusal of damaged snapshots.
 
 use bottleneck::data::{DataSpec, Dataset, Noise};
+use bottleneck::model::optim::FieldValue;
 use bottleneck::model::optim::Optimizer;
 use bottleneck::model::NetSpec;
 use bottleneck::rng::Rng;
 use bottleneck::snapshot::{self, Snapshot};
 use bottleneck::train::{evaluate, TrainConfig, TrainError, Trainer};
+
+/// Change the learning rate the one way there is: a new config.
+fn set_lr(trainer: &mut Trainer, lr: f32) {
+    let mut config = trainer.config().clone();
+    config.optimizer.set("lr", FieldValue::Number(lr)).unwrap();
+    trainer.set_config(config).unwrap();
+}
 
 /// 8x8 "images" that are random mixtures of 3 fixed patterns: a code of 3 numbers suffices.
 fn low_rank_images(n_images: usize, seed: u64) -> Dataset {
@@ -115,7 +123,7 @@ fn a_diverging_learning_rate_rolls_back_and_says_so() {
     let sgd = Optimizer::Sgd { lr: 0.01, momentum: 0.0, nesterov: false };
     let mut trainer = Trainer::new(&spec(3), config(sgd, Noise::None), 3).unwrap();
     train_steps(&mut trainer, &data, 5);
-    trainer.set_learning_rate(1e6).unwrap();
+    set_lr(&mut trainer, 1e6);
     let mut history = vec![params_of(&trainer)];
     let err = loop {
         match trainer.step(&data) {
@@ -131,7 +139,7 @@ fn a_diverging_learning_rate_rolls_back_and_says_so() {
     assert_eq!(&params_of(&trainer), history.last().unwrap());
     assert_eq!(trainer.progress().steps, 5, "the refused step is not counted");
     // Training goes on once the rate is sane again.
-    trainer.set_learning_rate(0.01).unwrap();
+    set_lr(&mut trainer, 0.01);
     let stats = trainer.step(&data).unwrap();
     assert!(stats.mse_per_pixel.is_finite());
 }
@@ -170,7 +178,7 @@ fn a_slow_divergence_rolls_back_to_the_last_healthy_checkpoint() {
     train_steps(&mut trainer, &data, 1000);
     let healthy = evaluate(trainer.net(), &data).mse_per_pixel;
     // A rate that makes things worse for a while before they blow up.
-    trainer.set_learning_rate(0.6).unwrap();
+    set_lr(&mut trainer, 0.6);
     let err = (0..5000).find_map(|_| trainer.step(&data).err()).expect("lr 0.6 diverges");
     let TrainError::Diverged(message) = err else { panic!("{err:?}") };
     assert!(message.contains("last healthy checkpoint"), "{message}");
@@ -231,7 +239,7 @@ fn damaged_snapshots_are_refused_with_a_reason() {
     for text in ["", "{", "null", "not json at all", "{\"format\": \"bottleneck-snapshot\"}"] {
         assert!(snapshot::load(text).is_err(), "{text:?} loaded");
     }
-    let huge = " ".repeat(snapshot::MAX_BYTES + 1);
+    let huge = " ".repeat(bottleneck::budget::MAX_BYTES + 1);
     assert!(snapshot::load(&huge).unwrap_err().contains("larger than"));
     // Truncating a real snapshot anywhere is an error, never a panic.
     let good = snapshot::save(&Trainer::new(&spec(2), config(ADAM, Noise::None), 1).unwrap(), &DataSpec::mnist()).unwrap();

@@ -81,10 +81,13 @@ fn messages_cross_as_plain_objects() {
     let loss = js_sys::Reflect::get(&stats, &"loss".into()).unwrap();
     assert!(js_sys::Reflect::get(&loss, &"valid_mse".into()).unwrap().is_null());
     apply(&mut handle, Command::LoadPreset { name: "turnoff".into(), seed: None }).unwrap();
-    let lr = js(json!({ "set-learning-rate": { "lr": 0.0005 } }));
-    let reply = handle.apply(lr).unwrap();
+    let mut config = bottleneck::presets::find("turnoff").unwrap().train.clone();
+    config.optimizer.set("lr", bottleneck::model::optim::FieldValue::Number(0.0005)).unwrap();
+    let reply = handle.apply(js(json!({ "set-config": { "config": config } }))).unwrap();
     let state = js_sys::Reflect::get(&reply, &"state".into()).unwrap();
-    assert_eq!(js_sys::Reflect::get(&state, &"learning_rate".into()).unwrap().as_f64(), Some(0.0005));
+    let config = js_sys::Reflect::get(&state, &"config".into()).unwrap();
+    let optimizer = js_sys::Reflect::get(&config, &"optimizer".into()).unwrap();
+    assert_eq!(js_sys::Reflect::get(&optimizer, &"lr".into()).unwrap().as_f64(), Some(0.0005));
     // A file's bytes cross as one Uint8Array.
     let bytes = js_sys::Uint8Array::from(&b"not json"[..]);
     let load = js_sys::Object::new();

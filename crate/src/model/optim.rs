@@ -105,19 +105,6 @@ impl Optimizer {
         }
     }
 
-    pub fn set_learning_rate(&mut self, new_lr: f32) -> Result<(), String> {
-        if !(new_lr.is_finite() && new_lr > 0.0) {
-            return Err(format!("learning rate must be a positive number, got {new_lr}"));
-        }
-        match self {
-            Optimizer::Sgd { lr, .. } | Optimizer::Adagrad { lr, .. } | Optimizer::Rmsprop { lr, .. } | Optimizer::Adam { lr, .. } => {
-                *lr = new_lr;
-                Ok(())
-            }
-            Optimizer::Adadelta { .. } => Err("Adadelta has no learning rate: its step size comes from running averages".into()),
-        }
-    }
-
     /// How many state arrays of a parameter's size the optimiser keeps.
     pub fn n_slots(&self) -> usize {
         match *self {
@@ -127,47 +114,179 @@ impl Optimizer {
         }
     }
 
-    pub fn validate(&self) -> Result<(), String> {
-        let unit = |name: &str, v: f32| {
-            if (0.0..1.0).contains(&v) {
-                Ok(())
-            } else {
-                Err(format!("{}: {name} must be in [0, 1), got {v}", self.name()))
-            }
-        };
-        let positive = |name: &str, v: f32| {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(format!("{}: {name} must be a positive number, got {v}", self.name()))
-            }
-        };
-        match *self {
-            Optimizer::Sgd { lr, momentum, .. } => {
-                positive("lr", lr)?;
-                unit("momentum", momentum)
-            }
-            Optimizer::Adagrad { lr, eps } => {
-                positive("lr", lr)?;
-                positive("eps", eps)
-            }
+    /// This optimiser's settings, each with the field that describes it, in `FIELDS` order.
+    pub fn fields(&self) -> Vec<(&'static Field, FieldValue)> {
+        let mut copy = *self;
+        copy.slots().into_iter().map(|(field, slot)| (field, slot.value())).collect()
+    }
+
+    /// Set one of its settings by key (range not checked: `validate` does that); an error
+    /// where this optimiser has no such setting or the value is of the wrong kind.
+    pub fn set(&mut self, key: &str, value: FieldValue) -> Result<(), String> {
+        let name = self.name();
+        let slot = self.slots().into_iter().find(|(field, _)| field.key == key);
+        match (slot, value) {
+            (Some((_, Slot::Number(slot))), FieldValue::Number(v)) => *slot = v,
+            (Some((_, Slot::Switch(slot))), FieldValue::Switch(v)) => *slot = v,
+            (Some((field, _)), _) => return Err(format!("{name}: {} is {}", field.key, field.bound.words())),
+            (None, _) => return Err(format!("{name} has no {}", field(key).map_or(key, |f| f.label))),
+        }
+        Ok(())
+    }
+
+    /// Each setting of each optimiser, under its field: the one place they are listed.
+    fn slots(&mut self) -> Vec<(&'static Field, Slot<'_>)> {
+        use Slot::{Number, Switch};
+        let [lr_, momentum_, nesterov_, rho_, beta1_, beta2_, eps_] = &FIELDS;
+        match self {
+            Optimizer::Sgd { lr, momentum, nesterov } => vec![(lr_, Number(lr)), (momentum_, Number(momentum)), (nesterov_, Switch(nesterov))],
+            Optimizer::Adagrad { lr, eps } => vec![(lr_, Number(lr)), (eps_, Number(eps))],
             Optimizer::Rmsprop { lr, rho, eps } => {
-                positive("lr", lr)?;
-                unit("rho", rho)?;
-                positive("eps", eps)
+                vec![(lr_, Number(lr)), (rho_, Number(rho)), (eps_, Number(eps))]
             }
-            Optimizer::Adadelta { rho, eps } => {
-                unit("rho", rho)?;
-                positive("eps", eps)
-            }
-            Optimizer::Adam { lr, beta1, beta2, eps } => {
-                positive("lr", lr)?;
-                unit("beta1", beta1)?;
-                unit("beta2", beta2)?;
-                positive("eps", eps)
-            }
+            Optimizer::Adadelta { rho, eps } => vec![(rho_, Number(rho)), (eps_, Number(eps))],
+            Optimizer::Adam { lr, beta1, beta2, eps } => vec![(lr_, Number(lr)), (beta1_, Number(beta1)), (beta2_, Number(beta2)), (eps_, Number(eps))],
         }
     }
+
+    /// Every setting within its field's bounds.
+    pub fn validate(&self) -> Result<(), String> {
+        for (field, value) in self.fields() {
+            if let FieldValue::Number(v) = value {
+                if !field.bound.holds(v as f64) {
+                    return Err(format!("{}: {} must be {}, got {v}", self.name(), field.label, field.bound.words()));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One setting an optimiser may have: its key (in files and links), what a sentence calls it,
+/// the short label of its control, what it means, and the values it takes.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Field {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub short: &'static str,
+    pub help: &'static str,
+    pub bound: Bound,
+}
+
+/// The values a number (or a switch) takes.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bound {
+    /// Greater than 0, finite.
+    Positive,
+    /// In [0, 1).
+    Unit,
+    /// In [0, 1].
+    Fraction,
+    /// At least 0, finite.
+    NonNegative,
+    /// Between 0 and this, inclusive.
+    AtMost(f64),
+    /// A whole number between these, inclusive.
+    Whole(u64, u64),
+    /// True or false.
+    Switch,
+}
+
+impl Bound {
+    pub fn holds(self, v: f64) -> bool {
+        v.is_finite()
+            && match self {
+                Bound::Positive => v > 0.0,
+                Bound::Unit => (0.0..1.0).contains(&v),
+                Bound::Fraction => (0.0..=1.0).contains(&v),
+                Bound::NonNegative => v >= 0.0,
+                Bound::AtMost(max) => (0.0..=max).contains(&v),
+                Bound::Whole(lo, hi) => v.fract() == 0.0 && (lo as f64..=hi as f64).contains(&v),
+                Bound::Switch => v == 0.0 || v == 1.0,
+            }
+    }
+
+    /// The bound in words, after "must be".
+    pub fn words(self) -> String {
+        match self {
+            Bound::Positive => "a positive number".into(),
+            Bound::Unit => "in [0, 1)".into(),
+            Bound::Fraction => "a number between 0 and 1".into(),
+            Bound::NonNegative => "a number of at least 0".into(),
+            Bound::AtMost(max) => format!("a number between 0 and {max}"),
+            Bound::Whole(lo, hi) => format!("a whole number between {lo} and {hi}"),
+            Bound::Switch => "true or false".into(),
+        }
+    }
+}
+
+/// A setting's value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FieldValue {
+    Number(f32),
+    Switch(bool),
+}
+
+/// One of an optimiser's settings, to read or set.
+enum Slot<'a> {
+    Number(&'a mut f32),
+    Switch(&'a mut bool),
+}
+
+impl Slot<'_> {
+    fn value(&self) -> FieldValue {
+        match self {
+            Slot::Number(v) => FieldValue::Number(**v),
+            Slot::Switch(v) => FieldValue::Switch(**v),
+        }
+    }
+}
+
+/// Every optimiser setting, in the order controls and links list them.
+pub const FIELDS: [Field; 7] = [
+    Field {
+        key: "lr",
+        label: "learning rate",
+        short: "learning rate",
+        help: "How far each step moves the weights along the gradient. Too small and nothing happens; too large and the loss jumps and units die.",
+        bound: Bound::Positive,
+    },
+    Field {
+        key: "momentum",
+        label: "momentum",
+        short: "momentum",
+        help: "The share of the previous step kept in the next one (0: plain gradient descent). It smooths and speeds up steps along consistent directions.",
+        bound: Bound::Unit,
+    },
+    Field {
+        key: "nesterov",
+        label: "Nesterov switch",
+        short: "Nesterov",
+        help: "Nesterov momentum: take the gradient's step after the momentum step, a look-ahead that damps overshooting.",
+        bound: Bound::Switch,
+    },
+    Field {
+        key: "rho",
+        label: "rho",
+        short: "ρ (decay)",
+        help: "ρ: how slowly the running averages of squared gradients (and, for Adadelta, of squared steps) forget; near 1 means a long memory.",
+        bound: Bound::Unit,
+    },
+    Field { key: "beta1", label: "beta1", short: "β₁", help: "β₁: Adam's memory for the average gradient (its momentum); near 1 means a long memory.", bound: Bound::Unit },
+    Field { key: "beta2", label: "beta2", short: "β₂", help: "β₂: Adam's memory for the average squared gradient, which sizes each weight's step.", bound: Bound::Unit },
+    Field {
+        key: "eps",
+        label: "epsilon",
+        short: "ε",
+        help: "ε: a tiny number added before dividing by the running average, so a weight with no gradient yet does not take a huge step.",
+        bound: Bound::Positive,
+    },
+];
+
+/// The optimiser setting with this key.
+pub fn field(key: &str) -> Option<&'static Field> {
+    FIELDS.iter().find(|f| f.key == key)
 }
 
 /// The optimiser's memory: `slots[param_idx][slot_idx]` has the param's size.
@@ -487,11 +606,34 @@ mod tests {
     fn learning_rate_rules() {
         let mut adadelta = Optimizer::Adadelta { rho: 0.95, eps: 1e-6 };
         assert_eq!(adadelta.learning_rate(), None);
-        assert!(adadelta.set_learning_rate(0.1).unwrap_err().contains("no learning rate"));
+        assert_eq!(adadelta.set("lr", FieldValue::Number(0.1)).unwrap_err(), "adadelta has no learning rate");
         let mut adam = Optimizer::Adam { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
-        adam.set_learning_rate(0.01).unwrap();
+        adam.set("lr", FieldValue::Number(0.01)).unwrap();
         assert_eq!(adam.learning_rate(), Some(0.01));
-        assert!(adam.set_learning_rate(f32::NAN).is_err());
-        assert!(Optimizer::Sgd { lr: 0.1, momentum: 1.5, nesterov: false }.validate().is_err());
+        adam.set("lr", FieldValue::Number(f32::NAN)).unwrap();
+        assert_eq!(adam.validate().unwrap_err(), "adam: learning rate must be a positive number, got NaN");
+        assert!(adam.set("lr", FieldValue::Switch(true)).is_err());
+        assert_eq!(Optimizer::Sgd { lr: 0.1, momentum: 1.5, nesterov: false }.validate().unwrap_err(), "sgd: momentum must be in [0, 1), got 1.5");
+    }
+
+    /// Each optimiser's settings, as `fields` lists them, are exactly what its JSON holds: the
+    /// one list of fields cannot drift from the serde form files and links use.
+    #[test]
+    fn fields_are_the_optimisers_json_fields() {
+        for optimizer in Optimizer::defaults() {
+            let json = serde_json::to_value(optimizer).unwrap();
+            let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(|k| k.as_str()).filter(|k| *k != "type").collect();
+            keys.sort();
+            let mut fields: Vec<&str> = optimizer.fields().iter().map(|(f, _)| f.key).collect();
+            fields.sort();
+            assert_eq!(keys, fields, "{}", optimizer.name());
+            for (field, value) in optimizer.fields() {
+                let want = match value {
+                    FieldValue::Number(v) => serde_json::json!(crate::decimal::widen(v)),
+                    FieldValue::Switch(b) => serde_json::json!(b),
+                };
+                assert_eq!(json[field.key], want, "{}.{}", optimizer.name(), field.key);
+            }
+        }
     }
 }

@@ -86,6 +86,18 @@ pub fn min_max(values: &[f32]) -> (f32, f32) {
     values.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
 }
 
+/// A digit is shown at least this many pixels wide where the width allows.
+const MIN_TILE: f32 = 30.0;
+
+/// Of `candidates` (columns a row, most first), the most that still show a `tile_w`-pixel tile
+/// (with a 2-pixel gap) at least `MIN_TILE` wide in `room`, else the fewest; and the width each
+/// tile is shown at (at most four times its size).
+pub fn tile_columns(tile_w: usize, room: f32, candidates: &[usize]) -> (usize, f32) {
+    let shown = |cols: usize| ((room / (2.0 + cols as f32 * (tile_w as f32 + 2.0))) * tile_w as f32).min(4.0 * tile_w as f32);
+    let cols = candidates.iter().copied().find(|&c| shown(c) >= MIN_TILE).unwrap_or(*candidates.last().unwrap_or(&1));
+    (cols, shown(cols))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,31 +3,13 @@
 //! ConvNetJS imports all become an `Experiment`, and every trainer, in the page and the CLI,
 //! is started from one, so both front ends follow one policy. Running it is `run.rs`'s job.
 
-use super::protocol::Loaded;
+use super::protocol::{ChoiceSource, Loaded, OptimizerChoice};
 use crate::data::DataSpec;
 use crate::model::{NetSpec, Optimizer};
 use crate::presets::{self, Preset};
 use crate::pretrain::PretrainPlan;
 use crate::snapshot::{self, Opened, Snapshot};
 use crate::train::{TrainConfig, Trainer};
-
-/// The settings an optimiser starts from when picked, and why those.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct OptimizerChoice {
-    pub settings: Optimizer,
-    pub source: ChoiceSource,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ChoiceSource {
-    /// The optimiser training now, as it is set.
-    InForce,
-    /// Measured to keep this preset training.
-    Measured,
-    /// The general default.
-    Default,
-}
 
 /// What a file held, to continue from.
 pub enum Saved {

@@ -4,11 +4,13 @@
 //! and the decoded manifold behind the scatter. Everything here reads the session in a
 //! workspace of its own; nothing changes it.
 
-use super::panels::codes::ScatterData;
+use std::rc::Rc;
+
 use super::protocol::{DigitInfo, DrawingInfo, Image, Path, PointInfo};
 use super::{Error, Session};
 use crate::data::{drawing, transform, Dataset};
 use crate::model::network::Workspace;
+use crate::render::scatter::Scatter;
 use crate::render::Rgba;
 use crate::rng::Rng;
 
@@ -16,6 +18,83 @@ use crate::rng::Rng;
 pub const MANIFOLD_CELLS: usize = 15;
 /// Steps of an interpolation path, at most.
 pub const MAX_STEPS: usize = 32;
+
+/// Validation digits in the scatter.
+pub const SCATTER_DIGITS: usize = crate::budget::EVAL_ROWS;
+
+/// How long the scatter's codes may be reused by the pointer's questions (ms): half the
+/// scatter panel's period, so what the pointer finds is what was last drawn, or newer.
+pub const SCATTER_REUSE_MS: f64 = 200.0;
+
+/// What the scatter plots: its digits, their activations at the viewed layer (n, units), and
+/// the (x, y) neuron pair of each.
+pub struct ScatterData {
+    pub digits: crate::data::Dataset,
+    pub codes: Vec<f32>,
+    pub units: usize,
+    pub points: Vec<(f32, f32)>,
+}
+
+impl ScatterData {
+    pub fn of(session: &Session, work: &mut Workspace) -> ScatterData {
+        let digits = session.valid_set().spread(SCATTER_DIGITS);
+        let view = session.view();
+        let net = session.network();
+        let units = net.layers()[view.layer].n_out();
+        let codes = net.infer(work, &digits.pixels, digits.n_images, None).activations(view.layer).to_vec();
+        let (x, y) = (view.x.min(units - 1), view.y.min(units - 1));
+        let points = codes.chunks_exact(units).map(|row| (row[x], row[y])).collect();
+        ScatterData { digits, codes, units, points }
+    }
+
+    /// The scatter as last computed for the view in force, if at most `SCATTER_REUSE_MS` old on
+    /// the session's clock, else computed now and kept: the scatter panel and the pointer's
+    /// questions share it, so a pointer moving 60 times a second does not forward the 500
+    /// digits 60 times a second (hovering cost training 21 % of its examples/s before).
+    pub fn recent(session: &Session, work: &mut Workspace) -> Rc<ScatterData> {
+        let now = session.now_ms();
+        let view = session.view();
+        if let Some((at, seen_view, data)) = session.scatter_seen.borrow().as_ref() {
+            if *seen_view == view && now - at <= SCATTER_REUSE_MS && now >= *at {
+                return Rc::clone(data);
+            }
+        }
+        let data = Rc::new(ScatterData::of(session, work));
+        *session.scatter_seen.borrow_mut() = Some((now, view, Rc::clone(&data)));
+        data
+    }
+
+    /// The chart of these points drawn `width` pixels wide (its axes map data to canvas pixels
+    /// and back; the pointer's pixels must be mapped at the width the scatter was drawn at).
+    pub fn chart<'a>(&'a self, width: usize, labels: &'a [u8], title: String, background: Option<Rgba>, marks: &'a [(f32, f32)]) -> Scatter<'a> {
+        Scatter { width, points: &self.points, labels, images: &self.digits.pixels, thumb_w: self.digits.width, thumb_h: self.digits.height, title, background, marks }
+    }
+}
+
+/// The codes of the scatter's digits: the (x, y) neuron pair of the viewed layer, one point
+/// per digit, with the digits they belong to.
+pub fn scatter_points(session: &Session, work: &mut Workspace) -> (Vec<(f32, f32)>, crate::data::Dataset) {
+    let data = ScatterData::of(session, work);
+    (data.points, data.digits)
+}
+
+/// The scatter's title: the layer, its neuron pair and how many digits.
+pub fn scatter_title(session: &Session, n_digits: usize) -> String {
+    let view = session.view();
+    let net = session.network();
+    let layer = &net.layers()[view.layer];
+    format!(
+        "layer {} ({}: {} {}{}) · x: neuron {} · y: neuron {} · {} examples",
+        view.layer + 1,
+        layer.name(),
+        layer.n_out(),
+        layer.activation().name(),
+        if view.layer == net.code_layer() { ", code" } else { "" },
+        view.x,
+        view.y,
+        n_digits
+    )
+}
 
 /// Whether the layers after the viewed one draw an image of the input (an autoencoder's
 /// decoder), so a point of the scatter can be decoded.
@@ -56,7 +135,7 @@ pub fn point(session: &Session, work: &mut Workspace, px: f32, py: f32, width: u
     // The same chart the scatter panel draws: its title's lines set the plot's top, and your
     // marked digits are in its axes' range.
     let marks = marked_points(session, work);
-    let chart = data.chart(width, &labels, super::panels::codes::scatter_title(session, data.digits.n_images), None, &marks);
+    let chart = data.chart(width, &labels, scatter_title(session, data.digits.n_images), None, &marks);
     let (x_axis, y_axis) = chart.axes();
     let (x, y) = (x_axis.unmap(px), y_axis.unmap(py));
     let (span_x, span_y) = ((x_axis.hi - x_axis.lo).max(1e-12), (y_axis.hi - y_axis.lo).max(1e-12));
@@ -180,7 +259,7 @@ pub fn manifold(session: &Session, data: &ScatterData, work: &mut Workspace, wid
     }
     let labels = data.digits.labels.clone().unwrap_or_default();
     let marks = marked_points(session, work);
-    let chart = data.chart(width, &labels, super::panels::codes::scatter_title(session, data.digits.n_images), None, &marks);
+    let chart = data.chart(width, &labels, scatter_title(session, data.digits.n_images), None, &marks);
     let (x_axis, y_axis) = chart.axes();
     let (x0, y0, w, h) = chart.plot_area();
     let n = data.points.len() as f32;

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::{reference, Session};
 use crate::data::Dataset;
 use crate::model::network::Workspace;
 use crate::model::pca::Pca;
@@ -78,7 +79,7 @@ impl Probes {
         let layer = net.code_layer();
         let units = net.layers()[layer].n_out();
         let codes = |data: &Dataset| -> Vec<f32> {
-            const CHUNK: usize = 500;
+            const CHUNK: usize = crate::budget::EVAL_ROWS;
             let mut work = Workspace::default();
             let n_px = data.n_pixels();
             let mut out = Vec::with_capacity(data.n_images * units);
@@ -100,4 +101,43 @@ impl Probes {
 /// Classes 0..=the largest label in either set.
 fn n_classes(a: &[u8], b: &[u8]) -> usize {
     a.iter().chain(b).copied().max().map_or(1, |m| m as usize + 1)
+}
+
+impl Session {
+    /// What the code knows, measured now the way the live table measures it: probes fit on
+    /// `train` (2,000 digits spread over it) and scored on `valid`, beside PCA with as many
+    /// components (fit on `train`) and the raw pixels. None for a classifier, for a network
+    /// that does not take these images, or for digits without labels.
+    pub fn knowledge_on(&self, train: &Dataset, valid: &Dataset) -> Option<Knowledge> {
+        let net = self.network();
+        let units = net.layers()[net.code_layer()].n_out();
+        let dim = train.n_pixels();
+        if net.is_classifier() || dim != net.n_inputs() || valid.n_pixels() != dim || train.n_images == 0 {
+            return None;
+        }
+        let pca = (units < dim).then(|| {
+            let sample = train.spread(reference::MAX_IMAGES);
+            Pca::fit(&sample.pixels, sample.n_images, dim, units)
+        });
+        Probes::new(train, valid, pca.as_ref(), units).map(|probes| probes.measure(net, valid, self.run.examples_seen() as f64))
+    }
+
+    /// Measure what the code knows (and, the first time, the references), then wait long
+    /// enough that measuring costs at most a tenth of training's time.
+    pub(super) fn measure_knowledge(&mut self, now: f64) {
+        let units = self.network().layers()[self.network().code_layer()].n_out();
+        if self.probes.is_none() {
+            let pca = self.pca.fit.as_ref().filter(|fit| fit.k == units).map(|fit| &fit.model);
+            self.probes = Probes::new(&self.train, &self.valid, pca, units);
+        }
+        let Some(probes) = &self.probes else {
+            self.next_measure = f64::INFINITY; // nothing to measure on unlabelled data
+            return;
+        };
+        let knowledge = probes.measure(self.network(), &self.valid, self.run.examples_seen() as f64);
+        self.monitor.knowledge.push((knowledge.examples_seen, knowledge.code.knn));
+        self.knowledge = Some(knowledge);
+        let cost = self.clock.now_ms() - now;
+        self.next_measure = now + MEASURE_EVERY_MS.max(cost * (1.0 / MAX_SHARE - 1.0));
+    }
 }

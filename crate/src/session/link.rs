@@ -1,407 +1,161 @@
-//! The page's link as typed Rust, the way TensorFlow Playground keeps its whole state in the
-//! query string: `link` writes the pairs that start this experiment again as it is set now,
-//! `open` reads pairs back into an experiment and the changes to make on top of it, and `start`
-//! starts that session and makes each change through `Session::apply`, as the controls do. A
-//! link holds no weights, no digits of one's own, no marks, no comparison and no pause: it
-//! always starts a run afresh, so a loaded snapshot's link rebuilds its network, not its weights.
+//! The page's link, the way TensorFlow Playground keeps its whole state in the query string:
+//! `write` gives the pairs that start this experiment again as it is set now, and `start`
+//! opens a session from pairs, making each setting's change through `Session::apply` as the
+//! controls do. Both are loops over the settings table (`settings.rs`); nothing here knows a
+//! setting by name. A link holds no weights, no digits of one's own, no marks, no comparison
+//! and no pause: it always starts a run afresh, so a loaded snapshot's link rebuilds its
+//! network, not its weights.
 //!
-//! The keys, in the order a link writes them (their names are written once, in `Key::names`):
+//! A link starts with what the experiment is, then the settings that differ:
 //!
 //! | key | value | left out when |
 //! |---|---|---|
 //! | `preset` | a preset's name | the network is one's own (then `spec`) |
 //! | `spec` | the network definition, compact JSON | the network is a preset's |
 //! | `data` | the data definition, compact JSON, with `spec` only | the built-in digits |
-//! | `seed` | a whole number from 0 to 2^53 | never written out |
-//! | `optimizer` | `sgd`, `adagrad`, `rmsprop`, `adadelta` or `adam` | the preset's own |
-//! | `lr`, `momentum`, `nesterov`, `rho`, `beta1`, `beta2`, `eps` | that optimiser's settings | what picking it starts from (`Experiment::optimizer_choices`) |
-//! | `batch`, `l1`, `l2` | batch size, L1 and L2 decay | the preset's |
-//! | `noise`, `noise_level` | `none`, `masking`, `gaussian` or `salt_pepper`; its fraction or σ | the preset's kind; the level picking that kind starts from |
-//! | `k_start`, `k_anneal` | the top-k schedule's first k (or `off`) and its length in examples | the preset's |
-//! | `speed` | slow motion, in steps a second | full speed |
-//! | `layer`, `x`, `y` | the scatter's layer and its two neurons | the view the network opens with |
-//! | `manifold`, `log` | `true` or `false` | off; the preset's scale |
+//! | `seed` | a whole number from 0 to 2^53 | never |
+//! | each row of the settings table, in its order | its text | it equals what the rows before it leave |
 //!
-//! A network of one's own is measured against the default preset's settings on the data it
-//! trains on. Numbers are written in their shortest exact form (the text reads back as the very
-//! same f32 or f64): plain decimals, or exponent form where that is shorter and the decimal
-//! longer than 8 characters (`1e-8`). So a fresh preset's link is `preset=convnetjs&seed=1`.
-//! Keys the page reads for itself (`simd`) pass through unremarked; any other key is noted.
+//! "What the rows before it leave" is the experiment's own setting after the link's earlier
+//! values are applied: picking Adam brings the settings Adam starts from here, picking a layer
+//! brings the neurons it opens with, and only what differs from those is written. A network of
+//! one's own is measured against the default preset's settings on the data it trains on.
+//! Numbers are written in their shortest exact form (`decimal::f32_text`), so a fresh preset's
+//! link is `preset=convnetjs&seed=1`. Keys the page reads for itself (`simd`) pass through
+//! unremarked; any other key is noted.
 
 use serde::Deserialize;
 
 use super::experiment::{Experiment, Origin};
-use super::protocol::{Command, State, View};
-use super::run::Run;
-use super::{build_data, check_run, default_view, Clock, Error, Session, DEFAULT_SEED};
-use crate::budget::BUDGET;
-use crate::data::{DataSpec, Dataset, Noise};
+use super::protocol::View;
+use super::run::{build_data, check_run, Run};
+use super::settings::{self, Row, Settings};
+use super::{default_view, Clock, Error, Session, DEFAULT_SEED};
+use crate::budget::{BUDGET, MAX_COUNT};
+use crate::data::{DataSpec, Dataset};
 use crate::model::spec::Checked;
-use crate::model::{NetSpec, Optimizer};
+use crate::model::NetSpec;
 use crate::presets;
-use crate::snapshot::MAX_COUNT;
-use crate::train::{KSchedule, TrainConfig};
-
-/// A link's keys, in the order a link writes them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Key {
-    Preset,
-    Spec,
-    Data,
-    Seed,
-    Optimizer,
-    Lr,
-    Momentum,
-    Nesterov,
-    Rho,
-    Beta1,
-    Beta2,
-    Eps,
-    Batch,
-    L1,
-    L2,
-    Noise,
-    NoiseLevel,
-    KStart,
-    KAnneal,
-    Speed,
-    Layer,
-    X,
-    Y,
-    Manifold,
-    Log,
-}
 
 /// Keys the page reads for itself (which build of the trainer to load).
 pub const PAGE_KEYS: [&str; 1] = ["simd"];
 
-impl Key {
-    pub const ALL: [Key; 25] = [
-        Key::Preset,
-        Key::Spec,
-        Key::Data,
-        Key::Seed,
-        Key::Optimizer,
-        Key::Lr,
-        Key::Momentum,
-        Key::Nesterov,
-        Key::Rho,
-        Key::Beta1,
-        Key::Beta2,
-        Key::Eps,
-        Key::Batch,
-        Key::L1,
-        Key::L2,
-        Key::Noise,
-        Key::NoiseLevel,
-        Key::KStart,
-        Key::KAnneal,
-        Key::Speed,
-        Key::Layer,
-        Key::X,
-        Key::Y,
-        Key::Manifold,
-        Key::Log,
-    ];
+/// The keys that say what the experiment is, and what a sentence calls each.
+const IDENTITY: [(&str, &str); 4] = [("preset", "preset"), ("spec", "network definition"), ("data", "data"), ("seed", "seed")];
 
-    /// The key as a link writes it, and what a sentence calls it.
-    fn names(self) -> (&'static str, &'static str) {
-        match self {
-            Key::Preset => ("preset", "preset"),
-            Key::Spec => ("spec", "network definition"),
-            Key::Data => ("data", "data"),
-            Key::Seed => ("seed", "seed"),
-            Key::Optimizer => ("optimizer", "optimiser"),
-            Key::Lr => ("lr", "learning rate"),
-            Key::Momentum => ("momentum", "momentum"),
-            Key::Nesterov => ("nesterov", "Nesterov switch"),
-            Key::Rho => ("rho", "rho"),
-            Key::Beta1 => ("beta1", "beta1"),
-            Key::Beta2 => ("beta2", "beta2"),
-            Key::Eps => ("eps", "epsilon"),
-            Key::Batch => ("batch", "batch size"),
-            Key::L1 => ("l1", "L1 decay"),
-            Key::L2 => ("l2", "L2 decay"),
-            Key::Noise => ("noise", "noise"),
-            Key::NoiseLevel => ("noise_level", "noise level"),
-            Key::KStart => ("k_start", "top-k schedule's first k"),
-            Key::KAnneal => ("k_anneal", "top-k schedule's length"),
-            Key::Speed => ("speed", "slow-motion speed"),
-            Key::Layer => ("layer", "scatter's layer"),
-            Key::X => ("x", "scatter's x neuron"),
-            Key::Y => ("y", "scatter's y neuron"),
-            Key::Manifold => ("manifold", "manifold switch"),
-            Key::Log => ("log", "log-scale switch"),
+/// The pairs of a link that starts this session's experiment again with its settings and view.
+pub fn write(session: &Session) -> Vec<(String, String)> {
+    write_with(settings::table(), session)
+}
+
+/// `write`, with the rows of `table`.
+pub fn write_with(table: &[Row], session: &Session) -> Vec<(String, String)> {
+    let experiment = session.experiment();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let base = match &experiment.origin {
+        Origin::Preset(name) => {
+            pairs.push(("preset".into(), name.clone()));
+            Base::preset(name, experiment.seed)
         }
-    }
-
-    pub fn name(self) -> &'static str {
-        self.names().0
-    }
-
-    fn label(self) -> &'static str {
-        self.names().1
-    }
-
-    pub fn from_name(name: &str) -> Option<Key> {
-        Key::ALL.into_iter().find(|key| key.name() == name)
-    }
-}
-
-/// One value of a link, read and typed; its key says what it sets.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Value {
-    /// The optimiser as picking it starts (`optimizer`).
-    Optimizer(Optimizer),
-    /// The noise as picking its kind starts (`noise`).
-    Noise(Noise),
-    /// `k_start`: the schedule's first k, or None for no schedule.
-    KStart(Option<usize>),
-    /// Learning rate, momentum, rho, betas, epsilon, decays, the noise level.
-    Number(f32),
-    /// Nesterov, manifold, log scale.
-    Switch(bool),
-    /// Batch size, layer, neurons.
-    Count(usize),
-    /// `k_anneal`.
-    Examples(u64),
-    Speed(f64),
-}
-
-/// A value to set once the experiment has started, with the link's own text for it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Change {
-    pub key: Key,
-    pub text: String,
-    pub value: Value,
-}
-
-impl Change {
-    /// The command that makes this change to a session training with `config`, or why it does
-    /// not apply there (a setting the optimiser in force does not have, say).
-    pub fn command(&self, config: &TrainConfig) -> Result<Command, String> {
-        let view = |layer, x, y, manifold, log_y| Command::View { layer, x, y, manifold, log_y };
-        let mut config = config.clone();
-        match (self.key, self.value) {
-            (_, Value::Optimizer(optimizer)) => config.optimizer = optimizer,
-            (_, Value::Noise(noise)) => config.noise = noise,
-            (Key::Batch, Value::Count(n)) => config.batch_size = n,
-            (Key::L1, Value::Number(v)) => config.l1_decay = v,
-            (Key::L2, Value::Number(v)) => config.l2_decay = v,
-            (Key::NoiseLevel, Value::Number(v)) => *level(&mut config.noise).ok_or("there is no noise")? = v,
-            (_, Value::KStart(None)) => config.k_schedule = None,
-            (_, Value::KStart(Some(start))) => {
-                let anneal_examples = config.k_schedule.map_or(0, |k| k.anneal_examples);
-                config.k_schedule = Some(KSchedule { start, anneal_examples });
+        _ => {
+            pairs.push(("spec".into(), serde_json::to_string(&experiment.spec).unwrap_or_default()));
+            if experiment.data != DataSpec::mnist() {
+                pairs.push(("data".into(), serde_json::to_string(&experiment.data).unwrap_or_default()));
             }
-            (_, Value::Examples(n)) => config.k_schedule.as_mut().ok_or("there is no top-k schedule")?.anneal_examples = n,
-            (_, Value::Speed(speed)) => return Ok(Command::SetSpeed { steps_per_second: Some(speed) }),
-            (Key::Layer, Value::Count(n)) => return Ok(view(Some(n), None, None, None, None)),
-            (Key::X, Value::Count(n)) => return Ok(view(None, Some(n), None, None, None)),
-            (Key::Y, Value::Count(n)) => return Ok(view(None, None, Some(n), None, None)),
-            (Key::Manifold, Value::Switch(on)) => return Ok(view(None, None, None, Some(on), None)),
-            (Key::Log, Value::Switch(on)) => return Ok(view(None, None, None, None, Some(on))),
-            (key, value) => {
-                let name = config.optimizer.name();
-                let slot = slots(&mut config.optimizer).into_iter().find(|(k, _)| *k == key).map(|(_, slot)| slot);
-                match (slot, value) {
-                    (Some(Slot::Number(slot)), Value::Number(v)) => *slot = v,
-                    (Some(Slot::Switch(slot)), Value::Switch(v)) => *slot = v,
-                    _ => return Err(format!("{name} has no {}", key.label())),
-                }
-            }
+            Base::own(experiment.spec.clone(), experiment.data.clone(), experiment.seed)
         }
-        Ok(Command::SetConfig { config })
-    }
-}
-
-/// What a link asks for: the experiment to start, the changes to make once it has started (in
-/// link order), and one sentence for every value that cannot be used.
-#[derive(Clone, Debug)]
-pub struct Opening {
-    pub experiment: Experiment,
-    pub changes: Vec<Change>,
-    pub notes: Vec<String>,
-}
-
-/// The pairs of a link that starts this experiment again with these settings and this view.
-pub fn link(state: &State) -> Vec<(String, String)> {
-    let mut pairs = Vec::new();
-    let base = if presets::find(&state.preset).is_ok() {
-        pairs.push((Key::Preset, state.preset.clone()));
-        Base::preset(&state.preset, state.seed)
-    } else {
-        NetSpec::from_json(&state.spec).and_then(|spec| {
-            pairs.push((Key::Spec, serde_json::to_string(&spec).unwrap_or_default()));
-            if state.data != DataSpec::mnist() {
-                pairs.push((Key::Data, serde_json::to_string(&state.data).unwrap_or_default()));
-            }
-            Base::own(spec, state.data.clone(), state.seed)
-        })
     };
-    pairs.push((Key::Seed, state.seed.to_string()));
-    if let Ok(base) = base {
-        // The settings and view to tell apart from: the base's, with the optimiser and noise
-        // the state has as picking them here starts, and the neurons its layer opens with.
-        let start = &base.experiment.train;
-        let mut from = start.clone();
-        from.optimizer = base.optimizer(state.config.optimizer.name()).unwrap_or(state.config.optimizer);
-        from.noise = base.noise(&noise_name(&state.config.noise)).unwrap_or(state.config.noise);
-        let (x, y) = base.neurons(state.view.layer).unwrap_or((base.view.x, base.view.y));
-        let from_view = View { x, y, ..base.view };
-        for key in Key::ALL {
-            let now = text_of(key, &state.config, state.speed, &state.view);
-            let then = match key {
-                Key::Optimizer | Key::Noise => text_of(key, start, None, &base.view),
-                _ => text_of(key, &from, None, &from_view),
-            };
-            if let Some(now) = now.filter(|now| Some(now) != then.as_ref()) {
-                pairs.push((key, now));
-            }
-        }
+    pairs.push(("seed".into(), experiment.seed.to_string()));
+    let Ok(base) = base else { return pairs };
+    let now = session.settings().to_json();
+    // What reading the link so far makes of the base; the neurons the view's layer opens with.
+    let mut then = base.settings();
+    if let Some((x, y)) = base.neurons(session.view().layer) {
+        (then.view.x, then.view.y) = (x, y);
     }
-    pairs.sort_by_key(|(key, _)| *key);
-    pairs.into_iter().map(|(key, value)| (key.name().to_string(), value)).collect()
+    let mut then = then.to_json();
+    for row in table {
+        let Some(text) = row.text(&now).filter(|text| row.text(&then).as_ref() != Some(text)) else {
+            continue;
+        };
+        if let Ok(next) = row.parse(&text, &base.experiment).and_then(|value| row.set(&then, value, &base.experiment)) {
+            then = next;
+        }
+        pairs.push((row.key.to_string(), text));
+    }
+    pairs
 }
 
-/// Read a link's pairs: the experiment they ask for and the changes to make on top, each value
-/// typed; what cannot be read or does not apply is a note and falls back.
-pub fn open(pairs: &[(String, String)]) -> Opening {
+/// Start the session a link asks for on `digits`, then make each of its settings' changes
+/// through `Session::apply`, as the controls would: a value the session refuses is a note and
+/// changes nothing. A network that cannot train here opens the default preset instead, with a
+/// note. Only digits that no preset can use are an error.
+pub fn start(pairs: &[(String, String)], digits: Option<Dataset>, clock: Box<dyn Clock>) -> Result<(Session, Vec<String>), Error> {
+    start_with(settings::table(), pairs, digits, clock)
+}
+
+/// `start`, with the rows of `table`.
+pub fn start_with(table: &[Row], pairs: &[(String, String)], digits: Option<Dataset>, clock: Box<dyn Clock>) -> Result<(Session, Vec<String>), Error> {
     let mut notes = Vec::new();
-    let mut given: Vec<(Key, &str)> = Vec::new();
-    for (name, text) in pairs {
-        match Key::from_name(name) {
-            Some(key) if given.iter().any(|(k, _)| *k == key) => notes.push(format!("The link gives the {} more than once; using the first.", key.label())),
-            Some(key) => given.push((key, text)),
-            None if PAGE_KEYS.contains(&name.as_str()) => {}
-            None => notes.push(format!("The link's \"{}\" is not a setting this page knows; it was ignored.", quote(name))),
+    let label = |key: &str| IDENTITY.iter().find(|(k, _)| *k == key).map(|(_, l)| *l).or_else(|| table.iter().find(|r| r.key == key).map(|r| r.label));
+    let mut given: Vec<(&str, &str)> = Vec::new();
+    for (key, text) in pairs {
+        match label(key) {
+            Some(label) if given.iter().any(|(k, _)| k == key) => notes.push(format!("The link gives the {label} more than once; using the first.")),
+            Some(_) => given.push((key, text)),
+            None if PAGE_KEYS.contains(&key.as_str()) => {}
+            None => notes.push(format!("The link's \"{}\" is not a setting this page knows; it was ignored.", quote(key))),
         }
     }
-    let get = |key: Key| given.iter().find(|(k, _)| *k == key).map(|(_, text)| *text);
+    let get = |key: &str| given.iter().find(|(k, _)| *k == key).map(|(_, text)| *text);
 
-    let (seed, seed_note) = match get(Key::Seed).map(|text| (text, text.trim().parse::<u64>())) {
+    let (seed, seed_note) = match get("seed").map(|text| (text, text.trim().parse::<u64>())) {
         None => (DEFAULT_SEED, None),
         Some((_, Ok(seed))) if seed <= MAX_COUNT => (seed, None),
         Some((text, _)) => {
             (DEFAULT_SEED, Some(format!("The link's seed \"{}\" is not a whole number from 0 to 2^53; using seed {DEFAULT_SEED} instead.", quote(text))))
         }
     };
-    let base = base_of(get(Key::Preset), get(Key::Spec), get(Key::Data), seed, &mut notes);
+    let base = base_of(get("preset"), get("spec"), get("data"), seed, &mut notes);
     notes.extend(seed_note);
 
-    // What the session will hold after each change, to judge the next against.
-    let mut config = base.experiment.train.clone();
-    let mut view = base.view;
-    let mut changes = Vec::new();
-    for key in Key::ALL.into_iter().skip_while(|key| *key != Key::Optimizer) {
-        let Some(text) = get(key) else { continue };
-        let missing = match key {
-            Key::Lr | Key::Momentum | Key::Nesterov | Key::Rho | Key::Beta1 | Key::Beta2 | Key::Eps => {
-                Some(format!("{} has no {}", config.optimizer.name(), key.label()))
-            }
-            Key::NoiseLevel => Some("there is no noise".to_string()),
-            Key::KAnneal => Some("there is no top-k schedule".to_string()),
-            _ => None,
-        };
-        if let Some(why) = missing.filter(|_| text_of(key, &config, None, &view).is_none()) {
-            notes.push(format!("The {} in the link, \"{}\", was ignored: {why}.", key.label(), quote(text)));
-            continue;
-        }
-        let mut change = |value: Value| changes.push(Change { key, text: text.to_string(), value });
-        let value = match key {
-            Key::Optimizer => base
-                .optimizer(text)
-                .ok_or_else(|| {
-                    let names: Vec<&str> = Optimizer::defaults().iter().map(|o| o.name()).collect();
-                    format!("is not one of {}", names.join(", "))
-                })
-                .map(Value::Optimizer),
-            Key::Noise => base
-                .noise(text)
-                .ok_or_else(|| {
-                    let names: Vec<String> = Noise::defaults().iter().map(noise_name).collect();
-                    format!("is not one of {}", names.join(", "))
-                })
-                .map(Value::Noise),
-            Key::KStart if text == "off" => Ok(Value::KStart(None)),
-            Key::KStart => whole(text).map(|k| Value::KStart(Some(k))),
-            Key::KAnneal => text.parse::<u64>().map(Value::Examples).map_err(|_| "is not a whole number".to_string()),
-            Key::Speed => match text.parse::<f64>() {
-                Ok(speed) if speed.is_finite() => Ok(Value::Speed(speed)),
-                _ => Err("is not a finite number".to_string()),
-            },
-            Key::Nesterov | Key::Manifold | Key::Log => switch(text).map(Value::Switch),
-            Key::Batch | Key::Layer | Key::X | Key::Y => whole(text).map(Value::Count),
-            _ => match text.parse::<f32>() {
-                Ok(v) if v.is_finite() => Ok(Value::Number(v)),
-                _ => Err("is not a finite number".to_string()),
-            },
-        };
-        let now = text_of(key, &config, None, &view).unwrap_or_else(|| "none".into());
-        let value = match value {
-            Ok(value) => value,
-            Err(why) => {
-                notes.push(format!("The {} in the link, \"{}\", {why}; using {now} instead.", key.label(), quote(text)));
-                continue;
-            }
-        };
-        let test = Change { key, text: text.to_string(), value };
-        match test.command(&config) {
-            Err(why) => notes.push(format!("The {} in the link, \"{}\", was ignored: {why}.", key.label(), quote(text))),
-            Ok(Command::SetConfig { config: next }) => {
-                config = next;
-                change(value);
-            }
-            Ok(Command::View { layer, x, y, .. }) => {
-                if let Some(layer) = layer {
-                    (view.x, view.y) = base.neurons(layer).unwrap_or((0, 0));
-                    view.layer = layer;
-                }
-                view.x = x.unwrap_or(view.x);
-                view.y = y.unwrap_or(view.y);
-                change(value);
-            }
-            Ok(_) => change(value),
-        }
-    }
-    Opening { experiment: base.experiment, changes, notes }
-}
-
-/// Start the session a link asks for on `digits`, then make each of its changes through
-/// `Session::apply`, as the controls would: a value the session refuses is a note and changes
-/// nothing. A network that cannot train here opens the default preset instead, with a note. Only
-/// digits that no preset can use are an error.
-pub fn start(pairs: &[(String, String)], digits: Option<Dataset>, clock: Box<dyn Clock>) -> Result<(Session, Vec<String>), Error> {
-    let Opening { experiment, mut changes, mut notes } = open(pairs);
     let ready = |experiment: &Experiment| -> Result<(Run, Dataset, Dataset), String> {
         let (train, valid) = build_data(experiment, digits.as_ref())?;
         let run = Run::start(experiment, &train, &valid)?;
         check_run(&run, &[], &train)?;
         Ok((run, train, valid))
     };
-    let (experiment, (run, train, valid)) = match ready(&experiment) {
-        Ok(parts) => (experiment, parts),
+    let (experiment, (run, train, valid), settings_apply) = match ready(&base.experiment) {
+        Ok(parts) => (base.experiment, parts, true),
         Err(e) => {
             notes.push(format!("The network in the link cannot train here ({e}); showing {} with its own settings instead.", presets::DEFAULT));
-            changes.clear();
-            let fallback = Experiment::preset(presets::DEFAULT, experiment.seed)?;
+            let fallback = Experiment::preset(presets::DEFAULT, base.experiment.seed)?;
             let parts = ready(&fallback)?;
-            (fallback, parts)
+            (fallback, parts, false)
         }
     };
     let mut session = Session::assemble(experiment, run, digits, train, valid, clock)?;
-    for change in changes {
-        let refused = match change.command(&session.experiment().train) {
-            Ok(command) => session.apply(command).err().map(|e| e.0),
+    for row in table.iter().filter(|_| settings_apply) {
+        let Some(text) = get(row.key) else { continue };
+        let now = session.settings();
+        let json = now.to_json();
+        let Some(in_force) = row.text(&json) else {
+            notes.push(format!("The {} in the link, \"{}\", was ignored: {}.", row.label, quote(text), row.absent_reason(&json)));
+            continue;
+        };
+        let next = match row.parse(text, session.experiment()) {
+            Ok(value) => row.set(&json, value, session.experiment()).and_then(Settings::from_json),
+            Err(why) => {
+                notes.push(format!("The {} in the link, \"{}\", {why}; using {in_force} instead.", row.label, quote(text)));
+                continue;
+            }
+        };
+        let refused = match next {
+            Ok(next) => session.apply(now.command(&next, row.door)).err().map(|e| e.0),
             Err(why) => Some(why),
         };
         if let Some(why) = refused {
-            let now = match text_of(change.key, &session.experiment().train, session.speed, &session.view()) {
-                Some(now) => now,
-                None if change.key == Key::Speed => "full speed".into(),
-                None => "none".into(),
-            };
-            notes.push(format!("The {} in the link, \"{}\", cannot be used ({why}); using {now} instead.", change.key.label(), quote(&change.text)));
+            notes.push(format!("The {} in the link, \"{}\", cannot be used ({why}); using {in_force} instead.", row.label, quote(text)));
         }
     }
     Ok((session, notes))
@@ -432,15 +186,8 @@ impl Base {
         Ok(Base { view: default_view(&checked, log_y), checked, experiment })
     }
 
-    /// The settings picking this optimiser starts from here.
-    fn optimizer(&self, name: &str) -> Option<Optimizer> {
-        self.experiment.optimizer_choices().into_iter().map(|c| c.settings).find(|o| o.name() == name)
-    }
-
-    /// The noise picking this kind starts from here: the preset's own level, else the default.
-    fn noise(&self, name: &str) -> Option<Noise> {
-        let own = self.experiment.train.noise;
-        std::iter::once(own).chain(Noise::defaults()).find(|n| noise_name(n) == name)
+    fn settings(&self) -> Settings {
+        Settings { config: self.experiment.train.clone(), view: self.view, speed: None }
     }
 
     /// The neurons the scatter shows when it moves to this layer.
@@ -491,101 +238,6 @@ fn base_of(preset: Option<&str>, spec: Option<&str>, data: Option<&str>, seed: u
     })
 }
 
-/// The text a link writes for `key` of these settings, speed and view; None where the key has
-/// no value (`lr` for Adadelta, `speed` at full speed, the network's own keys).
-fn text_of(key: Key, config: &TrainConfig, speed: Option<f64>, view: &View) -> Option<String> {
-    let mut optimizer = config.optimizer;
-    let mut noise = config.noise;
-    match key {
-        Key::Preset | Key::Spec | Key::Data | Key::Seed => None,
-        Key::Optimizer => Some(optimizer.name().to_string()),
-        Key::Batch => Some(config.batch_size.to_string()),
-        Key::L1 => Some(f32_text(config.l1_decay)),
-        Key::L2 => Some(f32_text(config.l2_decay)),
-        Key::Noise => Some(noise_name(&noise)),
-        Key::NoiseLevel => level(&mut noise).map(|v| f32_text(*v)),
-        Key::KStart => Some(config.k_schedule.map_or("off".into(), |k| k.start.to_string())),
-        Key::KAnneal => config.k_schedule.map(|k| k.anneal_examples.to_string()),
-        Key::Speed => speed.map(f64_text),
-        Key::Layer => Some(view.layer.to_string()),
-        Key::X => Some(view.x.to_string()),
-        Key::Y => Some(view.y.to_string()),
-        Key::Manifold => Some(view.manifold.to_string()),
-        Key::Log => Some(view.log_y.to_string()),
-        Key::Lr | Key::Momentum | Key::Nesterov | Key::Rho | Key::Beta1 | Key::Beta2 | Key::Eps => {
-            slots(&mut optimizer).into_iter().find(|(k, _)| *k == key).map(|(_, slot)| match slot {
-                Slot::Number(v) => f32_text(*v),
-                Slot::Switch(on) => on.to_string(),
-            })
-        }
-    }
-}
-
-/// One of an optimiser's settings, to read or set.
-enum Slot<'a> {
-    Number(&'a mut f32),
-    Switch(&'a mut bool),
-}
-
-/// An optimiser's settings under their link keys.
-fn slots(optimizer: &mut Optimizer) -> Vec<(Key, Slot<'_>)> {
-    use Slot::{Number, Switch};
-    match optimizer {
-        Optimizer::Sgd { lr, momentum, nesterov } => vec![(Key::Lr, Number(lr)), (Key::Momentum, Number(momentum)), (Key::Nesterov, Switch(nesterov))],
-        Optimizer::Adagrad { lr, eps } => vec![(Key::Lr, Number(lr)), (Key::Eps, Number(eps))],
-        Optimizer::Rmsprop { lr, rho, eps } => vec![(Key::Lr, Number(lr)), (Key::Rho, Number(rho)), (Key::Eps, Number(eps))],
-        Optimizer::Adadelta { rho, eps } => vec![(Key::Rho, Number(rho)), (Key::Eps, Number(eps))],
-        Optimizer::Adam { lr, beta1, beta2, eps } => {
-            vec![(Key::Lr, Number(lr)), (Key::Beta1, Number(beta1)), (Key::Beta2, Number(beta2)), (Key::Eps, Number(eps))]
-        }
-    }
-}
-
-/// The noise's one level (its fraction or σ), if it has one.
-fn level(noise: &mut Noise) -> Option<&mut f32> {
-    match noise {
-        Noise::None => None,
-        Noise::Masking { fraction } | Noise::SaltPepper { fraction } => Some(fraction),
-        Noise::Gaussian { sigma } => Some(sigma),
-    }
-}
-
-/// The noise's kind as settings files name it ("salt_pepper").
-fn noise_name(noise: &Noise) -> String {
-    let value = serde_json::to_value(noise).unwrap_or_default();
-    value["type"].as_str().unwrap_or_default().to_string()
-}
-
-/// The shortest text that reads back as exactly `value`.
-pub fn f32_text(value: f32) -> String {
-    shortest(format!("{value}"), format!("{value:e}"))
-}
-
-pub fn f64_text(value: f64) -> String {
-    shortest(format!("{value}"), format!("{value:e}"))
-}
-
-/// Plain decimals up to 8 characters; past that, whichever form is shorter.
-fn shortest(plain: String, exponent: String) -> String {
-    if plain.len() <= 8 || plain.len() <= exponent.len() {
-        plain
-    } else {
-        exponent
-    }
-}
-
-fn whole(text: &str) -> Result<usize, String> {
-    text.parse().map_err(|_| "is not a whole number".to_string())
-}
-
-fn switch(text: &str) -> Result<bool, String> {
-    match text {
-        "true" | "1" => Ok(true),
-        "false" | "0" => Ok(false),
-        _ => Err("is not true or false".into()),
-    }
-}
-
 /// A link's text as a note quotes it: at most 40 characters.
 fn quote(text: &str) -> String {
     if text.chars().count() <= 40 {
@@ -599,8 +251,11 @@ fn quote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::Noise;
+    use crate::model::optim::{FieldValue, Optimizer};
     use crate::session::tests::digits;
-    use crate::session::Payload;
+    use crate::session::{Command, Payload, State};
+    use crate::train::{KSchedule, TrainConfig};
 
     /// A clock that stands still: these sessions train by `Command::Step` only.
     fn still() -> Box<dyn Clock> {
@@ -686,8 +341,25 @@ mod tests {
         }
         let state = session("turnoff", 42).state();
         assert_eq!(query(&state.link), "preset=turnoff&seed=42");
-        assert_eq!(Key::ALL.iter().map(|k| k.name()).collect::<std::collections::HashSet<_>>().len(), Key::ALL.len(), "key names are unique");
-        assert!(Key::ALL.windows(2).all(|w| w[0] < w[1]), "ALL is in writing order");
+    }
+
+    /// A setting added to the table (here the decoded map under another key) is written and
+    /// read by the same two loops, with no change to this file.
+    #[test]
+    fn a_new_row_round_trips_through_the_link() {
+        let table: Vec<Row> = settings::table()
+            .iter()
+            .map(|row| if row.key == "manifold" { Row { key: "decoded", label: "decoded map", ..row.clone() } } else { row.clone() })
+            .collect();
+        let mut original = session("convnetjs", 4);
+        apply(&mut original, Command::View { layer: None, x: Some(1), y: Some(0), manifold: Some(true), log_y: None });
+        let written = write_with(&table, &original);
+        assert_eq!(query(&written), "preset=convnetjs&seed=4&x=1&y=0&decoded=true");
+        let (copy, notes) = start_with(&table, &written, Some(some_digits()), still()).unwrap();
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(copy.view(), original.view());
+        let (_, notes) = start_with(&table, &pairs("decoded=perhaps"), Some(some_digits()), still()).unwrap();
+        assert_eq!(notes, ["The decoded map in the link, \"perhaps\", is not true or false; using false instead."]);
     }
 
     /// Every preset as it starts, and after each kind of change a user can make; each link
@@ -728,7 +400,7 @@ mod tests {
                 "tied-sigmoid: learning rate, masking noise, log scale",
                 "tied-sigmoid",
                 vec![
-                    Command::SetLearningRate { lr: 0.05 },
+                    config("tied-sigmoid", &|c| c.optimizer.set("lr", FieldValue::Number(0.05)).unwrap()),
                     config("tied-sigmoid", &|c| {
                         c.optimizer = Optimizer::Sgd { lr: 0.05, momentum: 0.0, nesterov: false };
                         c.noise = Noise::Masking { fraction: 0.25 };
@@ -774,7 +446,7 @@ mod tests {
                 "linear-20",
                 vec![view(None, None, None, None, Some(false)), config("linear-20", &|c| c.noise = Noise::SaltPepper { fraction: 0.125 })],
             ),
-            ("pretrain: learning rate", "pretrain", vec![Command::SetLearningRate { lr: 0.05 }]),
+            ("pretrain: learning rate", "pretrain", vec![config("pretrain", &|c| c.optimizer.set("lr", FieldValue::Number(0.05)).unwrap())]),
             (
                 "k-sparse with k = 30: a network of one's own keeps the k schedule",
                 "k-sparse",
@@ -831,7 +503,7 @@ mod tests {
             ("seed=9007199254740993".into(), "preset=convnetjs&seed=1", vec!["The link's seed \"9007199254740993\" is not a whole number from 0 to 2^53; using seed 1 instead."]),
             ("preset=turnoff&lr=abc".into(), "preset=turnoff&seed=1", vec!["The learning rate in the link, \"abc\", is not a finite number; using 0.001 instead."]),
             ("preset=turnoff&lr=-1&batch=100".into(), "preset=turnoff&seed=1&batch=100", vec![
-                "The learning rate in the link, \"-1\", cannot be used (rmsprop: lr must be a positive number, got -1); using 0.001 instead.",
+                "The learning rate in the link, \"-1\", cannot be used (rmsprop: learning rate must be a positive number, got -1); using 0.001 instead.",
             ]),
             ("preset=turnoff&lr=inf".into(), "preset=turnoff&seed=1", vec!["The learning rate in the link, \"inf\", is not a finite number; using 0.001 instead."]),
             ("lr=0.1".into(), "preset=convnetjs&seed=1", vec!["The learning rate in the link, \"0.1\", was ignored: adadelta has no learning rate."]),
@@ -897,30 +569,5 @@ mod tests {
         // Long values are quoted short.
         let (_, notes) = opened(&pairs(&format!("preset={}", "x".repeat(100))));
         assert_eq!(notes, [format!("The link asks for a preset called \"{}…\", which does not exist; showing convnetjs instead.", "x".repeat(39))]);
-    }
-
-    #[test]
-    fn numbers_are_written_in_their_shortest_exact_form() {
-        for (value, text) in [
-            (0.001f32, "0.001"),
-            (1e-8, "1e-8"),
-            (0.95, "0.95"),
-            (3.0, "3"),
-            (1.5e-7, "1.5e-7"),
-            (0.0003, "0.0003"),
-            (1e30, "1e30"),
-            (123456.7, "123456.7"),
-            (0.1 + 0.2, "0.3"),
-        ] {
-            assert_eq!(f32_text(value), text);
-            assert_eq!(text.parse::<f32>().unwrap().to_bits(), value.to_bits(), "{text} reads back exactly");
-        }
-        for value in [f32::MIN_POSITIVE, 1.0 / 3.0, f32::from_bits(0.3f32.to_bits() + 1), 7e-45, f32::MAX] {
-            assert_eq!(f32_text(value).parse::<f32>().unwrap().to_bits(), value.to_bits(), "{value}");
-        }
-        for (value, text) in [(2.5f64, "2.5"), (0.1, "0.1"), (1e-9, "1e-9"), (1000.0, "1000")] {
-            assert_eq!(f64_text(value), text);
-            assert_eq!(text.parse::<f64>().unwrap().to_bits(), value.to_bits());
-        }
     }
 }

@@ -11,28 +11,31 @@ pub mod link;
 pub mod monitor;
 pub mod panels;
 pub mod protocol;
+pub mod reference;
+mod report;
 pub mod run;
+pub mod settings;
 
 #[cfg(test)]
 mod tests;
 
 use crate::data::{DataSpec, Dataset};
 use crate::model::network::Workspace;
-use crate::model::pca::{Pca, PcaFitter};
 use crate::model::spec::Checked;
 use crate::model::{NetSpec, Network};
-use crate::presets;
 use crate::pretrain::Pretrainer;
-use crate::snapshot::{self, convnetjs};
-use crate::train::{evaluate, Eval, StepStats, TrainConfig, Trainer, MAX_BATCH};
+use crate::snapshot::convnetjs;
+use crate::train::{evaluate, Eval, StepStats, TrainConfig, Trainer};
 
 pub use crate::clock::Clock;
 pub use experiment::{Experiment, Origin, Saved, DEFAULT_SEED};
 pub use protocol::{Answer, Command, Description, Loaded, Payload, Query, Reply, State, Stats, View};
 
 use knowledge::{Knowledge, Probes};
-use monitor::{Curves, Monitor};
-use run::{Companion, Run};
+use monitor::Monitor;
+use reference::PcaReference;
+pub use report::describe;
+use run::{build_data, check_run, continue_from, Companion, Run};
 
 /// Your digits marked on the scatter, at most.
 pub const MAX_MARKED: usize = 100;
@@ -45,29 +48,11 @@ pub const SPEEDS: [f64; 9] = [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500
 const VALIDATE_EVERY_MS: f64 = 1500.0;
 /// The PCA reference waits this long after a start, so the first frames come fast.
 const PCA_AFTER_MS: f64 = 1000.0;
-/// PCA is fit on at most this many training images, spread over the set.
-const PCA_MAX_IMAGES: usize = 2000;
 /// While training, PCA is fit only where dim · (k + 8) stays under this (its covariance alone
 /// would stall the page); `pca_reference` fits it regardless.
 const PCA_MAX_DIM_BY_BLOCK: usize = 120_000;
 /// While training, the PCA fit advances at most this long (ms) per housekeeping slice.
 const PCA_SLICE_MS: f64 = 15.0;
-
-/// Where the PCA reference stands after a slice of work.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum PcaProgress {
-    /// No reference for this network (a classifier, or a code no smaller than its input).
-    None,
-    Fitting,
-    Done,
-}
-
-/// PCA with k components on the current data, and its validation error.
-struct PcaFit {
-    k: usize,
-    mse: f64,
-    model: Pca,
-}
 
 /// A refusal, in one plain sentence. The session is exactly as it was before the command.
 #[derive(Clone, Debug, PartialEq)]
@@ -104,10 +89,8 @@ pub struct Session {
     /// Networks training beside this one, for comparison.
     comparisons: Vec<Companion>,
     monitor: Monitor,
-    /// PCA with k components, fit on the current data, and its validation error (MSE/px).
-    pca: Option<PcaFit>,
-    /// A PCA fit in progress (its k), advanced a slice at a time while training.
-    pca_fitting: Option<(usize, PcaFitter)>,
+    /// PCA with as many components as the code has units, on the current data.
+    pca: PcaReference,
     /// The probes of what the code knows (their data and reference scores), and the latest
     /// measure; when the next is due on the clock.
     probes: Option<Probes>,
@@ -126,7 +109,7 @@ pub struct Session {
     next_step_at: f64,
     /// The scatter's codes as last computed, when (session clock, ms), and for which view: the
     /// pointer's questions between two scatter paints reuse them (`ScatterData::recent`).
-    pub(crate) scatter_seen: std::cell::RefCell<Option<(f64, View, std::rc::Rc<panels::codes::ScatterData>)>>,
+    pub(crate) scatter_seen: std::cell::RefCell<Option<(f64, View, std::rc::Rc<explore::ScatterData>)>>,
 }
 
 impl Session {
@@ -171,8 +154,7 @@ impl Session {
             run,
             comparisons: Vec::new(),
             monitor: Monitor::default(),
-            pca: None,
-            pca_fitting: None,
+            pca: PcaReference::default(),
             probes: None,
             knowledge: None,
             next_measure: 0.0,
@@ -217,12 +199,6 @@ impl Session {
             Command::Reset { seed } => {
                 let experiment = self.experiment.with_seed(seed.unwrap_or(self.experiment.seed));
                 self.replace(experiment, None)?;
-                Payload::None
-            }
-            Command::SetLearningRate { lr } => {
-                let mut config = self.experiment.train.clone();
-                config.optimizer.set_learning_rate(lr)?;
-                self.set_config(config)?;
                 Payload::None
             }
             Command::SetConfig { config } => {
@@ -394,68 +370,6 @@ impl Session {
         Ok(evaluate(self.network(), data))
     }
 
-    /// What the code knows, measured now the way the live table measures it: probes fit on
-    /// `train` (2,000 digits spread over it) and scored on `valid`, beside PCA with as many
-    /// components (fit on `train`) and the raw pixels. None for a classifier, for a network
-    /// that does not take these images, or for digits without labels.
-    pub fn knowledge_on(&self, train: &Dataset, valid: &Dataset) -> Option<Knowledge> {
-        let net = self.network();
-        let units = net.layers()[net.code_layer()].n_out();
-        let dim = train.n_pixels();
-        if net.is_classifier() || dim != net.n_inputs() || valid.n_pixels() != dim || train.n_images == 0 {
-            return None;
-        }
-        let pca = (units < dim).then(|| {
-            let sample = train.spread(PCA_MAX_IMAGES);
-            Pca::fit(&sample.pixels, sample.n_images, dim, units)
-        });
-        Probes::new(train, valid, pca.as_ref(), units).map(|probes| probes.measure(net, valid, self.run.examples_seen() as f64))
-    }
-
-    /// PCA's validation error with as many components as the code has units, fit on the
-    /// training images (at most 2,000, spread over the set); None where a code is no smaller
-    /// than its input or the network is a classifier.
-    pub fn pca_reference(&mut self) -> Option<(usize, f64)> {
-        while self.advance_pca(f64::INFINITY) == PcaProgress::Fitting {}
-        self.pca.as_ref().map(|fit| (fit.k, fit.mse))
-    }
-
-    /// The code size PCA is compared at, or None where there is no comparison to make.
-    fn pca_k(&self) -> Option<usize> {
-        let net = self.run.trainer().net();
-        let k = net.layers()[net.code_layer()].n_out();
-        let usable = k < self.train.n_pixels() && !net.is_classifier() && self.train.n_images > 0 && self.valid.n_images > 0;
-        usable.then_some(k)
-    }
-
-    /// Move the PCA reference on until `deadline` on the clock (the covariance, a first step,
-    /// always happens whole): start a fit when the code size has none, iterate, and finish.
-    fn advance_pca(&mut self, deadline: f64) -> PcaProgress {
-        let Some(k) = self.pca_k() else { return PcaProgress::None };
-        if self.pca.as_ref().is_some_and(|fit| fit.k == k) {
-            return PcaProgress::Done;
-        }
-        let dim = self.train.n_pixels();
-        if self.pca_fitting.as_ref().is_none_or(|(fit_k, _)| *fit_k != k) {
-            let sample = self.train.spread(PCA_MAX_IMAGES);
-            self.pca_fitting = Some((k, PcaFitter::new(&sample.pixels, sample.n_images, dim, k)));
-        }
-        let (_, fitter) = self.pca_fitting.as_mut().expect("a fit was just started");
-        loop {
-            if fitter.step(1) {
-                break;
-            }
-            if self.clock.now_ms() >= deadline {
-                return PcaProgress::Fitting;
-            }
-        }
-        let (_, fitter) = self.pca_fitting.take().expect("a fit in progress");
-        let model = fitter.finish();
-        let mse = model.mse_per_pixel(&self.valid.pixels, self.valid.n_images, k);
-        self.pca = Some(PcaFit { k, mse, model });
-        PcaProgress::Done
-    }
-
     /// The network people look at (the classifier while pretraining).
     pub fn network(&self) -> &Network {
         self.run.trainer().net()
@@ -502,91 +416,6 @@ impl Session {
     /// order and generator; pretraining where it stands; the comparison), as JSON text.
     pub fn snapshot_text(&self) -> Result<String, Error> {
         Ok(self.run.save(&self.experiment, &self.comparisons).to_json()?)
-    }
-
-    /// The settings and network description the controls show.
-    pub fn state(&self) -> State {
-        let net = self.network();
-        let config = &self.experiment.train;
-        let mut state = State {
-            preset: self.experiment.origin.name().to_string(),
-            seed: self.experiment.seed,
-            spec: self.experiment.spec.to_json(),
-            config: config.clone(),
-            optimizer: config.optimizer.name().to_string(),
-            learning_rate: config.optimizer.learning_rate().map(crate::decimal::widen),
-            paused: self.paused,
-            layers: net
-                .layers()
-                .iter()
-                .map(|l| protocol::LayerInfo {
-                    name: l.name().to_string(),
-                    kind: l.kind().name().to_string(),
-                    units: l.n_out(),
-                    activation: l.activation().name().to_string(),
-                    tied: l.tied(),
-                })
-                .collect(),
-            code_layer: net.code_layer(),
-            view: self.view,
-            comparison: self.experiment.preset_info().map(|p| and_list(p.comparisons.iter().map(|c| c.label.as_str()))).filter(|l| !l.is_empty()),
-            comparing: Some(and_list(self.comparisons.iter().map(|c| c.label.as_str()))).filter(|l| !l.is_empty()),
-            data: self.experiment.data.clone(),
-            panels: panels::info(self),
-            optimizer_choices: self.experiment.optimizer_choices(),
-            speed: self.speed,
-            marked: self.marked.len(),
-            digits: match (&self.built_in, &self.digits) {
-                (Some(_), Some(digits)) => format!("your {} digits", digits.n_images),
-                _ => "built-in".into(),
-            },
-            link: Vec::new(),
-        };
-        state.link = link::link(&state);
-        state
-    }
-
-    /// The live figures.
-    pub fn stats(&self) -> Stats {
-        let trainer = self.run.trainer();
-        let curves = &self.monitor.curves;
-        Stats {
-            examples_seen: self.run.examples_seen() as f64,
-            steps: trainer.progress().steps as f64,
-            epoch: trainer.epochs_done(),
-            speed: protocol::Speed {
-                examples_per_second: if self.paused { 0.0 } else { self.monitor.examples_per_second() },
-                forward_us: self.monitor.forward_us,
-                backward_us: self.monitor.backward_us,
-                validation_ms: self.monitor.validation_ms,
-            },
-            loss: protocol::Losses {
-                train_mse: curves.smoothed_mse,
-                train_bce: self.monitor.smoothed_bce,
-                valid_mse: curves.valid_mse,
-                valid_bce: self.monitor.valid_bce,
-                pca_mse: self.pca.as_ref().map(|fit| fit.mse),
-                decay: trainer.decay_loss(),
-            },
-            comparisons: self.comparisons.iter().map(|c| protocol::CompanionStats { label: c.label.clone(), train_mse: c.curves.smoothed_mse, valid_mse: c.curves.valid_mse }).collect(),
-            units_ever_selected: self.units_ever_selected(),
-            knowledge: self.knowledge.clone(),
-            pretraining: self.run.pretrainer().map(|p| protocol::PretrainingStats {
-                phase: p.describe(),
-                accuracy_pretrained: p.pretrained_curve.last().map(|c| c.1),
-                accuracy_random: p.baseline_curve.last().map(|c| c.1),
-            }),
-            paused: self.paused,
-            paused_reason: self.paused_reason.clone(),
-            learning_rate: self.experiment.train.optimizer.learning_rate().map(crate::decimal::widen),
-            top_k: self.network().layers().iter().find_map(|l| l.kind().top_k().and(l.top_k())),
-        }
-    }
-
-    /// Share of the top-k layer's units training has ever kept.
-    fn units_ever_selected(&self) -> Option<f64> {
-        let ever = self.run.trainer().ever_selected();
-        (!ever.is_empty()).then(|| ever.iter().filter(|&&e| e).count() as f64 / ever.len() as f64)
     }
 
     fn set_config(&mut self, config: TrainConfig) -> Result<(), Error> {
@@ -636,8 +465,7 @@ impl Session {
             self.train = train;
             self.valid = valid;
             self.built_from = key;
-            self.pca = None;
-            self.pca_fitting = None;
+            self.pca.clear();
         }
         self.probes = None;
         self.knowledge = None;
@@ -677,49 +505,6 @@ impl Session {
         Ok(view)
     }
 
-    /// The comparison networks a `Compare` asks for: the preset's own (all of them), or one
-    /// of a spec and/or settings given.
-    fn companions(&self, label: Option<String>, spec: Option<String>, config: Option<TrainConfig>) -> Result<Vec<Companion>, Error> {
-        let wanted: Vec<(String, NetSpec, TrainConfig)> = if spec.is_none() && config.is_none() {
-            let preset = self.experiment.preset_info().ok_or("this network has no preset comparison; give a spec or settings to compare with")?;
-            if preset.comparisons.is_empty() {
-                return Err(Error(format!("preset {} has no comparison", preset.name)));
-            }
-            preset
-                .comparisons
-                .iter()
-                .map(|c| (c.label.clone(), c.spec.clone().unwrap_or_else(|| self.experiment.spec.clone()), c.train.clone().unwrap_or_else(|| self.experiment.train.clone())))
-                .collect()
-        } else {
-            let spec = match spec {
-                Some(text) => NetSpec::from_json(&text)?,
-                None => self.experiment.spec.clone(),
-            };
-            vec![(label.unwrap_or_else(|| "comparison".into()), spec, config.unwrap_or_else(|| self.experiment.train.clone()))]
-        };
-        // Everything a session saves must fit one snapshot, so it can come back.
-        let sizes = |spec: &NetSpec, config: &TrainConfig| spec.check().map(|c| crate::budget::snapshot_bytes(c.n_params(), config.optimizer.n_slots() as u64));
-        let mut total = sizes(&self.experiment.spec, &self.experiment.train)?;
-        for (_, spec, config) in &wanted {
-            total = total.saturating_add(sizes(spec, config)?);
-        }
-        if total > snapshot::MAX_BYTES as u64 {
-            return Err(Error(format!(
-                "training these comparisons beside this network would make a snapshot of about {}, more than the {} one may be, so the run could not be saved",
-                crate::budget::bytes(total),
-                crate::budget::bytes(snapshot::MAX_BYTES as u64)
-            )));
-        }
-        wanted
-            .into_iter()
-            .map(|(label, spec, config)| {
-                let trainer = Trainer::new(&spec, config, self.experiment.seed)?;
-                check_fits(trainer.net(), &self.train).map_err(|e| Error(format!("the comparison network does not fit: {e}")))?;
-                Ok(Companion { label, trainer, curves: Curves::default() })
-            })
-            .collect()
-    }
-
     /// When the run has nothing left to train (layer-wise pretraining ends after its last
     /// fine-tuning epoch), what it reached and what to do next, in a sentence.
     fn finished(&self) -> Option<String> {
@@ -747,26 +532,6 @@ impl Session {
                 self.paused_reason = Some(e.0);
                 false
             }
-        }
-    }
-
-    /// One batch for each comparison network (they share the main network's time); one that
-    /// fails stops, and says so.
-    fn train_comparison(&mut self) {
-        let train = &self.train;
-        let mut stopped = None;
-        self.comparisons.retain_mut(|companion| match companion.trainer.step(train) {
-            Ok(stats) => {
-                companion.curves.note_batch(stats.mse_per_pixel);
-                true
-            }
-            Err(e) => {
-                stopped = Some(format!("the comparison with {} stopped: {e}", companion.label));
-                false
-            }
-        });
-        if stopped.is_some() {
-            self.paused_reason = stopped;
         }
     }
 
@@ -811,30 +576,11 @@ impl Session {
         let k = self.pca_k();
         let affordable = k.is_some_and(|k| self.train.n_pixels() * (k + 8) <= PCA_MAX_DIM_BY_BLOCK);
         let warmed_up = now - self.started_ms > PCA_AFTER_MS;
-        let pca = if warmed_up && affordable { self.advance_pca(now + PCA_SLICE_MS) } else { PcaProgress::None };
+        let pca = if warmed_up && affordable { self.advance_pca(now + PCA_SLICE_MS) } else { reference::Progress::None };
         // Knowledge waits for the PCA it is compared with (unless there will be none).
-        if now >= self.next_measure && warmed_up && pca != PcaProgress::Fitting && !self.network().is_classifier() {
+        if now >= self.next_measure && warmed_up && pca != reference::Progress::Fitting && !self.network().is_classifier() {
             self.measure_knowledge(now);
         }
-    }
-
-    /// Measure what the code knows (and, the first time, the references), then wait long
-    /// enough that measuring costs at most a tenth of training's time.
-    fn measure_knowledge(&mut self, now: f64) {
-        let units = self.network().layers()[self.network().code_layer()].n_out();
-        if self.probes.is_none() {
-            let pca = self.pca.as_ref().filter(|fit| fit.k == units).map(|fit| &fit.model);
-            self.probes = Probes::new(&self.train, &self.valid, pca, units);
-        }
-        let Some(probes) = &self.probes else {
-            self.next_measure = f64::INFINITY; // nothing to measure on unlabelled data
-            return;
-        };
-        let knowledge = probes.measure(self.network(), &self.valid, self.run.examples_seen() as f64);
-        self.monitor.knowledge.push((knowledge.examples_seen, knowledge.code.knn));
-        self.knowledge = Some(knowledge);
-        let cost = self.clock.now_ms() - now;
-        self.next_measure = now + knowledge::MEASURE_EVERY_MS.max(cost * (1.0 / knowledge::MAX_SHARE - 1.0));
     }
 }
 
@@ -845,91 +591,4 @@ fn default_view(checked: &Checked, log_y: bool) -> View {
     let classifier = checked.loss == crate::model::Loss::Softmax;
     let layer = if classifier && layers.len() > 1 { layers.len() - 2 } else { checked.code_layer };
     View { layer, x: 0, y: 1.min(layers[layer].n_out - 1), manifold: false, log_y }
-}
-
-/// The (train, validation) sets an experiment asks for: the digits as its data spec transforms
-/// them, or its synthetic data. Without digits, empty sets: such a session converts files but
-/// cannot train on digits.
-fn build_data(experiment: &Experiment, digits: Option<&Dataset>) -> Result<(Dataset, Dataset), String> {
-    if experiment.data.is_mnist() && digits.is_none() {
-        let n_inputs = experiment.spec.check()?.n_inputs;
-        let empty = Dataset::new(n_inputs, 1, Vec::new(), None);
-        return Ok((empty.clone(), empty));
-    }
-    experiment.data.build(digits, experiment.seed)
-}
-
-/// A network fits its data when it takes one number per pixel, in the same shape (empty sets
-/// fit anything): 784 numbers laid out 1 × 784 are not a 28 × 28 digit.
-fn check_fits(net: &Network, train: &Dataset) -> Result<(), String> {
-    if train.n_images == 0 {
-        return Ok(());
-    }
-    if train.n_pixels() != net.n_inputs() {
-        return Err(format!("the network takes {} inputs, but its data has {} numbers per example", net.n_inputs(), train.n_pixels()));
-    }
-    let (width, height, _) = net.input_shape();
-    if train.height > 1 && (train.width, train.height) != (width, height) {
-        return Err(format!("the network takes {width}×{height} images, but its data is {}×{}", train.width, train.height));
-    }
-    Ok(())
-}
-
-/// A run (and its comparisons) fits the data, and a saved data order is an order of this data.
-fn check_run(run: &Run, companions: &[Companion], train: &Dataset) -> Result<(), String> {
-    let trainers = std::iter::once(("the network", run.trainer())).chain(companions.iter().map(|c| ("the comparison", &c.trainer)));
-    for (what, trainer) in trainers {
-        check_fits(trainer.net(), train).map_err(|e| if what == "the network" { e } else { format!("the comparison network does not fit: {e}") })?;
-        let order = trainer.progress().order.len();
-        if run.pretrainer().is_none() && train.n_images > 0 && order != 0 && order != train.n_images {
-            return Err(format!("{what}'s saved data order lists {order} examples, but its training data has {}", train.n_images));
-        }
-    }
-    Ok(())
-}
-
-/// The run and comparisons a file continues.
-fn continue_from(saved: Saved, experiment: &Experiment, train: &Dataset, valid: &Dataset) -> Result<(Run, Vec<Companion>), String> {
-    match saved {
-        Saved::Network(trainer) => Ok((Run::Plain(trainer), Vec::new())),
-        Saved::Snapshot(snapshot) => Run::resume(&snapshot, experiment, train, valid),
-    }
-}
-
-/// "a", "a and b", "a, b and c".
-fn and_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
-    let items: Vec<&str> = items.collect();
-    match items.split_last() {
-        None => String::new(),
-        Some((last, [])) => last.to_string(),
-        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
-    }
-}
-
-/// Defaults, limits and names for the page's controls.
-pub fn describe() -> Description {
-    Description {
-        presets: presets::all()
-            .iter()
-            .map(|p| protocol::PresetInfo {
-                name: p.name.clone(),
-                title: p.title.clone(),
-                caption: p.caption.clone(),
-                look_for: p.look_for.clone(),
-                comparison: Some(and_list(p.comparisons.iter().map(|c| c.label.as_str()))).filter(|l| !l.is_empty()),
-            })
-            .collect(),
-        default_preset: presets::DEFAULT.to_string(),
-        default_seed: DEFAULT_SEED,
-        optimizers: crate::model::Optimizer::defaults().to_vec(),
-        noises: crate::data::Noise::defaults().to_vec(),
-        panels: panels::Panel::ALL.iter().map(|p| p.name().to_string()).collect(),
-        speeds: SPEEDS.to_vec(),
-        limits: protocol::Limits {
-            max_batch: MAX_BATCH,
-            max_file_bytes: snapshot::MAX_BYTES,
-            max_units: crate::model::spec::MAX_UNITS,
-            max_params: crate::model::spec::MAX_PARAMS,
-        },
-    }
 }

@@ -6,14 +6,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::experiment::OptimizerChoice;
 use super::knowledge::Knowledge;
 use crate::data::{DataSpec, Noise};
 use crate::model::Optimizer;
 use crate::train::TrainConfig;
 
 /// Everything a user can do to a session. Externally tagged: `"pause"` or
-/// `{"set-learning-rate": {"lr": 0.01}}`.
+/// `{"set-config": {"config": {...}}}`. Each kind of change has one door: the training
+/// settings `SetConfig`, the panels' selections `View`, slow motion `SetSpeed`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Command {
@@ -24,10 +24,16 @@ pub enum Command {
     /// Start the experiment over from a seed (default: the current one). The seed field in the
     /// page takes effect only here (or with the preset `LoadPreset` starts): nothing else
     /// changes the seed of a run under way.
-    Reset { seed: Option<u64> },
-    SetLearningRate { lr: f32 },
-    SetConfig { config: TrainConfig },
-    LoadPreset { name: String, seed: Option<u64> },
+    Reset {
+        seed: Option<u64>,
+    },
+    SetConfig {
+        config: TrainConfig,
+    },
+    LoadPreset {
+        name: String,
+        seed: Option<u64>,
+    },
     /// A network definition (JSON text) from the editor.
     LoadSpec { spec: String },
     /// The snapshot of the network as it is now (the reply's payload).
@@ -199,10 +205,8 @@ pub struct State {
     pub seed: u64,
     /// The network definition as the editor shows it.
     pub spec: String,
+    /// The training settings in force (`Description::settings` says where each lives here).
     pub config: TrainConfig,
-    pub optimizer: String,
-    /// None for optimisers without one (Adadelta).
-    pub learning_rate: Option<f64>,
     pub paused: bool,
     pub layers: Vec<LayerInfo>,
     pub code_layer: usize,
@@ -215,6 +219,9 @@ pub struct State {
     pub panels: Vec<PanelInfo>,
     /// What each optimiser would start from if picked now, and why.
     pub optimizer_choices: Vec<OptimizerChoice>,
+    /// For each setting that is a choice (by key): what each choice starts from if picked now
+    /// (the object the setting's `type` is in: an optimiser with its settings, a noise).
+    pub choices: Vec<(String, Vec<serde_json::Value>)>,
     /// Slow motion: at most this many steps a second (None: full speed).
     pub speed: Option<f64>,
     /// How many of your digits are marked on the scatter.
@@ -293,7 +300,6 @@ pub struct Stats {
     pub paused: bool,
     /// Why training stopped by itself (a divergence, say), in a sentence.
     pub paused_reason: Option<String>,
-    pub learning_rate: Option<f64>,
     /// The k in force of a top-k layer (it anneals toward the spec's k).
     pub top_k: Option<usize>,
 }
@@ -353,6 +359,44 @@ pub struct Description {
     /// The slow-motion speeds the page offers (steps a second), slowest first; full speed after.
     pub speeds: Vec<f64>,
     pub limits: Limits,
+    /// Every setting a link or a control can change, in link order (`session::settings`).
+    pub settings: Vec<SettingInfo>,
+}
+
+/// Which command sets a setting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Door {
+    /// `SetConfig`: the training settings.
+    Config,
+    /// `View`: the panels' selections.
+    View,
+    /// `SetSpeed`: slow motion.
+    Speed,
+}
+
+/// One setting as the page builds its control: its link key, its names, what it means, the
+/// command that sets it, where its value lives in `State` (JSON pointers, the first that
+/// exists), and the values it takes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SettingInfo {
+    pub key: String,
+    /// What a sentence calls it ("learning rate").
+    pub label: String,
+    /// Its control's label ("β₁").
+    pub short: String,
+    /// What it means, in a sentence or two for a newcomer.
+    pub help: String,
+    pub door: Door,
+    pub paths: Vec<String>,
+    /// "choice", "number", "whole" or "switch".
+    pub kind: String,
+    /// The values it takes, in words ("a positive number"); empty for choices.
+    pub range: String,
+    /// For choices: each value and its name on the control.
+    pub options: Vec<(String, String)>,
+    /// The word for no value ("off" for the top-k schedule), if it can have none.
+    pub none: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -371,4 +415,22 @@ pub struct Limits {
     pub max_file_bytes: usize,
     pub max_units: usize,
     pub max_params: usize,
+}
+
+/// The settings an optimiser starts from when picked, and why those.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OptimizerChoice {
+    pub settings: Optimizer,
+    pub source: ChoiceSource,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChoiceSource {
+    /// The optimiser training now, as it is set.
+    InForce,
+    /// Measured to keep this preset training.
+    Measured,
+    /// The general default.
+    Default,
 }

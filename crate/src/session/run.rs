@@ -3,12 +3,14 @@
 //! with), and a companion network trained beside for comparison. One `step` for all of them,
 //! so the session never asks which kind it holds.
 
-use super::experiment::Experiment;
+use super::experiment::{Experiment, Saved};
 use super::monitor::Curves;
+use super::{Error, Session};
+use crate::clock::Clock;
 use crate::data::Dataset;
+use crate::model::{NetSpec, Network};
 use crate::pretrain::{Phase, Pretrainer, Resumed};
 use crate::snapshot::{SavedComparison, SavedPretraining, Snapshot};
-use crate::clock::Clock;
 use crate::train::{StepStats, TrainConfig, TrainError, Trainer};
 
 /// A second network trained beside the first, on the same data from the same seed.
@@ -126,5 +128,113 @@ impl Run {
     /// Whether the run is pretraining a layer as an autoencoder now.
     pub fn in_layer_phase(&self) -> bool {
         self.pretrainer().is_some_and(|p| matches!(p.phase, Phase::Pretraining { .. }))
+    }
+}
+
+impl Session {
+    /// The comparison networks a `Compare` asks for: the preset's own (all of them), or one
+    /// of a spec and/or settings given.
+    pub(super) fn companions(&self, label: Option<String>, spec: Option<String>, config: Option<TrainConfig>) -> Result<Vec<Companion>, Error> {
+        let wanted: Vec<(String, NetSpec, TrainConfig)> = if spec.is_none() && config.is_none() {
+            let preset = self.experiment.preset_info().ok_or("this network has no preset comparison; give a spec or settings to compare with")?;
+            if preset.comparisons.is_empty() {
+                return Err(Error(format!("preset {} has no comparison", preset.name)));
+            }
+            preset
+                .comparisons
+                .iter()
+                .map(|c| (c.label.clone(), c.spec.clone().unwrap_or_else(|| self.experiment.spec.clone()), c.train.clone().unwrap_or_else(|| self.experiment.train.clone())))
+                .collect()
+        } else {
+            let spec = match spec {
+                Some(text) => NetSpec::from_json(&text)?,
+                None => self.experiment.spec.clone(),
+            };
+            vec![(label.unwrap_or_else(|| "comparison".into()), spec, config.unwrap_or_else(|| self.experiment.train.clone()))]
+        };
+        // Everything a session saves must fit one snapshot, so it can come back.
+        let sizes = |spec: &NetSpec, config: &TrainConfig| spec.check().map(|c| crate::budget::snapshot_bytes(c.n_params(), config.optimizer.n_slots() as u64));
+        let mut total = sizes(&self.experiment.spec, &self.experiment.train)?;
+        for (_, spec, config) in &wanted {
+            total = total.saturating_add(sizes(spec, config)?);
+        }
+        crate::budget::judge_saved("saving these comparisons beside this network", total)?;
+        wanted
+            .into_iter()
+            .map(|(label, spec, config)| {
+                let trainer = Trainer::new(&spec, config, self.experiment.seed)?;
+                check_fits(trainer.net(), &self.train).map_err(|e| Error(format!("the comparison network does not fit: {e}")))?;
+                Ok(Companion { label, trainer, curves: Curves::default() })
+            })
+            .collect()
+    }
+
+    /// One batch for each comparison network (they share the main network's time); one that
+    /// fails stops, and says so.
+    pub(super) fn train_comparison(&mut self) {
+        let train = &self.train;
+        let mut stopped = None;
+        self.comparisons.retain_mut(|companion| match companion.trainer.step(train) {
+            Ok(stats) => {
+                companion.curves.note_batch(stats.mse_per_pixel);
+                true
+            }
+            Err(e) => {
+                stopped = Some(format!("the comparison with {} stopped: {e}", companion.label));
+                false
+            }
+        });
+        if stopped.is_some() {
+            self.paused_reason = stopped;
+        }
+    }
+}
+
+/// The (train, validation) sets an experiment asks for: the digits as its data spec transforms
+/// them, or its synthetic data. Without digits, empty sets: such a session converts files but
+/// cannot train on digits.
+pub(super) fn build_data(experiment: &Experiment, digits: Option<&Dataset>) -> Result<(Dataset, Dataset), String> {
+    if experiment.data.is_mnist() && digits.is_none() {
+        let n_inputs = experiment.spec.check()?.n_inputs;
+        let empty = Dataset::new(n_inputs, 1, Vec::new(), None);
+        return Ok((empty.clone(), empty));
+    }
+    experiment.data.build(digits, experiment.seed)
+}
+
+/// A network fits its data when it takes one number per pixel, in the same shape (empty sets
+/// fit anything): 784 numbers laid out 1 × 784 are not a 28 × 28 digit.
+pub(super) fn check_fits(net: &Network, train: &Dataset) -> Result<(), String> {
+    if train.n_images == 0 {
+        return Ok(());
+    }
+    if train.n_pixels() != net.n_inputs() {
+        return Err(format!("the network takes {} inputs, but its data has {} numbers per example", net.n_inputs(), train.n_pixels()));
+    }
+    let (width, height, _) = net.input_shape();
+    if train.height > 1 && (train.width, train.height) != (width, height) {
+        return Err(format!("the network takes {width}×{height} images, but its data is {}×{}", train.width, train.height));
+    }
+    Ok(())
+}
+
+/// A run (and its comparisons) fits the data, and a saved data order is an order of this data.
+pub(super) fn check_run(run: &Run, companions: &[Companion], train: &Dataset) -> Result<(), String> {
+    let trainers = std::iter::once(("the network", run.trainer())).chain(companions.iter().map(|c| ("the comparison", &c.trainer)));
+    for (what, trainer) in trainers {
+        check_fits(trainer.net(), train).map_err(|e| if what == "the network" { e } else { format!("the comparison network does not fit: {e}") })?;
+        let order = trainer.progress().order.len();
+        if run.pretrainer().is_none() && train.n_images > 0 && order != 0 && order != train.n_images {
+            return Err(format!("{what}'s saved data order lists {order} examples, but its training data has {}", train.n_images));
+        }
+    }
+    Ok(())
+}
+
+/// The run and comparisons a file continues.
+pub(super) fn continue_from(saved: Saved, experiment: &Experiment, train: &Dataset, valid: &Dataset) -> Result<(Run, Vec<Companion>), String> {
+    match saved {
+        Saved::Network(trainer) => Ok((Run::Plain(trainer), Vec::new())),
+        Saved::Snapshot(snapshot) => Run::resume(&snapshot, experiment, train, valid),
     }
 }

@@ -6,7 +6,9 @@ use super::*;
 use crate::clock::Manual;
 use crate::data::Noise;
 use crate::model::Optimizer;
+use crate::presets;
 use crate::pretrain::PretrainPlan;
+use crate::train::MAX_BATCH;
 use serde_bytes::ByteBuf;
 
 /// A clock that moves `per_read` ms every time it is read, and a handle to move it by hand.
@@ -147,13 +149,27 @@ fn session_reset_starts_over_from_a_seed() {
 #[test]
 fn session_learning_rate_changes_at_once_and_adadelta_has_none() {
     let mut session = start("convnetjs", 1);
-    check_refused(&mut session, Command::SetLearningRate { lr: 0.1 }, "no learning rate");
+    assert_eq!(set_lr(&mut session, 0.1).unwrap_err().0, "adadelta has no learning rate");
     let mut session = start("turnoff", 1);
-    let reply = session.apply(Command::SetLearningRate { lr: 0.0005 }).unwrap();
-    assert_eq!(reply.state.learning_rate, Some(0.0005), "the rate typed is the rate shown");
+    let reply = set_lr(&mut session, 0.0005).unwrap();
+    assert_eq!(reply.state.config.optimizer.learning_rate(), Some(0.0005), "the rate typed is the rate shown");
+    let shown = serde_json::to_value(&reply.state).unwrap();
+    assert_eq!(shown.pointer("/config/optimizer/lr"), Some(&serde_json::json!(0.0005)), "and reaches the page as 0.0005");
     assert_eq!(session.trainer().config().optimizer.learning_rate(), Some(0.0005));
-    check_refused(&mut session, Command::SetLearningRate { lr: -3.0 }, "learning rate must be a positive number");
-    check_refused(&mut session, Command::SetLearningRate { lr: f32::NAN }, "learning rate must be a positive number");
+    let saved = snapshot(&mut session);
+    for lr in [-3.0, 0.0] {
+        assert!(set_lr(&mut session, lr).unwrap_err().0.contains("learning rate must be a positive number"));
+        assert_eq!(snapshot(&mut session), saved);
+    }
+}
+
+/// Set the learning rate the way the page and a link do: the settings table's row, then the
+/// one door for settings (`SetConfig`).
+fn set_lr(session: &mut Session, lr: f32) -> Result<Reply, Error> {
+    let row = settings::find("lr").unwrap();
+    let now = session.settings();
+    let next = row.set(&now.to_json(), serde_json::json!(crate::decimal::widen(lr)), session.experiment())?;
+    session.apply(now.command(&settings::Settings::from_json(next)?, protocol::Door::Config))
 }
 
 #[test]
@@ -165,7 +181,7 @@ fn session_set_config_changes_settings_between_steps() {
     config.noise = Noise::Masking { fraction: 0.3 };
     config.optimizer = Optimizer::Sgd { lr: 0.01, momentum: 0.9, nesterov: false };
     let reply = session.apply(Command::SetConfig { config: config.clone() }).unwrap();
-    assert_eq!((reply.state.config, reply.state.optimizer.as_str()), (config, "sgd"));
+    assert_eq!((reply.state.config.optimizer.name(), reply.state.config), ("sgd", config));
     let reply = session.apply(Command::Step).unwrap();
     assert_eq!(reply.stats.examples_seen, 57.0, "one batch of 50, then one of 7");
     let mut bad = session.state().config;
@@ -178,7 +194,7 @@ fn session_load_preset_replaces_the_network_its_settings_and_its_scale() {
     let mut session = start("convnetjs", 5);
     steps(&mut session, 2);
     let reply = session.apply(Command::LoadPreset { name: "linear-20".into(), seed: None }).unwrap();
-    assert_eq!((reply.state.preset.as_str(), reply.state.seed, reply.state.optimizer.as_str()), ("linear-20", 5, "adam"));
+    assert_eq!((reply.state.preset.as_str(), reply.state.seed, reply.state.config.optimizer.name()), ("linear-20", 5, "adam"));
     assert!(reply.state.view.log_y, "linear-20 starts on a log scale");
     assert_eq!(reply.stats.examples_seen, 0.0);
     assert_eq!(session.train_set().n_pixels(), 100, "its own synthetic data");
@@ -197,7 +213,7 @@ fn session_load_spec_builds_a_network_of_ones_own_with_the_same_settings() {
     let reply = session.apply(Command::LoadSpec { spec: spec.into() }).unwrap();
     assert_eq!(reply.state.preset, "custom");
     assert_eq!(reply.state.layers.iter().map(|l| l.units).collect::<Vec<_>>(), vec![3, 784]);
-    assert_eq!((reply.state.optimizer.as_str(), reply.state.seed), ("rmsprop", 2), "the settings and seed stay");
+    assert_eq!((reply.state.config.optimizer.name(), reply.state.seed), ("rmsprop", 2), "the settings and seed stay");
     steps(&mut session, 1);
     assert!(session.stats().loss.train_bce.is_some(), "a sigmoid output reports cross-entropy");
     check_refused(&mut session, Command::LoadSpec { spec: "{".into() }, "not valid JSON");
@@ -320,7 +336,7 @@ fn session_describe_gives_the_pages_defaults_limits_and_names() {
     assert!(description.optimizers.iter().all(|o| o.validate().is_ok()), "every default is a valid setting");
     assert!(description.noises.iter().all(|n| n.validate().is_ok()));
     assert_eq!(description.limits.max_batch, MAX_BATCH);
-    assert_eq!(description.limits.max_file_bytes, snapshot::MAX_BYTES);
+    assert_eq!(description.limits.max_file_bytes, crate::budget::MAX_BYTES);
     let linear = description.presets.iter().find(|p| p.name == "linear-20").unwrap();
     assert_eq!(linear.comparison.as_deref(), Some("19 hidden units"));
     assert!(linear.look_for.starts_with("What to look for: ") && linear.look_for.contains("19-unit comparison"), "{}", linear.look_for);
@@ -334,7 +350,7 @@ fn session_refused_commands_leave_it_exactly_as_it_was() {
     session.run_for(10.0);
     let saved = snapshot(&mut session);
     let mut cases: Vec<(Command, &str)> = vec![
-        (Command::SetLearningRate { lr: 0.0 }, "positive"),
+        (Command::SetConfig { config: TrainConfig { optimizer: Optimizer::Rmsprop { lr: 0.0, rho: 0.9, eps: 1e-8 }, ..presets::find("turnoff").unwrap().train.clone() } }, "positive"),
         (Command::LoadPreset { name: "".into(), seed: Some(3) }, "unknown preset"),
         (Command::LoadSpec { spec: r#"{"layers": []}"#.into() }, "layer 0"),
         (Command::Load { bytes: saved.as_bytes()[..saved.len() / 2].to_vec() }, "not valid JSON"),
@@ -457,7 +473,7 @@ fn session_validation_and_the_pca_line_follow_the_clock() {
     let (k, pca) = session.pca_reference().unwrap();
     assert_eq!((k, session.stats().loss.pca_mse), (2, Some(pca)));
     // The line is PCA's own error: an independent fit on the same sample agrees.
-    let sample = session.train_set().spread(PCA_MAX_IMAGES);
+    let sample = session.train_set().spread(reference::MAX_IMAGES);
     let fit = crate::model::pca::Pca::fit(&sample.pixels, sample.n_images, 784, 2);
     assert_eq!(fit.mse_per_pixel(&session.valid_set().pixels, session.valid_set().n_images, 2), pca);
     // Every run_for trains at least one batch; the latest validation is of the network now.
@@ -715,9 +731,9 @@ fn session_decodes_any_point_of_the_scatter() {
     let mut session = start("convnetjs", 1);
     steps(&mut session, 5);
     let mut work = crate::model::network::Workspace::default();
-    let data = panels::codes::ScatterData::of(&session, &mut work);
+    let data = explore::ScatterData::of(&session, &mut work);
     let labels = data.digits.labels.clone().unwrap();
-    let chart = data.chart(560, &labels, panels::codes::scatter_title(&session, data.digits.n_images), None, &[]);
+    let chart = data.chart(560, &labels, explore::scatter_title(&session, data.digits.n_images), None, &[]);
     let (x_axis, y_axis) = chart.axes();
     let index = 7;
     let (x, y) = data.points[index];
@@ -758,7 +774,7 @@ fn pointer_questions_reuse_the_scatter_for_a_moment() {
     for _ in 0..20 {
         session.train_batch().unwrap();
     }
-    now.set(now.get() + panels::codes::SCATTER_REUSE_MS);
+    now.set(now.get() + explore::SCATTER_REUSE_MS);
     assert_eq!(at(&session), first);
     // A moment later the codes are the network's own again.
     now.set(now.get() + 1.0);
@@ -779,7 +795,7 @@ fn session_interpolates_between_two_digits_in_code_and_in_pixels() {
     let Answer::Path(path) = session.query(Query::Interpolate { from: 3, to: 25, steps: 9 }).unwrap() else { panic!() };
     assert_eq!((path.code.len(), path.pixels.len()), (9, 9));
     let mut work = crate::model::network::Workspace::default();
-    let digits = session.valid_set().spread(panels::codes::SCATTER_DIGITS);
+    let digits = session.valid_set().spread(explore::SCATTER_DIGITS);
     assert_eq!(path.pixels[0].pixels, digits.image(3));
     assert_eq!(path.pixels[8].pixels, digits.image(25));
     // The path's ends are the two digits' reconstructions (decoded from their own codes).
@@ -913,23 +929,23 @@ fn session_fits_a_large_pca_in_slices_between_batches() {
     session.run_for(0.0);
     now.set(1500.0);
     let mut slices = 0;
-    while session.pca.is_none() {
+    while session.pca.fit.is_none() {
         let seen = session.run.examples_seen();
         let before = now.get();
         session.run_for(0.0);
         assert!(session.run.examples_seen() > seen, "training goes on between slices");
         assert!(now.get() - before < 200.0, "one slice stays short: {} ms", now.get() - before);
-        if session.pca.is_none() {
-            assert!(session.pca_fitting.is_some() && session.knowledge.is_none(), "knowledge waits for its PCA");
+        if session.pca.fit.is_none() {
+            assert!(session.pca.is_fitting() && session.knowledge.is_none(), "knowledge waits for its PCA");
         }
         slices += 1;
         assert!(slices < 100, "the fit finishes");
     }
     assert!(slices >= 5, "the fit took {slices} slices");
     assert!(session.stats().knowledge.is_some_and(|k| k.pca.is_some()), "measured against PCA-100 once it is there");
-    let sample = session.train_set().spread(PCA_MAX_IMAGES);
+    let sample = session.train_set().spread(reference::MAX_IMAGES);
     let one_go = crate::model::pca::Pca::fit(&sample.pixels, sample.n_images, 784, 100);
-    assert_eq!(session.pca.as_ref().unwrap().model, one_go);
+    assert_eq!(session.pca.fit.as_ref().unwrap().model, one_go);
 }
 
 /// The page's speed ladder climbs from one step a second and every rung is a speed the session

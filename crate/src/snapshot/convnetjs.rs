@@ -16,8 +16,8 @@ const MAX_SIDE: usize = 4096;
 
 /// Build a network from ConvNetJS JSON text, with the snapshot's weights.
 pub fn import(text: &str) -> Result<Network, String> {
-    if text.len() > super::MAX_BYTES {
-        return Err(format!("ConvNetJS snapshot is larger than the {} MB limit", super::MAX_BYTES >> 20));
+    if text.len() > crate::budget::MAX_BYTES {
+        return Err(format!("ConvNetJS snapshot is larger than the {} MB limit", crate::budget::MAX_BYTES >> 20));
     }
     let value = crate::json::parse(text, "ConvNetJS snapshot")?;
     import_value(&value)

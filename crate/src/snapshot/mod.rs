@@ -9,6 +9,7 @@ pub mod convnetjs;
 use serde::{Deserialize, Serialize};
 
 use crate::budget::BUDGET;
+use crate::budget::{MAX_BYTES, MAX_COUNT};
 use crate::data::DataSpec;
 use crate::model::optim::OptimState;
 use crate::model::{NetSpec, Network};
@@ -18,11 +19,6 @@ use crate::train::{Progress, TrainConfig, Trainer};
 
 pub const FORMAT: &str = "bottleneck-snapshot";
 pub const VERSION: u32 = 1;
-/// Counters above this (2^53) cannot be shown exactly in JavaScript, and are refused.
-pub const MAX_COUNT: u64 = 1 << 53;
-/// Larger files are refused before parsing (the budget keeps every session it allows within
-/// this when saved: `budget::Budget::judge_training` and comparisons).
-pub const MAX_BYTES: usize = 128 * 1024 * 1024;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

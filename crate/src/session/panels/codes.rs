@@ -5,18 +5,15 @@
 
 use super::progress::main_label;
 use super::{layers, show_fitted, Session};
-use std::rc::Rc;
 use crate::data::Noise;
 use crate::model::network::Workspace;
 use crate::model::UnitMask;
-use crate::render::image::heat_strips;
-use crate::render::scatter::Scatter;
+use crate::render::image::{heat_strips, tile_columns};
 use crate::render::scene::{text_width, Align, Scene, INK, MUTED};
 use crate::render::TileGrid;
 use crate::rng::Rng;
+use crate::session::explore;
 
-/// Validation digits in the scatter.
-pub const SCATTER_DIGITS: usize = 500;
 /// Validation digits in the reconstructions panel.
 pub const RECON_DIGITS: usize = 20;
 /// The turn-off grid is drawn for codes of 2 to this many units, on this many digits.
@@ -27,90 +24,14 @@ const WRONG: [u8; 4] = [255, 107, 107, 255];
 const PAD: f32 = 8.0;
 const CAPTION: f32 = 12.0;
 const LABEL: f32 = 11.0;
-/// A digit is shown at least this many pixels wide where the width allows.
-const MIN_TILE: f32 = 30.0;
-
-/// What the scatter plots: its digits, their activations at the viewed layer (n, units), and
-/// the (x, y) neuron pair of each.
-/// How long the scatter's codes may be reused by the pointer's questions (ms): half the
-/// scatter panel's period, so what the pointer finds is what was last drawn, or newer.
-pub const SCATTER_REUSE_MS: f64 = 200.0;
-
-pub struct ScatterData {
-    pub digits: crate::data::Dataset,
-    pub codes: Vec<f32>,
-    pub units: usize,
-    pub points: Vec<(f32, f32)>,
-}
-
-impl ScatterData {
-    pub fn of(session: &Session, work: &mut Workspace) -> ScatterData {
-        let digits = session.valid_set().spread(SCATTER_DIGITS);
-        let view = session.view();
-        let net = session.network();
-        let units = net.layers()[view.layer].n_out();
-        let codes = net.infer(work, &digits.pixels, digits.n_images, None).activations(view.layer).to_vec();
-        let (x, y) = (view.x.min(units - 1), view.y.min(units - 1));
-        let points = codes.chunks_exact(units).map(|row| (row[x], row[y])).collect();
-        ScatterData { digits, codes, units, points }
-    }
-
-    /// The scatter as last computed for the view in force, if at most `SCATTER_REUSE_MS` old on
-    /// the session's clock, else computed now and kept: the scatter panel and the pointer's
-    /// questions share it, so a pointer moving 60 times a second does not forward the 500
-    /// digits 60 times a second (hovering cost training 21 % of its examples/s before).
-    pub fn recent(session: &Session, work: &mut Workspace) -> Rc<ScatterData> {
-        let now = session.now_ms();
-        let view = session.view();
-        if let Some((at, seen_view, data)) = session.scatter_seen.borrow().as_ref() {
-            if *seen_view == view && now - at <= SCATTER_REUSE_MS && now >= *at {
-                return Rc::clone(data);
-            }
-        }
-        let data = Rc::new(ScatterData::of(session, work));
-        *session.scatter_seen.borrow_mut() = Some((now, view, Rc::clone(&data)));
-        data
-    }
-
-    /// The chart of these points drawn `width` pixels wide (its axes map data to canvas pixels
-    /// and back; the pointer's pixels must be mapped at the width the scatter was drawn at).
-    pub fn chart<'a>(&'a self, width: usize, labels: &'a [u8], title: String, background: Option<crate::render::Rgba>, marks: &'a [(f32, f32)]) -> Scatter<'a> {
-        Scatter { width, points: &self.points, labels, images: &self.digits.pixels, thumb_w: self.digits.width, thumb_h: self.digits.height, title, background, marks }
-    }
-}
-
-/// The codes of the scatter's digits: the (x, y) neuron pair of the viewed layer, one point
-/// per digit, with the digits they belong to.
-pub fn scatter_points(session: &Session, work: &mut Workspace) -> (Vec<(f32, f32)>, crate::data::Dataset) {
-    let data = ScatterData::of(session, work);
-    (data.points, data.digits)
-}
-
-/// The scatter's title: the layer, its neuron pair and how many digits.
-pub fn scatter_title(session: &Session, n_digits: usize) -> String {
-    let view = session.view();
-    let net = session.network();
-    let layer = &net.layers()[view.layer];
-    format!(
-        "layer {} ({}: {} {}{}) · x: neuron {} · y: neuron {} · {} examples",
-        view.layer + 1,
-        layer.name(),
-        layer.n_out(),
-        layer.activation().name(),
-        if view.layer == net.code_layer() { ", code" } else { "" },
-        view.x,
-        view.y,
-        n_digits
-    )
-}
 
 pub fn scatter(session: &Session, work: &mut Workspace, width: usize) -> Scene {
-    let data = ScatterData::recent(session, work);
+    let data = explore::ScatterData::recent(session, work);
     let view = session.view();
-    let title = scatter_title(session, data.digits.n_images);
+    let title = explore::scatter_title(session, data.digits.n_images);
     let labels = data.digits.labels.clone().unwrap_or_default();
-    let marks = crate::session::explore::marked_points(session, work);
-    let background = if view.manifold { crate::session::explore::manifold(session, &data, work, width) } else { None };
+    let marks = explore::marked_points(session, work);
+    let background = if view.manifold { explore::manifold(session, &data, work, width) } else { None };
     data.chart(width, &labels, title, background, &marks).scene()
 }
 
@@ -221,15 +142,6 @@ pub fn reconstructions(session: &Session, work: &mut Workspace, width: usize) ->
     }
     scene.height = y.ceil() as usize;
     scene
-}
-
-/// Of `candidates` (columns a row, most first), the most that still show a `tile_w`-pixel tile
-/// (with a 2-pixel gap) at least `MIN_TILE` wide in `room`, else the fewest; and the width each
-/// tile is shown at (at most four times its size).
-pub fn tile_columns(tile_w: usize, room: f32, candidates: &[usize]) -> (usize, f32) {
-    let shown = |cols: usize| ((room / (2.0 + cols as f32 * (tile_w as f32 + 2.0))) * tile_w as f32).min(4.0 * tile_w as f32);
-    let cols = candidates.iter().copied().find(|&c| shown(c) >= MIN_TILE).unwrap_or(*candidates.last().unwrap_or(&1));
-    (cols, shown(cols))
 }
 
 /// A classifier's answers for validation digits: each digit with its predicted class under it.

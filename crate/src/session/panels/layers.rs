@@ -3,11 +3,11 @@
 //! for conv networks; the comparisons' beside), and seed 001's sample activations, each laid
 //! out for the width it is given.
 
-use super::codes::tile_columns;
 use super::progress::{k_text, main_label};
 use super::{show_fitted, Session};
 use crate::model::network::Workspace;
 use crate::pretrain::Phase;
+use crate::render::image::tile_columns;
 use crate::render::image::{feature_maps, heat_strips};
 use crate::render::netview::{LayerView, NetworkView};
 use crate::render::scene::{fit, text_width, Align, Scene, INK, MUTED};

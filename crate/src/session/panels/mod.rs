@@ -41,49 +41,159 @@ pub enum Panel {
 impl Panel {
     pub const ALL: [Panel; 8] = [Panel::Stats, Panel::Loss, Panel::Scatter, Panel::Recon, Panel::Network, Panel::Current, Panel::Filters, Panel::Turnoff];
 
+    /// The panel's row of `PANELS`.
+    pub fn row(self) -> &'static PanelRow {
+        &PANELS[self as usize]
+    }
+
     /// The panel's name in the protocol and the page (`<canvas data-panel="…">`).
     pub fn name(self) -> &'static str {
-        match self {
-            Panel::Stats => "stats",
-            Panel::Loss => "loss",
-            Panel::Scatter => "scatter",
-            Panel::Recon => "recon",
-            Panel::Network => "network",
-            Panel::Current => "current",
-            Panel::Filters => "filters",
-            Panel::Turnoff => "turnoff",
-        }
+        self.row().name
     }
 
     pub fn from_name(name: &str) -> Option<Panel> {
-        Panel::ALL.into_iter().find(|p| p.name() == name)
+        PANELS.iter().find(|row| row.name == name).map(|row| row.panel)
     }
 
-    /// How often the panel is redrawn at most, in ms. The network view and the current image
-    /// share a period so they show the same example.
     pub fn every_ms(self) -> f64 {
-        match self {
-            Panel::Stats => 200.0,
-            Panel::Loss => 500.0,
-            Panel::Scatter | Panel::Network | Panel::Current => 400.0,
-            Panel::Recon | Panel::Filters => 1000.0,
-            Panel::Turnoff => 1500.0,
-        }
+        self.row().every_ms
     }
 
-    /// The width the panel is drawn at when the page has not said (its desktop layout's).
     pub fn natural_width(self) -> usize {
-        match self {
-            Panel::Stats => 380,
-            Panel::Loss | Panel::Scatter | Panel::Recon | Panel::Turnoff => 560,
-            Panel::Network => 520,
-            Panel::Current => 280,
-            Panel::Filters => 620,
-        }
+        self.row().natural_width
     }
 
     fn index(self) -> usize {
-        Panel::ALL.iter().position(|&p| p == self).expect("every panel is in ALL")
+        self as usize
+    }
+}
+
+/// What there is to know of each panel, one row each, in `Panel::ALL`'s order: the one place
+/// a panel is added.
+pub struct PanelRow {
+    pub panel: Panel,
+    /// Its name in the protocol and the page (`<canvas data-panel="…">`).
+    pub name: &'static str,
+    /// How often it is redrawn at most, in ms. The network view and the current image share a
+    /// period so they show the same example.
+    pub every_ms: f64,
+    /// The width it is drawn at when the page has not said (its desktop layout's).
+    pub natural_width: usize,
+    /// Its scene for a session, laid out so many CSS pixels wide.
+    draw: fn(&Session, &mut Workspace, usize) -> Scene,
+    /// What it shows now, in words (for screen readers).
+    pub(crate) words: fn(&Session, &mut Workspace) -> String,
+    /// Whether it means something for the session's network.
+    shown: fn(&Session) -> bool,
+    /// Its title and note for the session's network.
+    titled: fn(&Session) -> (&'static str, String),
+}
+
+fn always(_: &Session) -> bool {
+    true
+}
+
+fn is_conv(session: &Session) -> bool {
+    session.network().layers().iter().any(|l| !l.is_dense())
+}
+
+pub const PANELS: [PanelRow; 8] = [
+    PanelRow {
+        panel: Panel::Stats,
+        name: "stats",
+        every_ms: 200.0,
+        natural_width: 380,
+        draw: |s, _, w| progress::stats(s, w),
+        words: |s, _| text::stats(s),
+        shown: always,
+        titled: |_| ("Training", String::new()),
+    },
+    PanelRow { panel: Panel::Loss, name: "loss", every_ms: 500.0, natural_width: 560, draw: |s, _, w| progress::loss(s, w), words: |s, _| text::loss(s), shown: always, titled: loss_title },
+    PanelRow { panel: Panel::Scatter, name: "scatter", every_ms: 400.0, natural_width: 560, draw: codes::scatter, words: text::scatter, shown: always, titled: |_| ("Code scatter", String::new()) },
+    PanelRow {
+        panel: Panel::Recon,
+        name: "recon",
+        every_ms: 1000.0,
+        natural_width: 560,
+        draw: codes::reconstructions,
+        words: text::reconstructions,
+        shown: always,
+        titled: |s| match () {
+            _ if s.network().is_classifier() => ("Answers", String::new()),
+            _ if !s.trainer().config().noise.is_none() => {
+                ("Reconstructions", "Each digit clean (x), corrupted as in training (H(x)), and the network's reconstruction of the corrupted digit (F(H(x))).".into())
+            }
+            _ => ("Reconstructions", String::new()),
+        },
+    },
+    PanelRow {
+        panel: Panel::Network,
+        name: "network",
+        every_ms: 400.0,
+        natural_width: 520,
+        draw: layers::network,
+        words: text::network,
+        shown: always,
+        titled: |_| ("Network", "One training example's activations, layer by layer; the weights are under Filters.".into()),
+    },
+    PanelRow {
+        panel: Panel::Current,
+        name: "current",
+        every_ms: 400.0,
+        natural_width: 280,
+        draw: |s, _, w| layers::current(s, w),
+        words: |s, _| text::current(s),
+        shown: always,
+        titled: |_| ("Current image", String::new()),
+    },
+    PanelRow {
+        panel: Panel::Filters,
+        name: "filters",
+        every_ms: 1000.0,
+        natural_width: 620,
+        draw: |s, _, w| layers::filters(s, w),
+        words: |s, _| text::filters(s),
+        // Only where first-layer weights can be drawn (one-channel inputs).
+        shown: |s| s.network().input_shape().2 == 1,
+        titled: |s| match s.network().layers().iter().any(|l| l.kind().top_k().is_some()) {
+            true => ("Filters", "Each unit's first-layer weights, for this k and the other k trained beside it.".into()),
+            false => ("Filters", String::new()),
+        },
+    },
+    PanelRow {
+        panel: Panel::Turnoff,
+        name: "turnoff",
+        every_ms: 1500.0,
+        natural_width: 560,
+        draw: codes::turnoff,
+        words: text::turnoff,
+        // Only for an autoencoder of images with a small dense code (sample activations for
+        // conv networks).
+        shown: |s| is_conv(s) || codes::turnoff_applies(s),
+        titled: |s| match is_conv(s) {
+            true => ("Sample activations", "An example of each class, its feature maps layer by layer, and the output (Reconstructing 1s and 8s with a convolutional autoencoder).".into()),
+            false => ("Turning off code units", "The decoder's output when all code units but one are set to 0 (The effect of turning off units in the middle layer).".into()),
+        },
+    },
+];
+
+/// The loss graph's title and note: the phases while pretraining; PCA's line where the session
+/// fits it while training (a code smaller than its input, and a fit that does not stall the
+/// page); the code's accuracy on the right axis where there are labels.
+fn loss_title(session: &Session) -> (&'static str, String) {
+    let net = session.network();
+    let classifier = net.is_classifier();
+    let units = net.layers()[net.code_layer()].n_out();
+    let pca = session.pca_k().is_some_and(|k| session.train_set().n_pixels() * (k + 8) <= super::PCA_MAX_DIM_BY_BLOCK);
+    let knn = !classifier && session.train_set().labels.is_some();
+    let knn_note = if knn { " Right axis: the code's 5-nearest-neighbour accuracy on validation digits, once measured." } else { "" };
+    match () {
+        _ if session.pretrainer().is_some() => {
+            ("Loss and accuracy", "While pretraining: each layer's autoencoder loss, the phases marked; then both classifiers' validation accuracy, and the final accuracies once done.".into())
+        }
+        _ if classifier => ("Loss", String::new()),
+        _ if pca => ("Loss", format!("Dashed, once fitted: PCA with {units} component{} (the best linear code of that size).{knn_note}", if units == 1 { "" } else { "s" })),
+        _ => ("Loss", knn_note.trim_start().to_string()),
     }
 }
 
@@ -100,79 +210,25 @@ pub fn clamp_width(width: f64) -> usize {
 /// to `MIN_WIDTH..=MAX_WIDTH`): the scene is exactly that wide, and as tall as its content.
 pub fn scene(panel: Panel, session: &Session, work: &mut Workspace, width: usize) -> Scene {
     let width = width.clamp(MIN_WIDTH, MAX_WIDTH);
-    let mut scene = match panel {
-        Panel::Stats => progress::stats(session, width),
-        Panel::Loss => progress::loss(session, width),
-        Panel::Scatter => codes::scatter(session, work, width),
-        Panel::Recon => codes::reconstructions(session, work, width),
-        Panel::Network => layers::network(session, work, width),
-        Panel::Current => layers::current(session, width),
-        Panel::Filters => layers::filters(session, width),
-        Panel::Turnoff => codes::turnoff(session, work, width),
-    };
+    let mut scene = (panel.row().draw)(session, work, width);
     debug_assert_eq!(scene.width, width, "{} laid out at another width", panel.name());
     scene.width = width;
     scene.height = scene.height.max(1);
     scene
 }
 
-/// Whether a panel means something for the session's network: the turn-off grid only for an
-/// autoencoder of images with a small dense code (sample activations for conv networks), the
-/// filters only where first-layer weights can be drawn (one-channel inputs).
+/// Whether a panel means something for the session's network.
 pub fn shown(panel: Panel, session: &Session) -> bool {
-    let net = session.network();
-    let conv = net.layers().iter().any(|l| !l.is_dense());
-    match panel {
-        Panel::Turnoff => conv || codes::turnoff_applies(session),
-        Panel::Filters => net.input_shape().2 == 1,
-        _ => true,
-    }
+    (panel.row().shown)(session)
 }
 
 /// Each panel's title and note for the network in view, and whether it is shown.
 pub fn info(session: &Session) -> Vec<PanelInfo> {
-    let net = session.network();
-    let conv = net.layers().iter().any(|l| !l.is_dense());
-    let classifier = net.is_classifier();
-    let units = net.layers()[net.code_layer()].n_out();
-    // PCA is drawn where the session fits it while training (a code smaller than its input,
-    // and a fit that does not stall the page); the code's accuracy where there are labels.
-    let pca = session.pca_k().is_some_and(|k| session.train_set().n_pixels() * (k + 8) <= super::PCA_MAX_DIM_BY_BLOCK);
-    let knn = !classifier && session.train_set().labels.is_some();
-    let knn_note = if knn { " Right axis: the code's 5-nearest-neighbour accuracy on validation digits, once measured." } else { "" };
-    let top_k = net.layers().iter().any(|l| l.kind().top_k().is_some());
-    Panel::ALL
-        .into_iter()
-        .map(|panel| {
-            let (title, note): (&str, String) = match panel {
-                Panel::Stats => ("Training", String::new()),
-                Panel::Loss if session.pretrainer().is_some() => (
-                    "Loss and accuracy",
-                    "While pretraining: each layer's autoencoder loss, the phases marked; then both classifiers' validation accuracy, and the final accuracies once done.".into(),
-                ),
-                Panel::Loss if classifier => ("Loss", String::new()),
-                Panel::Loss if pca => (
-                    "Loss",
-                    format!("Dashed, once fitted: PCA with {units} component{} (the best linear code of that size).{knn_note}", if units == 1 { "" } else { "s" }),
-                ),
-                Panel::Loss => ("Loss", knn_note.trim_start().to_string()),
-                Panel::Scatter => ("Code scatter", String::new()),
-                Panel::Recon if classifier => ("Answers", String::new()),
-                Panel::Recon if !session.trainer().config().noise.is_none() => {
-                    ("Reconstructions", "Each digit clean (x), corrupted as in training (H(x)), and the network's reconstruction of the corrupted digit (F(H(x))).".into())
-                }
-                Panel::Recon => ("Reconstructions", String::new()),
-                Panel::Network => ("Network", "One training example's activations, layer by layer; the weights are under Filters.".into()),
-                Panel::Current => ("Current image", String::new()),
-                Panel::Filters if top_k => ("Filters", "Each unit's first-layer weights, for this k and the other k trained beside it.".into()),
-                Panel::Filters => ("Filters", String::new()),
-                Panel::Turnoff if conv => (
-                    "Sample activations",
-                    "An example of each class, its feature maps layer by layer, and the output (Reconstructing 1s and 8s with a convolutional autoencoder).".into(),
-                ),
-                Panel::Turnoff => ("Turning off code units", "The decoder's output when all code units but one are set to 0 (The effect of turning off units in the middle layer).".into()),
-            };
-            PanelInfo { name: panel.name().into(), title: title.into(), note, shown: shown(panel, session) }
+    PANELS
+        .iter()
+        .map(|row| {
+            let (title, note) = (row.titled)(session);
+            PanelInfo { name: row.name.into(), title: title.into(), note, shown: (row.shown)(session) }
         })
         .collect()
 }

@@ -260,10 +260,10 @@ pub fn with_loss_graph<T>(session: &Session, width: usize, use_graph: impl FnOnc
         series.push(Series { label: train_label, colour: *train_colour, points: &companion.curves.train });
         series.push(Series { label: valid_label, colour: *valid_colour, points: &companion.curves.valid });
     }
-    let pca_label = session.pca.as_ref().map(|fit| format!("PCA-{}", fit.k)).unwrap_or_default();
+    let pca_label = session.pca.fit.as_ref().map(|fit| format!("PCA-{}", fit.k)).unwrap_or_default();
     let knowledge = &session.monitor.knowledge;
     let graph = LossGraph {
-        reference: session.pca.as_ref().map(|fit| (pca_label.as_str(), fit.mse, REFERENCE)),
+        reference: session.pca.fit.as_ref().map(|fit| (pca_label.as_str(), fit.mse, REFERENCE)),
         right: (!knowledge.is_empty()).then(|| (Series { label: "code's 5-NN accuracy (right axis)", colour: KNN_COLOUR, points: knowledge }, "5-NN accuracy")),
         ..plain(series, "MSE/px")
     };

@@ -3,12 +3,13 @@
 //! sits at PCA's error; every panel of every preset fits the width it is given (phone to
 //! desktop) without touching the network; the words describe the numbers drawn.
 
-use super::codes::{scatter_points, scatter_title, ScatterData, SCATTER_DIGITS, TURNOFF_DIGITS};
+use super::codes::TURNOFF_DIGITS;
 use super::progress::{with_loss_graph, KNN_COLOUR, STATUS};
 use super::*;
 use crate::model::UnitMask;
 use crate::render::plot::format_tick;
 use crate::render::scene::{Item, CLASS_COLOURS, REFERENCE};
+use crate::session::explore::{scatter_points, scatter_title, ScatterData, SCATTER_DIGITS};
 use crate::session::tests::digits;
 use crate::clock::Manual;
 use crate::session::{Answer, Clock, Command, Experiment, Query};

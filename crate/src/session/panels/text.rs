@@ -2,33 +2,19 @@
 //! numbers it draws, which classes the scatter separates, how well digits come back), for
 //! screen readers and anyone who would rather read than look.
 
-use super::codes::{dead_units, turnoff_applies, Reconstructions, ScatterData, TURNOFF_DIGITS};
+use super::codes::{dead_units, turnoff_applies, Reconstructions, TURNOFF_DIGITS};
 use super::layers::current_example;
 use super::progress::{k_text, loss_text, main_label, phase_of};
 use super::{group_thousands, Panel, Session};
 use crate::model::network::Workspace;
 use crate::pretrain::Phase;
+use crate::session::explore::ScatterData;
 use crate::session::protocol::PanelText;
 
 /// Each panel's accessible name: what it shows now.
 pub fn describe(session: &Session) -> Vec<PanelText> {
     let mut work = Workspace::default();
-    Panel::ALL
-        .into_iter()
-        .map(|panel| {
-            let label = match panel {
-                Panel::Stats => stats(session),
-                Panel::Loss => loss(session),
-                Panel::Scatter => scatter(session, &mut work),
-                Panel::Recon => reconstructions(session, &mut work),
-                Panel::Network => network(session, &mut work),
-                Panel::Current => current(session),
-                Panel::Filters => filters(session),
-                Panel::Turnoff => turnoff(session, &mut work),
-            };
-            PanelText { name: panel.name().into(), label }
-        })
-        .collect()
+    super::PANELS.iter().map(|row| PanelText { name: row.name.into(), label: (row.words)(session, &mut work) }).collect()
 }
 
 /// "a 3", "an 8".
@@ -53,7 +39,7 @@ fn and_list(items: &[String]) -> String {
     }
 }
 
-fn stats(session: &Session) -> String {
+pub(super) fn stats(session: &Session) -> String {
     let stats = session.stats();
     let running = match (&stats.paused_reason, stats.paused) {
         (Some(reason), _) => format!("paused: {reason}"),
@@ -82,7 +68,7 @@ fn stats(session: &Session) -> String {
     text
 }
 
-fn loss(session: &Session) -> String {
+pub(super) fn loss(session: &Session) -> String {
     let stats = session.stats();
     if let Some(p) = session.pretrainer() {
         let last = |curve: &[(f64, f64)]| curve.last().copied();
@@ -111,7 +97,7 @@ fn loss(session: &Session) -> String {
     if !session.comparisons().is_empty() {
         parts[0].push_str(&format!(" for {}", main_label(session)));
     }
-    if let Some(fit) = &session.pca {
+    if let Some(fit) = &session.pca.fit {
         parts.push(format!("PCA with {} component{} {}", fit.k, if fit.k == 1 { "" } else { "s" }, loss_text(Some(fit.mse))));
     }
     for c in &stats.comparisons {
@@ -123,7 +109,7 @@ fn loss(session: &Session) -> String {
     format!("{}.", parts.join("; "))
 }
 
-fn scatter(session: &Session, work: &mut Workspace) -> String {
+pub(super) fn scatter(session: &Session, work: &mut Workspace) -> String {
     let data = ScatterData::recent(session, work);
     let view = session.view();
     let net = session.network();
@@ -176,7 +162,7 @@ fn scatter(session: &Session, work: &mut Workspace) -> String {
     text
 }
 
-fn reconstructions(session: &Session, work: &mut Workspace) -> String {
+pub(super) fn reconstructions(session: &Session, work: &mut Workspace) -> String {
     let net = session.network();
     if net.is_classifier() {
         let digits = session.valid_set().spread(super::codes::RECON_DIGITS);
@@ -217,7 +203,7 @@ fn reconstructions(session: &Session, work: &mut Workspace) -> String {
     text
 }
 
-fn network(session: &Session, work: &mut Workspace) -> String {
+pub(super) fn network(session: &Session, work: &mut Workspace) -> String {
     let (input, _, label) = current_example(session);
     let net = session.network();
     let code = net.code_layer();
@@ -244,7 +230,7 @@ fn network(session: &Session, work: &mut Workspace) -> String {
     )
 }
 
-fn current(session: &Session) -> String {
+pub(super) fn current(session: &Session) -> String {
     let (_, _, label) = current_example(session);
     let noise = session.trainer().config().noise;
     let (w, h, _) = session.network().input_shape();
@@ -260,7 +246,7 @@ fn current(session: &Session) -> String {
     }
 }
 
-fn filters(session: &Session) -> String {
+pub(super) fn filters(session: &Session) -> String {
     let net = session.network();
     if !super::shown(Panel::Filters, session) {
         return "Filters: not drawn for this network.".into();
@@ -301,7 +287,7 @@ fn filters(session: &Session) -> String {
     text
 }
 
-fn turnoff(session: &Session, work: &mut Workspace) -> String {
+pub(super) fn turnoff(session: &Session, work: &mut Workspace) -> String {
     let net = session.network();
     if net.layers().iter().any(|l| !l.is_dense()) {
         return format!("Sample activations: an example of each of the first two classes, its feature maps through {} layers and the output.", net.layers().len());
