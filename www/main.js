@@ -242,6 +242,7 @@ function applyState(next, refillSpec) {
   fillSelect($('scatter-x'), units, next.view.x, (i) => `neuron ${i}`);
   fillSelect($('scatter-y'), units, next.view.y, (i) => `neuron ${i}`);
   $('manifold').checked = next.view.manifold;
+  $('log-scale').checked = next.view.log_y;
   showPanelInfo(next.panels);
   if (next.link != null) {
     const query = new URLSearchParams(next.link).toString();
@@ -266,7 +267,10 @@ function titleOf(key, value) {
 /** A training setting's control changed (or its button was pressed): send the config the
  * controls ask for. What Rust refuses is said next to that control, which keeps the typed value
  * for the user to fix; the settings in force stay. */
+let settingsAsked = 0; // the latest settings change asked for: an older reply says nothing
+
 async function applySettings(row) {
+  const asked = ++settingsAsked;
   const { config, problems } = readConfig(state, description, $);
   const messageId = row.key === 'lr' ? 'lr-error' : 'settings-error';
   for (const r of description.settings) if (r.door === 'config') markControl(r.key, null, $);
@@ -280,6 +284,7 @@ async function applySettings(row) {
   const choices = state.optimizer_choices;
   try {
     const reply = await send({ 'set-config': { config } });
+    if (asked !== settingsAsked) return; // a later change has its own say
     setMessage('settings-error', '');
     setMessage('lr-error', row.key === 'lr' ? `learning rate is now ${reply.state.config.optimizer.lr}` : '');
     const o = reply.state.config.optimizer;
@@ -291,6 +296,7 @@ async function applySettings(row) {
       setMessage('settings-error', `Switched to ${o.type} with ${settings}: ${why}.`);
     }
   } catch (message) {
+    if (asked !== settingsAsked) return;
     markControl(row.key, `${row.short}: ${message}`, $);
     setMessage(messageId, `${row.short}: ${message}`, true);
     if (row.kind === 'choice' && state) $(idOf(row.key)).value = at(state, row.paths[0]);

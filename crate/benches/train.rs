@@ -27,7 +27,7 @@ fn rate(seconds: f64, mut f: impl FnMut()) -> f64 {
 }
 
 fn digits() -> Dataset {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../www/data/mnist10k.bin");
+    let path = bottleneck::data::asset::builtin_path();
     match std::fs::read(&path).ok().and_then(|bytes| asset::parse(&bytes).ok()) {
         Some(data) => data,
         None => {

@@ -17,7 +17,7 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bottleneck::data::asset;
@@ -83,14 +83,7 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn asset_path(given: Option<PathBuf>) -> PathBuf {
-    if let Some(path) = given.or_else(|| std::env::var("BOTTLENECK_DATA").ok().map(PathBuf::from)) {
-        return path;
-    }
-    let local = Path::new("www/data/mnist10k.bin");
-    if local.exists() {
-        return local.to_path_buf();
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../www/data/mnist10k.bin")
+    given.unwrap_or_else(bottleneck::data::asset::builtin_path)
 }
 
 /// The operations of one preset's turn, one every half second.

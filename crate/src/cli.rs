@@ -319,18 +319,6 @@ impl Output {
     }
 }
 
-/// Where the built-in digits asset is looked for.
-fn asset_path() -> PathBuf {
-    if let Ok(path) = std::env::var("BOTTLENECK_DATA") {
-        return PathBuf::from(path);
-    }
-    let local = Path::new("www/data/mnist10k.bin");
-    if local.exists() {
-        return local.to_path_buf();
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../www/data/mnist10k.bin")
-}
-
 /// The images to work on: IDX files when given, else the built-in digits.
 fn load_images(images: Option<&Path>, labels: Option<&Path>) -> Result<Dataset, String> {
     match images {
@@ -340,7 +328,7 @@ fn load_images(images: Option<&Path>, labels: Option<&Path>) -> Result<Dataset, 
         }
         None if labels.is_some() => Err("--labels needs --images".into()),
         None => {
-            let path = asset_path();
+            let path = asset::builtin_path();
             let bytes = std::fs::read(&path).map_err(|e| {
                 format!("cannot read the built-in digits at {}: {e} (run `npm run build:data` first, or set BOTTLENECK_DATA)", path.display())
             })?;

@@ -17,6 +17,20 @@ pub const MAGIC: &[u8; 4] = b"BNMN";
 pub const VERSION: u32 = 1;
 const HEADER: usize = 20;
 
+/// Where native programs (the CLI, benches, the soak run, the tools) find the built-in digits:
+/// `BOTTLENECK_DATA` if set, else `www/data/mnist10k.bin` under the current folder, else the
+/// same file of the checkout this crate was built from. Reading it is the caller's.
+pub fn builtin_path() -> std::path::PathBuf {
+    const ASSET: &str = "www/data/mnist10k.bin";
+    if let Some(path) = std::env::var_os("BOTTLENECK_DATA") {
+        return path.into();
+    }
+    if std::path::Path::new(ASSET).exists() {
+        return ASSET.into();
+    }
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(ASSET)
+}
+
 /// Parse the asset; every failure names what was wrong.
 pub fn parse(bytes: &[u8]) -> Result<Dataset, String> {
     if bytes.len() < HEADER {

@@ -205,6 +205,19 @@ impl Scene {
     }
 }
 
+/// The widths a panel is laid out for, in CSS pixels: narrower or wider asks are clamped.
+pub const MIN_WIDTH: usize = 280;
+pub const MAX_WIDTH: usize = 1600;
+
+/// A width from the page (CSS pixels, maybe fractional, maybe nonsense) as a panel width:
+/// whole pixels within `MIN_WIDTH..=MAX_WIDTH` (what is not a number is the minimum).
+pub fn clamp_width(width: f64) -> usize {
+    if width.is_nan() {
+        return MIN_WIDTH;
+    }
+    (width.floor().clamp(MIN_WIDTH as f64, MAX_WIDTH as f64)) as usize
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

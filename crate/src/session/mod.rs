@@ -24,7 +24,7 @@ use crate::model::network::Workspace;
 use crate::model::spec::Checked;
 use crate::model::{NetSpec, Network};
 use crate::pretrain::Pretrainer;
-use crate::snapshot::convnetjs;
+use crate::snapshot::{convnetjs, Change};
 use crate::train::{evaluate, Eval, StepStats, TrainConfig, Trainer};
 
 pub use crate::clock::Clock;
@@ -104,6 +104,8 @@ pub struct Session {
     marked: Vec<Vec<f32>>,
     /// The built-in digits while the experiment trains on digits of your own.
     built_in: Option<Dataset>,
+    /// The changes a user made to this run, for the loss graph's markers (saved with it).
+    changes: Vec<Change>,
     /// Slow motion: at most this many steps a second, and when the next may come.
     speed: Option<f64>,
     next_step_at: f64,
@@ -133,9 +135,14 @@ impl Session {
         let (experiment, saved, loaded) = Experiment::open(bytes, seed)?;
         let digits = digits(loaded, &experiment.data)?;
         let (train, valid) = build_data(&experiment, digits.as_ref())?;
+        let earlier = match &saved {
+            Saved::Snapshot(snapshot) => snapshot.changes.clone(),
+            Saved::Network(_) => Vec::new(),
+        };
         let (run, companions) = continue_from(saved, &experiment, &train, &valid)?;
         let mut session = Session::assemble(experiment, run, digits, train, valid, clock)?;
         session.comparisons = companions;
+        session.changes = earlier;
         Ok(session)
     }
 
@@ -163,6 +170,7 @@ impl Session {
             started_ms,
             marked: Vec::new(),
             built_in: None,
+            changes: Vec::new(),
             speed: None,
             next_step_at: 0.0,
             scatter_seen: Default::default(),
@@ -202,7 +210,12 @@ impl Session {
                 Payload::None
             }
             Command::SetConfig { config } => {
+                let before = self.settings().to_json();
                 self.set_config(config)?;
+                let what = settings::changed(&before, &self.settings().to_json());
+                if !what.is_empty() {
+                    self.changes.push(Change { examples_seen: self.run.examples_seen(), label: what });
+                }
                 Payload::None
             }
             Command::LoadPreset { name, seed } => {
@@ -220,7 +233,14 @@ impl Session {
             Command::Save => Payload::Snapshot(self.snapshot_text()?),
             Command::Load { bytes } => {
                 let (experiment, saved, loaded) = Experiment::open(&bytes, self.experiment.seed)?;
+                let earlier = match &saved {
+                    Saved::Snapshot(snapshot) => snapshot.changes.clone(),
+                    Saved::Network(_) => Vec::new(),
+                };
                 self.replace(experiment, Some(saved))?;
+                let what = if loaded == Loaded::Snapshot { "loaded a snapshot" } else { "loaded a ConvNetJS network" };
+                self.changes = earlier;
+                self.changes.push(Change { examples_seen: self.run.examples_seen(), label: what.into() });
                 Payload::Loaded(loaded)
             }
             Command::ExportConvnetjs => Payload::Convnetjs(convnetjs::export(self.network())?),
@@ -336,7 +356,7 @@ impl Session {
     pub fn query(&self, query: Query) -> Result<Answer, Error> {
         let mut work = Workspace::default();
         match query {
-            Query::Point { px, py, width } => Ok(Answer::Point(explore::point(self, &mut work, px, py, panels::clamp_width(width))?)),
+            Query::Point { px, py, width } => Ok(Answer::Point(explore::point(self, &mut work, px, py, crate::render::scene::clamp_width(width))?)),
             Query::Interpolate { from, to, steps } => Ok(Answer::Path(explore::interpolate(self, &mut work, from, to, steps)?)),
             Query::Digitize { strokes, size, pen } => {
                 let digit = crate::data::drawing::digitize(&strokes, size, pen)?;
@@ -415,7 +435,9 @@ impl Session {
     /// Everything needed to resume this session exactly (the network, its optimiser, data
     /// order and generator; pretraining where it stands; the comparison), as JSON text.
     pub fn snapshot_text(&self) -> Result<String, Error> {
-        Ok(self.run.save(&self.experiment, &self.comparisons).to_json()?)
+        let mut snapshot = self.run.save(&self.experiment, &self.comparisons);
+        snapshot.changes = self.changes.clone();
+        Ok(snapshot.to_json()?)
     }
 
     fn set_config(&mut self, config: TrainConfig) -> Result<(), Error> {
@@ -476,6 +498,7 @@ impl Session {
         self.experiment = experiment;
         self.run = run;
         self.comparisons = companions;
+        self.changes.clear();
         self.monitor.restart();
         self.paused_reason = None;
         self.started_ms = self.clock.now_ms();
@@ -513,7 +536,7 @@ impl Session {
         Some(format!(
             "Pretraining is finished: after {} epochs on {} labels the pretrained classifier reads {} of the validation digits and the one from random weights {}. There is nothing left to train; reset runs it again from the seed.",
             p.plan.finetune_epochs,
-            panels::group_thousands(p.plan.n_labels as u64),
+            crate::decimal::group_thousands(p.plan.n_labels as u64),
             score(&p.pretrained_curve),
             score(&p.baseline_curve)
         ))

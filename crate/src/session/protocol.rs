@@ -224,6 +224,8 @@ pub struct State {
     pub choices: Vec<(String, Vec<serde_json::Value>)>,
     /// Slow motion: at most this many steps a second (None: full speed).
     pub speed: Option<f64>,
+    /// The changes a user made while this run trained, each at the examples seen then.
+    pub changes: Vec<crate::snapshot::Change>,
     /// How many of your digits are marked on the scatter.
     pub marked: usize,
     /// Which digits the experiment trains on: "built-in", or your IDX file's count.

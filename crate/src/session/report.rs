@@ -38,6 +38,7 @@ impl Session {
             optimizer_choices: self.experiment.optimizer_choices(),
             choices: settings::choices(&self.experiment),
             speed: self.speed,
+            changes: self.changes.clone(),
             marked: self.marked.len(),
             digits: match (&self.built_in, &self.digits) {
                 (Some(_), Some(digits)) => format!("your {} digits", digits.n_images),

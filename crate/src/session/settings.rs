@@ -359,6 +359,25 @@ fn rows() -> Vec<Row> {
     rows
 }
 
+/// What changed between two settings, in a few words ("optimiser adam, batch size 100"): each
+/// training setting whose text differs, but not the settings a new choice brought with it.
+pub fn changed(before: &Value, after: &Value) -> String {
+    let mut words = Vec::new();
+    let mut picked: Vec<&str> = Vec::new();
+    for row in table().iter().filter(|row| row.door == Door::Config) {
+        let (was, now) = (row.text(before), row.text(after));
+        let Some(now) = now.filter(|now| Some(now) != was.as_ref()) else { continue };
+        if picked.iter().any(|parent| row.paths.iter().any(|p| p.starts_with(parent))) {
+            continue;
+        }
+        if let Kind::Choice { .. } = row.kind {
+            picked.push(row.paths[0].rsplit_once('/').map_or("", |(parent, _)| parent));
+        }
+        words.push(format!("{} {now}", row.label));
+    }
+    words.join(", ")
+}
+
 /// For each choice (by key), what each of its values starts from if picked in `experiment`.
 pub fn choices(experiment: &Experiment) -> Vec<(String, Vec<Value>)> {
     table()

@@ -960,3 +960,32 @@ fn session_speed_ladder_is_accepted_rung_by_rung() {
     }
     assert_eq!(session.apply(Command::SetSpeed { steps_per_second: None }).unwrap().state.speed, None);
 }
+
+/// Every change a user makes to the training settings is kept at the examples seen then: in
+/// the state, on the loss graph (and its words), and in the snapshot; a new run starts without.
+#[test]
+fn changes_are_marked_where_they_happened_and_saved_with_the_run() {
+    let mut session = start("turnoff", 1);
+    steps(&mut session, 3);
+    set_lr(&mut session, 0.05).unwrap();
+    let at = session.examples_seen();
+    let mut config = session.state().config;
+    config.batch_size = 100;
+    config.optimizer = Optimizer::Adam { lr: 0.002, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+    session.apply(Command::SetConfig { config: config.clone() }).unwrap();
+    session.apply(Command::SetConfig { config }).unwrap(); // the same settings again: no change
+    let changes: Vec<(u64, String)> = session.state().changes.iter().map(|c| (c.examples_seen, c.label.clone())).collect();
+    assert_eq!(changes, [(at, "learning rate 0.05".to_string()), (at, "optimiser adam, batch size 100".to_string())]);
+    steps(&mut session, 2);
+    session.run_for(1.0);
+    let text = panels::describe(&session).into_iter().find(|t| t.name == "loss").unwrap().label;
+    assert!(text.contains(&format!("marked on it, your changes: learning rate 0.05 at {at} examples")), "{text}");
+    // Saved and loaded: the marks come back, and the load is marked too.
+    let saved = session.snapshot_text().unwrap();
+    let mut other = start("convnetjs", 1);
+    other.apply(Command::Load { bytes: saved.into_bytes() }).unwrap();
+    let labels: Vec<String> = other.state().changes.iter().map(|c| c.label.clone()).collect();
+    assert_eq!(labels, ["learning rate 0.05", "optimiser adam, batch size 100", "loaded a snapshot"]);
+    other.apply(Command::LoadPreset { name: "turnoff".into(), seed: None }).unwrap();
+    assert!(other.state().changes.is_empty(), "a new run starts with no marks");
+}

@@ -45,6 +45,18 @@ pub struct Snapshot {
     /// Networks training beside this one for comparison.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub comparisons: Vec<SavedComparison>,
+    /// The changes a user made while this run trained (its loss graph's markers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
+}
+
+/// A change a user made to a run: at how many examples seen, and what, in a few words
+/// ("learning rate 0.05").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Change {
+    pub examples_seen: u64,
+    pub label: String,
 }
 
 /// A pretraining plan in progress: the plan, where it stands, its other two networks (each a
@@ -104,6 +116,7 @@ impl Snapshot {
             origin: None,
             pretraining: None,
             comparisons: Vec::new(),
+            changes: Vec::new(),
         }
     }
 

@@ -11,6 +11,8 @@ mod progress;
 mod text;
 
 pub use progress::{loss_text, stats_rows};
+pub use crate::decimal::group_thousands;
+pub use crate::render::scene::{clamp_width, MAX_WIDTH, MIN_WIDTH};
 pub use text::describe;
 
 #[cfg(test)]
@@ -21,9 +23,6 @@ use super::{Clock, Error, Session};
 use crate::model::network::Workspace;
 use crate::render::{Rgba, Scene};
 
-/// The widths a panel is laid out for, in CSS pixels: narrower or wider asks are clamped.
-pub const MIN_WIDTH: usize = 280;
-pub const MAX_WIDTH: usize = 1600;
 
 /// The panels, in drawing order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -197,14 +196,6 @@ fn loss_title(session: &Session) -> (&'static str, String) {
     }
 }
 
-/// A width from the page (CSS pixels, maybe fractional, maybe nonsense) as a panel width:
-/// whole pixels within `MIN_WIDTH..=MAX_WIDTH` (what is not a number is the minimum).
-pub fn clamp_width(width: f64) -> usize {
-    if width.is_nan() {
-        return MIN_WIDTH;
-    }
-    (width.floor().clamp(MIN_WIDTH as f64, MAX_WIDTH as f64)) as usize
-}
 
 /// The panel's scene for the session as it is now, laid out `width` CSS pixels wide (clamped
 /// to `MIN_WIDTH..=MAX_WIDTH`): the scene is exactly that wide, and as tall as its content.
@@ -343,15 +334,3 @@ pub fn texts(session: &Session) -> PanelTexts {
     PanelTexts { labels: describe(session), rows: stats_rows(session) }
 }
 
-/// 1234567 as "1,234,567".
-pub(crate) fn group_thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (idx, ch) in digits.chars().enumerate() {
-        if idx > 0 && (digits.len() - idx).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}

@@ -265,9 +265,17 @@ pub fn with_loss_graph<T>(session: &Session, width: usize, use_graph: impl FnOnc
     let graph = LossGraph {
         reference: session.pca.fit.as_ref().map(|fit| (pca_label.as_str(), fit.mse, REFERENCE)),
         right: (!knowledge.is_empty()).then(|| (Series { label: "code's 5-NN accuracy (right axis)", colour: KNN_COLOUR, points: knowledge }, "5-NN accuracy")),
+        markers: changes_shown(session),
         ..plain(series, "MSE/px")
     };
     use_graph(&graph)
+}
+
+/// The user's changes the loss graph marks: those within its curve (a change before a loaded
+/// snapshot's curve began is in the snapshot, not on this graph), each at the examples seen.
+pub fn changes_shown(session: &Session) -> Vec<(f64, String)> {
+    let Some(first) = session.monitor.curves.train.first().map(|p| p.0) else { return Vec::new() };
+    session.changes.iter().map(|c| (c.examples_seen as f64, c.label.clone())).filter(|(x, _)| *x >= first).collect()
 }
 
 pub fn loss(session: &Session, width: usize) -> Scene {

@@ -570,3 +570,14 @@ fn display_takes_the_layout_and_paints_what_is_due() {
     display.draw_due(&session, &Manual::at(Panel::Scatter.every_ms()), &targets, |target, panel, _| painted.push((*target, panel, 0)));
     assert_eq!(painted, [("a", Panel::Scatter, 0)]);
 }
+
+/// `PANELS` is in `Panel::ALL`'s order (a panel's row is found by its index), and names are
+/// unique.
+#[test]
+fn the_panels_table_is_in_drawing_order() {
+    for (row, panel) in PANELS.iter().zip(Panel::ALL) {
+        assert_eq!(row.panel, panel, "{}", row.name);
+        assert_eq!(Panel::from_name(row.name), Some(panel));
+    }
+    assert_eq!(PANELS.len(), Panel::ALL.len());
+}

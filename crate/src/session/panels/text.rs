@@ -4,7 +4,7 @@
 
 use super::codes::{dead_units, turnoff_applies, Reconstructions, TURNOFF_DIGITS};
 use super::layers::current_example;
-use super::progress::{k_text, loss_text, main_label, phase_of};
+use super::progress::{changes_shown, k_text, loss_text, main_label, phase_of};
 use super::{group_thousands, Panel, Session};
 use crate::model::network::Workspace;
 use crate::pretrain::Phase;
@@ -105,6 +105,10 @@ pub(super) fn loss(session: &Session) -> String {
     }
     if let Some(&(_, knn)) = session.monitor.knowledge.last() {
         parts.push(format!("the code's 5-nearest-neighbour accuracy {}", pct(knn)));
+    }
+    let marked: Vec<String> = changes_shown(session).iter().map(|(x, label)| format!("{label} at {} examples", group_thousands(*x as u64))).collect();
+    if !marked.is_empty() {
+        parts.push(format!("marked on it, your changes: {}", marked.join("; ")));
     }
     format!("{}.", parts.join("; "))
 }

@@ -1,0 +1,147 @@
+// The settings controls are built from Rust's table: every training setting is changed through
+// its own control and read back from the session's State at the place the table names; a value
+// Rust refuses gets Rust's sentence next to its control; the page holds no option list or limit
+// of its own; and a reload keeps the view (layer, neurons, decoded map, log scale).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openPage, waitFor } from './harness.mjs';
+import { root } from '../scripts/toolchain.mjs';
+
+const training = (page) => waitFor(page, () => window.bottleneck?.stats()?.examples_seen > 0, undefined, 30_000);
+const at = (object, pointer) => pointer.split('/').slice(1).reduce((v, k) => (v == null ? undefined : v[k]), object);
+const idOf = (key) => key.replaceAll('_', '-');
+
+/** The row's value in the page's State (at the first of its pointers that exists). */
+async function valueOf(page, row) {
+  const state = await page.evaluate(() => window.bottleneck.state());
+  for (const p of row.paths) if (at(state, p) !== undefined) return at(state, p);
+  return undefined;
+}
+
+test('index.html holds no optimiser or noise option and no limit of a setting', () => {
+  const html = readFileSync(join(root, 'index.html'), 'utf8');
+  for (const name of ['sgd', 'adagrad', 'rmsprop', 'adadelta', 'adam', 'masking', 'gaussian', 'salt_pepper']) {
+    assert.ok(!html.includes(`value="${name}"`), `no <option value="${name}">`);
+  }
+  const settingsSection = html.slice(html.indexOf('id="settings-title"'), html.indexOf('id="snapshots-title"'));
+  assert.doesNotMatch(settingsSection, /\b(min|max)="/, 'no min or max on a setting');
+});
+
+test('every training setting is changed through its control and read back from the State', async () => {
+  const { page, consoleErrors, close } = await openPage('?preset=k-sparse');
+  try {
+    await training(page);
+    const rows = await page.evaluate(() => window.bottleneck.describe().settings.filter((r) => r.door === 'config'));
+    assert.ok(rows.length >= 14, `${rows.length} training settings`);
+    // Each optimiser in turn, so each of its fields has a control to change; then the rest.
+    const optimizer = rows.find((r) => r.key === 'optimizer');
+    const noise = rows.find((r) => r.key === 'noise');
+    const changed = new Set();
+    const change = async (row) => {
+      const id = `#${idOf(row.key)}`;
+      assert.ok(await page.isVisible(id), `${row.key} has a visible control`);
+      const before = await valueOf(page, row);
+      let want;
+      if (row.kind === 'switch') {
+        want = !before;
+        await page.setChecked(id, want);
+      } else {
+        want = row.kind === 'whole' ? before + 3 : Number((before * 0.5 || 0.25).toPrecision(3));
+        if (row.key === 'batch') want = 40;
+        await page.fill(id, String(want));
+        await page.dispatchEvent(id, 'change');
+      }
+      await waitFor(page, ({ row: r, want: w }) => {
+        const state = window.bottleneck.state();
+        const get = (p) => p.split('/').slice(1).reduce((v, k) => (v == null ? undefined : v[k]), state);
+        return r.paths.some((p) => get(p) === w);
+      }, { row, want });
+      assert.equal(await page.getAttribute(id, 'aria-invalid'), null, `${row.key} is not marked`);
+      changed.add(row.key);
+    };
+    for (const [type] of optimizer.options) {
+      await page.selectOption('#optimizer', type);
+      await waitFor(page, (t) => window.bottleneck.state().config.optimizer.type === t, type);
+      changed.add('optimizer');
+      for (const row of rows.filter((r) => r.paths.some((p) => p.startsWith('/config/optimizer/')) && r.kind !== 'choice')) {
+        if ((await valueOf(page, row)) === undefined) {
+          assert.equal(await page.isVisible(`#${idOf(row.key)}`) && row.key !== 'lr', false, `${row.key} is not offered under ${type}`);
+          continue;
+        }
+        await change(row);
+      }
+    }
+    for (const [kind] of noise.options.filter(([k]) => k !== 'none')) {
+      await page.selectOption('#noise', kind);
+      await waitFor(page, (k) => window.bottleneck.state().config.noise.type === k, kind);
+      changed.add('noise');
+      await change(rows.find((r) => r.key === 'noise_level'));
+    }
+    for (const row of rows.filter((r) => !changed.has(r.key))) await change(row);
+    assert.deepEqual([...changed].sort(), rows.map((r) => r.key).sort(), 'every training setting was changed');
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('a value Rust refuses is marked with its sentence next to its control, and the settings in force stay', async () => {
+  const { page, consoleErrors, close } = await openPage('?preset=convnetjs&optimizer=sgd');
+  try {
+    await training(page);
+    const momentum = (await page.evaluate(() => window.bottleneck.state())).config.optimizer.momentum;
+    await page.fill('#momentum', '1.5');
+    await page.dispatchEvent('#momentum', 'change');
+    await waitFor(page, () => document.getElementById('momentum').getAttribute('aria-invalid') === 'true');
+    const sentence = await page.textContent('#momentum-error');
+    assert.equal(sentence, 'momentum: sgd: momentum must be in [0, 1), got 1.5');
+    assert.match(await page.textContent('#settings-error'), /momentum must be in \[0, 1\), got 1\.5/);
+    assert.equal(await page.inputValue('#momentum'), '1.5', 'the typed value stays for the user to fix');
+    assert.equal((await page.evaluate(() => window.bottleneck.state())).config.optimizer.momentum, momentum);
+    // The control's description carries the sentence and what the setting takes, for screen readers.
+    const described = await page.evaluate(() => document.getElementById('momentum').getAttribute('aria-describedby').split(' ').map((id) => document.getElementById(id).textContent).join(' '));
+    assert.match(described, /in \[0, 1\)/);
+    assert.match(described, /momentum must be in/);
+    // A good value clears the mark.
+    await page.fill('#momentum', '0.5');
+    await page.dispatchEvent('#momentum', 'change');
+    await waitFor(page, () => window.bottleneck.state().config.optimizer.momentum === 0.5);
+    assert.equal(await page.getAttribute('#momentum', 'aria-invalid'), null);
+    assert.equal(await page.textContent('#momentum-error'), '');
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('a reload keeps the view: layer, neurons, decoded map and log scale', async () => {
+  const { page, consoleErrors, close } = await openPage();
+  try {
+    await training(page);
+    await page.selectOption('#scatter-layer', '1');
+    await waitFor(page, () => window.bottleneck.state().view.layer === 1);
+    await page.selectOption('#scatter-x', '5');
+    await waitFor(page, () => window.bottleneck.state().view.x === 5);
+    await page.check('#manifold');
+    await page.check('#log-scale');
+    await waitFor(page, () => window.bottleneck.state().view.manifold && window.bottleneck.state().view.log_y);
+    const view = (await page.evaluate(() => window.bottleneck.state())).view;
+    await waitFor(page, () => /layer=1/.test(location.search) && /x=5/.test(location.search) && /manifold=true/.test(location.search));
+    // Wait for the autosave that holds the view's commands, then reload.
+    await waitFor(page, () => /autosaved/.test(document.getElementById('autosave-status').textContent));
+    await page.waitForTimeout(1200);
+    await page.reload();
+    await training(page);
+    assert.deepEqual((await page.evaluate(() => window.bottleneck.state())).view, view);
+    assert.match(await page.evaluate(() => location.search), /layer=1.*x=5/);
+    assert.equal(await page.inputValue('#scatter-layer'), '1');
+    assert.equal(await page.inputValue('#scatter-x'), '5');
+    assert.equal(await page.isChecked('#manifold'), true);
+    assert.equal(await page.isChecked('#log-scale'), true);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await close();
+  }
+});
