@@ -73,10 +73,45 @@ test('a trainer that stops is restarted from the autosave, and the page says so'
     await waitFor(page, () => window.bottleneck.stats()?.examples_seen > 0);
     assert.equal((await stats(page)).examples_seen, seen);
     assert.deepEqual(await outputs(page), before, 'the network came back');
+    assert.equal(await page.evaluate(() => window.bottleneck.workersStarted()), 2, 'restarted once');
     // It goes on training, and its panels are drawn on fresh canvases.
     await page.click('#pause');
     await waitFor(page, (n) => window.bottleneck.stats().examples_seen > n, seen);
     assert.equal(await page.locator('canvas[data-panel]').count(), 7);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('a trainer that stops with messages on their way is restarted once, and each of them is answered', async () => {
+  const { page, consoleErrors, close } = await openPage('?preset=turnoff');
+  try {
+    await training(page);
+    const seen = await pauseAndAutosave(page);
+    const before = await outputs(page);
+    // The trap, and in the same turn what a busy page sends before the worker's loop next meets
+    // it: a layout change, the autosave on leaving, commands, a query and a picture. Messages
+    // arrive in order, so each of them reaches the dead handle, or a worker that knows it is dead.
+    const answers = await page.evaluate(async () => {
+      const b = window.bottleneck;
+      b.simulateTrap();
+      b.sendLayout();
+      window.dispatchEvent(new Event('pagehide'));
+      const asked = [b.command('step'), b.query({ reconstruct: { inputs: new Array(784).fill(0.5) } }), b.pictureSize('scatter'), b.command('save')];
+      return (await Promise.allSettled(asked)).map((r) => (r.status === 'rejected' ? String(r.reason) : 'answered as if alive'));
+    });
+    assert.equal(answers.length, 4);
+    for (const answer of answers) assert.match(answer, /the trainer (stopped|is restarting)/);
+    await waitFor(page, () => /The trainer stopped .* restarted from the autosave/.test(document.getElementById('opening-notes').textContent), undefined, 30_000);
+    assert.equal((await stats(page)).examples_seen, seen);
+    assert.deepEqual(await outputs(page), before, 'the network came back');
+    // Whatever else the dead worker sent (its error, late replies) started nothing more.
+    await page.waitForTimeout(1500);
+    assert.equal(await page.evaluate(() => window.bottleneck.workersStarted()), 2, 'restarted exactly once');
+    assert.equal((await text(page, 'opening-notes')).match(/The trainer stopped/g).length, 1);
+    assert.doesNotMatch(await text(page, 'autosave-status'), /failed/);
+    assert.deepEqual(await outputs(page), before, 'the restarted trainer still answers');
     assert.deepEqual(consoleErrors, []);
   } finally {
     await close();

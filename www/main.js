@@ -2,7 +2,8 @@
 // (worker.js) owns the wasm session and draws every panel into the canvases transferred to it,
 // so this thread stays free while training runs at full speed. Files go to Rust as bytes,
 // network definitions as text: nothing here parses or sniffs them, and nothing is ever eval'd.
-// If the worker dies, a new one starts from the autosave and the page says what happened.
+// If the worker dies, a new one starts from the autosave and the page says what happened; a
+// dead worker is replaced once, and whatever it still sends (an error, a late message) is ignored.
 import { at, buildControls, idOf, markControl, readConfig, showState } from './controls.js';
 import { showKnowledge, wireExplore } from './explore.js';
 import { download, panelText, shownPanels, showPanelInfo, watchLayout } from './panels.js';
@@ -12,6 +13,7 @@ const $ = (id) => document.getElementById(id);
 /** A worker that stops more often than this in a minute is not restarted again. */
 const MAX_RESTARTS_A_MINUTE = 3;
 let worker = null;
+let workersStarted = 0; // this page's workers so far: the first, and one per restart
 let restarts = []; // times of recent restarts
 let crashReason = null; // why the current worker was started, if it replaced a dead one
 const pending = new Map();
@@ -96,7 +98,7 @@ function onWorkerMessage({ data }) {
     }
     case 'fatal':
       if (data.starting) setMessage('status', `Could not start: ${data.message}`, true);
-      else restartWorker(data.message);
+      else restartWorker(worker, data.message);
       break;
   }
 }
@@ -117,9 +119,12 @@ function fillPresets() {
 
 /** Start a worker (again): the canvases of a dead one cannot be reused, so fresh ones stand in. */
 function startWorker(restore) {
-  worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-  worker.onmessage = onWorkerMessage;
-  worker.onerror = (e) => restartWorker(e.message || 'the worker failed');
+  const started = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  worker = started;
+  workersStarted += 1;
+  // A worker that has been replaced is not listened to: it was dead, and its news is old.
+  started.onmessage = (e) => started === worker && onWorkerMessage(e);
+  started.onerror = (e) => restartWorker(started, e.message || 'the worker failed');
   const params = new URLSearchParams(location.search);
   // The link's values go to Rust as text pairs; Rust says what it could not use.
   const link = [...params].filter(([key]) => key !== 'simd');
@@ -133,8 +138,11 @@ function startWorker(restore) {
   worker.postMessage({ type: 'init', canvases, link, layout, simd: params.get('simd') || 'best', restore }, Object.values(canvases));
 }
 
-/** The worker died (a trap, memory): start a new one from the autosave, and say so. */
-function restartWorker(reason) {
+/** The worker `dead` died (a trap, memory): start a new one from the autosave, and say so.
+ * Its error event and its 'fatal' message can both arrive: the first restarts it, and the
+ * rest (like anything from a worker already replaced) change nothing. */
+function restartWorker(dead, reason) {
+  if (dead !== worker) return;
   const now = Date.now();
   restarts = restarts.filter((t) => now - t < 60_000);
   worker?.terminate();
@@ -509,7 +517,7 @@ function start() {
     worker?.postMessage({ type: 'layout', layout: next });
   });
   // Hooks for the browser tests: read the latest numbers, send typed commands and queries,
-  // and stop the trainer the way a trap would.
+  // stop the trainer the way a trap would, and send the layout without waiting for a resize.
   window.bottleneck = {
     stats: () => stats,
     state: () => state,
@@ -519,6 +527,9 @@ function start() {
     simd: () => simd,
     threads: () => threads,
     simulateTrap: () => worker.postMessage({ type: 'simulate-trap' }),
+    sendLayout: () => worker.postMessage({ type: 'layout', layout }),
+    /** How many workers this page has started: 1, plus one per restart. */
+    workersStarted: () => workersStarted,
     /** The size of a panel's canvas as the worker drew it (device pixels). */
     pictureSize: async (name) => {
       const { blob } = await post({ type: 'png', panels: [{ name, title: name }] });

@@ -3,6 +3,9 @@
 // Commands and queries go to Rust as the page sent them (typed objects carried by
 // serde-wasm-bindgen); replies and figures come back as objects. It also keeps the autosave:
 // the session's snapshot in IndexedDB, so a reload or a restarted worker picks up the run.
+// Every call into Rust goes through rust(): the first one that finds the wasm instance gone (a
+// trap) makes this worker dead for good: one 'fatal' to the page, the handle never touched
+// again, and an error reply to anything asked of it afterwards while the page starts a new one.
 import { loadBottleneck } from './simd.js';
 import { del, get, set } from './vendor/idb-keyval.js';
 
@@ -18,6 +21,7 @@ const AUTOSAVE_KEY = 'bottleneck-autosave';
 const TEXT_EVERY_MS = 1000;
 
 let handle = null;
+let dead = null; // once a trap has left the wasm instance unusable: what happened, in words
 let canvases = {}; // the panels' canvases by name, for PNG pictures
 let layoutNow = null; // the page's latest canvas widths and pixel density
 let lastStatsPost = 0;
@@ -25,24 +29,56 @@ let lastTextPost = 0;
 const wake = new MessageChannel();
 const autosave = { last: 0, cost: 0, dirtySince: null, busy: false };
 
+/** Whether an exception from a call into Rust means the wasm instance is gone. A Rust panic
+ * aborts with a trap (a RuntimeError, as do out-of-bounds memory and running out of memory);
+ * running out of stack is a RangeError, and leaves Rust's own stack pointer wrong. A handle a
+ * trap left borrowed, or one freed (the test hook), makes wasm-bindgen refuse every later call.
+ * What the session itself refuses (a bad command, file or query) is a plain Error with a
+ * sentence, and the session goes on. */
+function isTrap(err) {
+  if (err instanceof WebAssembly.RuntimeError || err instanceof RangeError) return true;
+  return /null pointer passed to rust|recursive use of an object|attempted to take ownership/.test(err?.message ?? '');
+}
+
+/** Call the session's `method`. After a trap it throws the same sentence without touching the
+ * handle, so no message can reach the dead instance, whichever arrives first. */
+function rust(method, ...args) {
+  if (dead) throw new Error(dead);
+  if (!handle) throw new Error('the trainer is still starting');
+  try {
+    return handle[method](...args);
+  } catch (err) {
+    if (isTrap(err)) die(err);
+    throw err;
+  }
+}
+
+/** The wasm instance is gone: say so once, and let the page start a new worker. */
+function die(err) {
+  if (dead) return;
+  dead = `the trainer stopped (${err?.message ?? err})`;
+  handle = null;
+  postMessage({ type: 'fatal', message: String(err?.message ?? err) });
+}
+
 function loop() {
+  if (dead) return;
   let stats;
   try {
-    stats = handle.tick(SLICE_MS);
+    stats = rust('tick', SLICE_MS);
+    const now = performance.now();
+    if (now - lastStatsPost >= STATS_EVERY_MS) {
+      lastStatsPost = now;
+      postMessage({ type: 'stats', stats });
+    }
+    if (now - lastTextPost >= TEXT_EVERY_MS) postText(false);
+    const due = Math.max(AUTOSAVE_EVERY_MS, 50 * autosave.cost);
+    if ((!stats.paused && now - autosave.last > due) || (autosave.dirtySince !== null && now - autosave.dirtySince > AUTOSAVE_AFTER_COMMAND_MS)) saveNow();
   } catch (err) {
-    // A panic leaves the wasm instance unusable: say so, and let the page start a new worker.
-    postMessage({ type: 'fatal', message: `the trainer stopped (${err.message ?? err})` });
-    handle = null;
+    // The session cannot go on (a trap, or a slice that failed): the page starts a new worker.
+    die(err);
     return;
   }
-  const now = performance.now();
-  if (now - lastStatsPost >= STATS_EVERY_MS) {
-    lastStatsPost = now;
-    postMessage({ type: 'stats', stats });
-  }
-  if (now - lastTextPost >= TEXT_EVERY_MS) postText(false);
-  const due = Math.max(AUTOSAVE_EVERY_MS, 50 * autosave.cost);
-  if ((!stats.paused && now - autosave.last > due) || (autosave.dirtySince !== null && now - autosave.dirtySince > AUTOSAVE_AFTER_COMMAND_MS)) saveNow();
   // Paused: redraw now and then; training: come straight back after pending messages.
   if (stats.paused) setTimeout(loop, 50);
   else wake.port2.postMessage(null);
@@ -55,7 +91,7 @@ const linkText = (pairs) => new URLSearchParams(pairs ?? []).toString();
 /** The panels' spoken names and the live figures as text (`force`: the page shows them now). */
 function postText(force) {
   lastTextPost = performance.now();
-  postMessage({ type: 'text', text: handle.panel_text(), force });
+  postMessage({ type: 'text', text: rust('panel_text'), force });
 }
 
 /** A PNG of one panel, or of several (the dashboard) laid out in rows with their titles. */
@@ -104,28 +140,29 @@ async function png(panels) {
 function pictureOf(name) {
   if (canvases[name]) return canvases[name];
   const canvas = new OffscreenCanvas(1, 1);
-  handle.draw_on(name, canvas);
+  rust('draw_on', name, canvas);
   return canvas;
 }
 
 function widthOf(name) {
-  return handle.panel_width(name);
+  return rust('panel_width', name);
 }
 
-/** Write the session's snapshot to IndexedDB (one write at a time). */
+/** Write the session's snapshot to IndexedDB (one write at a time). A dead worker writes
+ * nothing: the last good autosave is what the next worker starts from. */
 async function saveNow() {
   if (!handle || autosave.busy) return;
   autosave.busy = true;
   autosave.dirtySince = null;
   const start = performance.now();
   try {
-    const reply = handle.apply('save');
+    const reply = rust('apply', 'save');
     const summary = { preset: reply.state.preset, link: linkText(reply.state.link), view: reply.state.view, examples_seen: reply.stats.examples_seen, paused: reply.stats.paused, saved_at: Date.now() };
     await set(AUTOSAVE_KEY, { text: reply.payload.snapshot, summary });
     postMessage({ type: 'saved', summary });
   } catch (err) {
     // Nothing to save (a network that cannot be written) or no IndexedDB: the page says so.
-    postMessage({ type: 'saved', error: String(err.message ?? err) });
+    if (!dead) postMessage({ type: 'saved', error: String(err.message ?? err) });
   } finally {
     autosave.busy = false;
     autosave.last = performance.now();
@@ -137,12 +174,12 @@ async function saveNow() {
 async function restoreAutosave() {
   const saved = await get(AUTOSAVE_KEY).catch(() => undefined);
   if (!saved) return null;
-  handle.apply({ load: { bytes: new TextEncoder().encode(saved.text) } });
-  if (saved.summary.paused) handle.apply('pause');
+  rust('apply', { load: { bytes: new TextEncoder().encode(saved.text) } });
+  if (saved.summary.paused) rust('apply', 'pause');
   // A snapshot holds the network, not how it was looked at: the view comes back as it was.
   if (saved.summary.view) {
     try {
-      handle.apply({ view: saved.summary.view });
+      rust('apply', { view: saved.summary.view });
     } catch {
       // A view this network cannot show (an older autosave): it opens with its own.
     }
@@ -156,10 +193,10 @@ async function start({ canvases: given, link, layout, simd, restore }) {
   if (!response.ok) throw new Error(`could not fetch the digits (HTTP ${response.status}): run npm start`);
   handle = new wasm.Handle(new Uint8Array(await response.arrayBuffer()), link);
   layoutNow ??= layout;
-  if (layoutNow) handle.layout(layoutNow);
+  if (layoutNow) rust('layout', layoutNow);
   canvases = given;
-  for (const [name, canvas] of Object.entries(canvases)) handle.attach(name, canvas);
-  const notes = handle.notes();
+  for (const [name, canvas] of Object.entries(canvases)) rust('attach', name, canvas);
+  const notes = rust('notes');
   // A plain reload, or a restart after a crash, picks up the autosave; a link that asks for
   // something of its own opens that, with the autosave one click away.
   const autosaved = { restored: null, available: null };
@@ -174,7 +211,7 @@ async function start({ canvases: given, link, layout, simd, restore }) {
       notes.push(`The last run's autosave could not be restored (${err.message ?? err}), so this is a fresh start.`);
     }
   }
-  postMessage({ type: 'ready', reply: handle.apply('describe'), simd: wasm.simd_level(), threads: wasm.threads(), notes, autosaved });
+  postMessage({ type: 'ready', reply: rust('apply', 'describe'), simd: wasm.simd_level(), threads: wasm.threads(), notes, autosaved });
   postText(true);
   loop();
 }
@@ -185,47 +222,53 @@ onmessage = async ({ data }) => {
       try {
         await start(data);
       } catch (err) {
-        postMessage({ type: 'fatal', message: String(err.message ?? err), starting: true });
+        // A trap while starting has already been reported (the page restarts from the autosave).
+        if (!dead) postMessage({ type: 'fatal', message: String(err.message ?? err), starting: true });
       }
       return;
     case 'autosave':
       return saveNow();
     case 'layout':
       layoutNow = data.layout;
-      handle?.layout(layoutNow);
-      return;
-    case 'png':
-      try {
-        const { blob, name } = await png(data.panels);
-        return postMessage({ type: 'reply', id: data.id, reply: { blob, name } });
-      } catch (err) {
-        return postMessage({ type: 'error', id: data.id, message: String(err.message ?? err) });
+      // A layout Rust cannot use keeps the last one (Rust warns); after a trap the next worker
+      // gets this layout from the page.
+      if (handle) {
+        try {
+          rust('layout', layoutNow);
+        } catch (err) {
+          if (!dead) console.warn(`layout not used: ${err.message ?? err}`);
+        }
       }
+      return;
     case 'forget':
       await del(AUTOSAVE_KEY).catch(() => {});
       autosave.dirtySince = null;
       return postMessage({ type: 'reply', id: data.id, reply: null });
-    case 'restore':
-      try {
-        const summary = await restoreAutosave();
-        return postMessage({ type: 'reply', id: data.id, reply: { summary, ...handle.apply('describe') } });
-      } catch (err) {
-        return postMessage({ type: 'error', id: data.id, message: String(err.message ?? err) });
-      }
     case 'simulate-trap':
-      // Test hook: leave the session unusable the way a trap does, so the page's recovery
-      // from a crashed trainer can be tested with real messages.
-      handle.free();
+      // Test hook: leave the session unusable the way a trap does (wasm-bindgen refuses every
+      // later call), so the page's recovery from a crashed trainer is tested with real messages.
+      if (handle) handle.free();
       return;
   }
   try {
-    const reply = data.type === 'query' ? handle.query(data.query) : handle.apply(data.command);
-    postMessage({ type: 'reply', id: data.id, reply });
-    if (data.type === 'command') {
-      autosave.dirtySince ??= performance.now();
-      postText(true);
+    if (dead) throw new Error(dead);
+    if (data.type === 'png') return postMessage({ type: 'reply', id: data.id, reply: await png(data.panels) });
+    if (data.type === 'restore') {
+      const summary = await restoreAutosave();
+      return postMessage({ type: 'reply', id: data.id, reply: { summary, ...rust('apply', 'describe') } });
     }
+    const reply = data.type === 'query' ? rust('query', data.query) : rust('apply', data.command);
+    postMessage({ type: 'reply', id: data.id, reply });
   } catch (err) {
-    postMessage({ type: 'error', id: data.id, message: String(err.message ?? err) });
+    // A refusal, or (after a trap) the sentence that the trainer stopped: the caller shows it.
+    return postMessage({ type: 'error', id: data.id, message: String(err.message ?? err) });
+  }
+  if (data.type === 'command') {
+    autosave.dirtySince ??= performance.now();
+    try {
+      postText(true);
+    } catch {
+      // Only a trap fails here, and rust() has told the page.
+    }
   }
 };
