@@ -118,7 +118,7 @@ test('save downloads a valid snapshot; a fresh page loads it and reconstructs id
     const got = await reconstruct(second.page, probeInputs(8));
     assert.deepEqual(got, want, 'the loaded network reconstructs exactly as the saved one');
     const loadedState = await state(second.page);
-    assert.equal(loadedState.optimizer, 'adadelta', 'loading replaced the trainer too');
+    assert.equal(loadedState.config.optimizer.type, 'adadelta', 'loading replaced the trainer too');
     assert.equal(loadedState.layers.length, 6);
     assert.equal((await stats(second.page)).examples_seen, saved.progress.examples_seen);
     assert.deepEqual([...first.consoleErrors, ...second.consoleErrors], []);

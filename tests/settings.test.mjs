@@ -145,3 +145,34 @@ test('a reload keeps the view: layer, neurons, decoded map and log scale', async
     await close();
   }
 });
+
+test('a change of the learning rate is marked on the loss graph; a rate that kills every unit is said, and undo recovers', async () => {
+  const { page, consoleErrors, close } = await openPage('?preset=turnoff');
+  try {
+    await training(page);
+    await page.waitForTimeout(1500);
+    await page.fill('#lr', '0.05');
+    await page.click('#lr-apply');
+    await waitFor(page, () => window.bottleneck.state().config.optimizer.lr === 0.05);
+    const at = (await page.evaluate(() => window.bottleneck.state())).changes.at(-1);
+    assert.equal(at.label, 'learning rate 0.05');
+    // The marker is in the loss graph's accessible description once the graph has drawn past it.
+    await waitFor(page, () => /marked on it, your changes: learning rate 0\.05 at [\d,]+ examples/.test(document.getElementById('canvas-loss').getAttribute('aria-label')), undefined, 15_000);
+    // Within 10 s the page says what broke, by the rate box, and offers to undo.
+    await waitFor(page, () => /is dead|stopped moving|saturated/.test(document.getElementById('health').textContent), undefined, 10_000);
+    assert.match(await page.textContent('#health'), /learning rate 0\.05\) is the likely cause/);
+    assert.equal(await page.isVisible('#undo'), true);
+    assert.match(await page.textContent('#undo'), /undo: learning rate 0\.05/);
+    await page.click('#undo');
+    await waitFor(page, () => window.bottleneck.state().config.optimizer.lr === 0.001 && window.bottleneck.state().undo === null);
+    const back = (await page.evaluate(() => window.bottleneck.stats())).examples_seen;
+    assert.equal(back, at.examples_seen, 'back to just before the change');
+    // Training goes on from there, and the sentence is gone.
+    await waitFor(page, (n) => window.bottleneck.stats().examples_seen > n + 5000, back, 20_000);
+    assert.equal(await page.isVisible('#health'), false);
+    assert.equal((await page.evaluate(() => window.bottleneck.stats())).health, null);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await close();
+  }
+});

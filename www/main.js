@@ -194,6 +194,9 @@ function showStats(next) {
   stats = next;
   $('pause').textContent = next.paused ? 'resume' : 'pause';
   if (next.paused_reason) setMessage('status', `Paused: ${next.paused_reason}`, true);
+  // A network broken but finite (dead or saturated units, a stalled loss): said by the rate box.
+  if ($('health').textContent !== (next.health ?? '')) $('health').textContent = next.health ?? '';
+  $('health').hidden = !next.health;
   const measuredAt = next.knowledge?.examples_seen ?? null;
   if (measuredAt !== lastKnowledgeAt) {
     lastKnowledgeAt = measuredAt;
@@ -236,6 +239,8 @@ function applyState(next, refillSpec) {
     ? `applies to ${type} at once`
     : `${type} has no learning rate: it sizes each step from running averages of gradients and updates. ${withRate.join(', ')} take one: pick one of them as the optimiser to set a rate.`;
   showSeedNote();
+  $('undo').hidden = !next.undo;
+  $('undo').textContent = next.undo ? `undo: ${next.undo}` : '';
   $('speed').value = String(speedIndex(next.speed));
   $('speed-value').textContent = speedText(next.speed);
   $('speed').setAttribute('aria-valuetext', speedText(next.speed));
@@ -419,6 +424,7 @@ function wire() {
     $('speed-value').textContent = speedText(speed);
     run({ 'set-speed': { steps_per_second: speed } });
   };
+  $('undo').onclick = () => run('undo').then((r) => r && setMessage('lr-error', `Went back to just before the change; training goes on from there.`));
   // The rate's own button, for those who look for one; its control applies on change too.
   $('lr-apply').onclick = () => applySettings(description.settings.find((r) => r.key === 'lr'));
   $('reload').onclick = async () => {

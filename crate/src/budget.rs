@@ -34,6 +34,8 @@ pub const MAX_COUNT: u64 = 1 << 53;
 pub const MAX_BYTES: usize = 128 * 1024 * 1024;
 /// Healthy checkpoints the trainer keeps to roll back to (train.rs).
 pub const CHECKPOINTS: u64 = 3;
+/// Copies of a run the session keeps to undo a change of settings (session `Undo`).
+pub const UNDO_POINTS: u64 = 1;
 
 /// What training a network costs, in f32 values and flops.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,8 +55,9 @@ impl TrainingCost {
     pub fn of(checked: &Checked, batch: usize, optimizer: &Optimizer) -> TrainingCost {
         let slots = optimizer.n_slots() as u64;
         let params = checked.n_params();
-        // Value, gradient, the step's backup, slots and their backup, checkpoints of both.
-        let copies_per_param = 3 + 2 * slots + CHECKPOINTS * (1 + slots);
+        // Value, gradient, the step's backup, slots and their backup, checkpoints of both, and
+        // the point an undo goes back to (the session's, before the latest change).
+        let copies_per_param = 3 + 2 * slots + (CHECKPOINTS + UNDO_POINTS) * (1 + slots);
         let widest = checked.layers.iter().map(|l| l.n_out.max(l.n_in) as u64).max().unwrap_or(0);
         let n_outputs = checked.layers.last().map_or(0, |l| l.n_out as u64);
         // Per row: the input, every layer's output, the logits, two gradient buffers, and the

@@ -6,6 +6,7 @@
 
 pub mod experiment;
 pub mod explore;
+pub mod health;
 pub mod knowledge;
 pub mod link;
 pub mod monitor;
@@ -53,6 +54,15 @@ const PCA_AFTER_MS: f64 = 1000.0;
 const PCA_MAX_DIM_BY_BLOCK: usize = 120_000;
 /// While training, the PCA fit advances at most this long (ms) per housekeeping slice.
 const PCA_SLICE_MS: f64 = 15.0;
+
+/// The run just before a change to its settings: where it stood, the settings it had, what
+/// the change was, and how many changes came before it.
+struct Undo {
+    point: Box<crate::snapshot::Snapshot>,
+    config: TrainConfig,
+    what: String,
+    changes: usize,
+}
 
 /// A refusal, in one plain sentence. The session is exactly as it was before the command.
 #[derive(Clone, Debug, PartialEq)]
@@ -106,6 +116,10 @@ pub struct Session {
     built_in: Option<Dataset>,
     /// The changes a user made to this run, for the loss graph's markers (saved with it).
     changes: Vec<Change>,
+    /// The run just before the latest change to its settings, to go back to.
+    undo: Option<Undo>,
+    /// What is wrong with the network, though finite (`health::diagnose`), in a sentence.
+    health: Option<String>,
     /// Slow motion: at most this many steps a second, and when the next may come.
     speed: Option<f64>,
     next_step_at: f64,
@@ -171,6 +185,8 @@ impl Session {
             marked: Vec::new(),
             built_in: None,
             changes: Vec::new(),
+            undo: None,
+            health: None,
             speed: None,
             next_step_at: 0.0,
             scatter_seen: Default::default(),
@@ -211,11 +227,18 @@ impl Session {
             }
             Command::SetConfig { config } => {
                 let before = self.settings().to_json();
+                let (old, point) = (self.experiment.train.clone(), self.run.save(&self.experiment, &self.comparisons));
                 self.set_config(config)?;
                 let what = settings::changed(&before, &self.settings().to_json());
                 if !what.is_empty() {
-                    self.changes.push(Change { examples_seen: self.run.examples_seen(), label: what });
+                    self.changes.push(Change { examples_seen: self.run.examples_seen(), label: what.clone() });
+                    // The run as it was just before, to go back to if the change breaks it.
+                    self.undo = Some(Undo { point: Box::new(point), config: old, what, changes: self.changes.len() - 1 });
                 }
+                Payload::None
+            }
+            Command::Undo => {
+                self.undo_change()?;
                 Payload::None
             }
             Command::LoadPreset { name, seed } => {
@@ -440,6 +463,27 @@ impl Session {
         Ok(snapshot.to_json()?)
     }
 
+    /// Go back to the run as it was just before the latest change to its settings (its
+    /// network, optimiser state, data order and generator, the settings before), keeping the
+    /// curves up to there; the change's mark gives way to one saying it was undone.
+    fn undo_change(&mut self) -> Result<(), Error> {
+        let undo = self.undo.as_ref().ok_or("there is no change to undo")?;
+        let experiment = Experiment { train: undo.config.clone(), ..self.experiment.clone() };
+        let (run, companions) = continue_from(Saved::Snapshot(undo.point.clone()), &experiment, &self.train, &self.valid)?;
+        check_run(&run, &companions, &self.train)?;
+        let undo = self.undo.take().expect("checked above");
+        let seen = run.examples_seen();
+        self.run = run;
+        self.comparisons = companions;
+        self.experiment = experiment;
+        self.changes.truncate(undo.changes);
+        self.changes.push(Change { examples_seen: seen, label: format!("undid: {}", undo.what) });
+        self.monitor.rewind(seen as f64);
+        self.health = None;
+        self.paused_reason = None;
+        Ok(())
+    }
+
     fn set_config(&mut self, config: TrainConfig) -> Result<(), Error> {
         self.run.set_config(config.clone())?;
         self.experiment.train = config;
@@ -499,6 +543,8 @@ impl Session {
         self.run = run;
         self.comparisons = companions;
         self.changes.clear();
+        self.undo = None;
+        self.health = None;
         self.monitor.restart();
         self.paused_reason = None;
         self.started_ms = self.clock.now_ms();
@@ -579,6 +625,8 @@ impl Session {
         if now >= self.monitor.next_validation && (self.monitor.curves.valid_mse.is_none() || stale) {
             let eval = evaluate(self.network(), &self.valid);
             self.monitor.curves.push_valid(seen, eval.mse_per_pixel);
+            let digits = self.valid.spread(health::DIGITS);
+            self.health = health::diagnose(self.network(), &digits, &mut Workspace::default(), &self.monitor.curves);
             self.monitor.valid_bce = eval.bce_per_pixel;
             let cost = self.clock.now_ms() - now;
             self.monitor.validation_ms = cost;

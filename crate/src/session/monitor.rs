@@ -117,6 +117,16 @@ impl Monitor {
     }
 
     /// Forget everything about the network before (a new one is starting).
+    /// Forget what came after `seen` examples (the run went back there).
+    pub fn rewind(&mut self, seen: f64) {
+        self.curves.train.retain(|p| p.0 <= seen);
+        self.curves.valid.retain(|p| p.0 <= seen);
+        self.knowledge.retain(|p| p.0 <= seen);
+        self.curves.smoothed_mse = self.curves.train.last().map(|p| p.1);
+        self.curves.valid_mse = self.curves.valid.last().map(|p| p.1);
+        self.smoothed_bce = None;
+    }
+
     pub fn restart(&mut self) {
         *self = Monitor::default();
     }

@@ -21,6 +21,8 @@ pub enum Command {
     Resume,
     /// Train exactly one minibatch, and stay paused.
     Step,
+    /// Go back to the run as it was just before the latest change to its settings.
+    Undo,
     /// Start the experiment over from a seed (default: the current one). The seed field in the
     /// page takes effect only here (or with the preset `LoadPreset` starts): nothing else
     /// changes the seed of a run under way.
@@ -226,6 +228,8 @@ pub struct State {
     pub speed: Option<f64>,
     /// The changes a user made while this run trained, each at the examples seen then.
     pub changes: Vec<crate::snapshot::Change>,
+    /// The change `Undo` would take back, if any.
+    pub undo: Option<String>,
     /// How many of your digits are marked on the scatter.
     pub marked: usize,
     /// Which digits the experiment trains on: "built-in", or your IDX file's count.
@@ -302,6 +306,9 @@ pub struct Stats {
     pub paused: bool,
     /// Why training stopped by itself (a divergence, say), in a sentence.
     pub paused_reason: Option<String>,
+    /// What is wrong with the network though it is finite (a dead layer, saturated units, a
+    /// stalled loss), in a sentence naming the latest change when there is one to undo.
+    pub health: Option<String>,
     /// The k in force of a top-k layer (it anneals toward the spec's k).
     pub top_k: Option<usize>,
 }

@@ -39,6 +39,7 @@ impl Session {
             choices: settings::choices(&self.experiment),
             speed: self.speed,
             changes: self.changes.clone(),
+            undo: self.undo.as_ref().map(|u| u.what.clone()),
             marked: self.marked.len(),
             digits: match (&self.built_in, &self.digits) {
                 (Some(_), Some(digits)) => format!("your {} digits", digits.n_images),
@@ -89,6 +90,10 @@ impl Session {
             }),
             paused: self.paused,
             paused_reason: self.paused_reason.clone(),
+            health: self.health.as_ref().map(|h| match &self.undo {
+                Some(undo) => format!("{h} Your change at {} examples ({}) is the likely cause: undo goes back to just before it.", crate::decimal::group_thousands(self.changes.get(undo.changes).map_or(0, |c| c.examples_seen)), undo.what),
+                None => h.clone(),
+            }),
             top_k: self.network().layers().iter().find_map(|l| l.kind().top_k().and(l.top_k())),
         }
     }

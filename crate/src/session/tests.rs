@@ -989,3 +989,45 @@ fn changes_are_marked_where_they_happened_and_saved_with_the_run() {
     other.apply(Command::LoadPreset { name: "turnoff".into(), seed: None }).unwrap();
     assert!(other.state().changes.is_empty(), "a new run starts with no marks");
 }
+
+/// A learning rate far too large for `turnoff` leaves a finite but broken network: the session
+/// says which layer died and that the change is the likely cause, and undo goes back to the
+/// run just before the change, which then trains on.
+#[test]
+fn a_broken_network_is_said_and_the_change_undone() {
+    let (clock, now) = clock(1.0);
+    let mut session = Session::start(Experiment::preset("turnoff", 1).unwrap(), Some(digits(30)), clock).unwrap();
+    steps(&mut session, 4);
+    session.apply(Command::Resume).unwrap();
+    let before = snapshot(&mut session);
+    let at = session.examples_seen();
+    set_lr(&mut session, 0.05).unwrap();
+    assert_eq!(session.state().undo.as_deref(), Some("learning rate 0.05"));
+    let mut health = None;
+    for _ in 1..200 {
+        now.advance(400.0);
+        health = session.run_for(10.0).health;
+        if health.is_some() {
+            break;
+        }
+    }
+    let health = health.expect("the broken network is noticed");
+    assert!(health.contains("is dead") || health.contains("stopped moving"), "{health}");
+    assert!(health.ends_with(&format!("Your change at {} examples (learning rate 0.05) is the likely cause: undo goes back to just before it.", crate::decimal::group_thousands(at))), "{health}");
+    let reply = session.apply(Command::Undo).unwrap();
+    assert_eq!(reply.stats.examples_seen, at as f64, "back to just before the change");
+    assert_eq!(reply.state.config.optimizer.learning_rate(), Some(0.001));
+    assert_eq!((reply.stats.health.as_deref(), reply.state.undo.as_deref()), (None, None));
+    assert_eq!(reply.state.changes.last().map(|c| c.label.as_str()), Some("undid: learning rate 0.05"));
+    assert_eq!(session.monitor.curves.train.last().map_or(0.0, |p| p.0), at as f64, "the curve goes back too");
+    // The run is the one from before the change, bit for bit (but for its marks).
+    let strip = |text: String| {
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v.as_object_mut().unwrap().remove("changes");
+        v
+    };
+    assert_eq!(strip(snapshot(&mut session)), strip(before));
+    check_refused(&mut session, Command::Undo, "no change to undo");
+    steps(&mut session, 2);
+    assert!(session.examples_seen() > at);
+}
