@@ -96,6 +96,13 @@ export function ensureNightly() {
   }
 }
 
+/** cargo-fuzz (libFuzzer's driver for `npm run fuzz`), built from crates.io when it is missing. */
+export function ensureCargoFuzz() {
+  if (output('cargo', ['fuzz', '--version']) !== null) return;
+  log('installing cargo-fuzz for the coverage-guided fuzzer (a few minutes, once)');
+  run('cargo', ['install', 'cargo-fuzz']);
+}
+
 /** The wasm builds the page chooses between at load time (www/simd.js): the same crate, with
  * or without relaxed-simd's fused multiply-add in the matrix-product tile, and each with or
  * without threads. A threaded build (nightly, atomics, std rebuilt) spreads a training step

@@ -330,7 +330,7 @@ mod tests {
         let digits = Dataset::new(28, 28, pixels, Some(order.iter().map(|&i| labels[i]).collect()));
 
         let measured: Vec<&Preset> = all().iter().filter(|p| !p.optimizers.is_empty()).collect();
-        assert!(!measured.is_empty(), "presets.json has measured optimisers (examples/tune_optimizers.rs)");
+        assert!(!measured.is_empty(), "presets.json has measured optimisers (tools/tune_optimizers.rs)");
         let mut jobs = Vec::new();
         for preset in &measured {
             let own = preset.train.optimizer.name();

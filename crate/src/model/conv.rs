@@ -539,6 +539,9 @@ mod tests {
             Geometry { big, small: (cs, side(big.1), side(big.2)), size, stride: 1, pad }
         };
         let shapes = [g((1, 12, 12), 3, 5, 0), g((3, 9, 7), 2, 3, 1), g((2, 10, 10), 1, 4, 2), g((5, 8, 8), 4, 1, 0), g((20, 20, 20), 2, 11, 0), g((1, 36, 36), 20, 17, 0)];
+        // Not square, and kernels wider than the small side (a deconv reading it, unpadded, in
+        // its filter gradient): 35 wide and 36 high, and the other way round.
+        let shapes = shapes.into_iter().chain([g((1, 36, 35), 2, 34, 0), g((2, 36, 35), 1, 5, 2), g((1, 35, 36), 3, 30, 1), g((1, 36, 35), 2, 17, 0), g((3, 6, 9), 2, 5, 0), g((1, 9, 4), 1, 4, 3)]);
         for geometry in shapes {
             assert!(geometry.stride == 1 && geometry.pad < geometry.size);
             for batch in [1, 3, 9] {

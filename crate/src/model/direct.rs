@@ -141,11 +141,15 @@ impl Lanes {
 
     /// The layout of a correlation's input: `channels` × (h, w) images with `pad` zero pixels
     /// on every side, for a window of `size`, wide enough for both kernels' tiles to read past
-    /// the last output column.
+    /// the last output column. A tensor narrower than the window has no output columns: a
+    /// deconv's input, unpadded, which only `filter_gradient` reads as its small side (the
+    /// deconv's filters may be wider than it), needs no room for either kernel's tiles.
     pub fn input(channels: usize, (h, w): (usize, usize), pad: usize, size: usize, batch: usize) -> Lanes {
         let (rows, cols) = (h + 2 * pad, w + 2 * pad);
-        let out_w = cols + 1 - size;
-        let cols = cols.max(out_w.next_multiple_of(OX) + size - 1).max(out_w + size.next_multiple_of(KQ) - 1);
+        let cols = match (cols + 1).checked_sub(size) {
+            Some(out_w) if out_w > 0 => cols.max(out_w.next_multiple_of(OX) + size - 1).max(out_w + size.next_multiple_of(KQ) - 1),
+            _ => cols,
+        };
         Lanes { channels, rows, cols, images: batch.next_multiple_of(IMAGE_GRAIN) }
     }
 

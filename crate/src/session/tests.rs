@@ -21,17 +21,7 @@ fn clock(per_read: f64) -> (Box<dyn Clock>, Manual) {
 /// digits are (so the fixed split keeps a tenth of each class): a bar placed by the class and
 /// a faint diagonal that varies with the image.
 pub(super) fn digits(per_class: usize) -> Dataset {
-    let n = 10 * per_class;
-    let mut pixels = vec![0.0f32; n * 784];
-    let labels: Vec<u8> = (0..n).map(|i| (i / per_class) as u8).collect();
-    for (image_idx, &label) in labels.iter().enumerate() {
-        let image = &mut pixels[image_idx * 784..(image_idx + 1) * 784];
-        for row in 4..24 {
-            image[row * 28 + 4 + 2 * label as usize] = 1.0;
-            image[row * 28 + (row + image_idx) % 28] += 0.3;
-        }
-    }
-    Dataset::new(28, 28, pixels, Some(labels))
+    crate::data::synthetic::digits(per_class)
 }
 
 fn start(preset: &str, seed: u64) -> Session {
