@@ -163,12 +163,8 @@ fn merged(base: &TrainConfig, patch: &serde_json::Value, keep_noise: bool) -> Re
     Ok(config)
 }
 
-fn manifest_path(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
-}
-
 fn load_digits() -> Dataset {
-    let path = std::env::var("BOTTLENECK_DATA").map(PathBuf::from).unwrap_or_else(|_| manifest_path("../www/data/mnist10k.bin"));
+    let path = asset::builtin_path();
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read the digits at {}: {e} (npm run build:data)", path.display()));
     asset::parse(&bytes).expect("the digits asset parses")
 }

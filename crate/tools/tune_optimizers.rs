@@ -313,7 +313,7 @@ fn main() {
         eprintln!("{e}");
         std::process::exit(2);
     });
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../www/data/mnist10k.bin");
+    let path = asset::builtin_path();
     let digits = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display())).and_then(|b| asset::parse(&b)).unwrap_or_else(|e| {
         eprintln!("the built-in digits are needed: {e}");
         std::process::exit(1);
