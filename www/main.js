@@ -6,7 +6,7 @@
 // dead worker is replaced once, and whatever it still sends (an error, a late message) is ignored.
 import { at, buildControls, idOf, markControl, readConfig, showState } from './controls.js';
 import { showKnowledge, wireExplore } from './explore.js';
-import { download, panelText, shownPanels, showPanelInfo, watchLayout } from './panels.js';
+import { download, panelText, shownPanels, showPanelInfo, showPoint, watchLayout } from './panels.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -224,6 +224,7 @@ function speedText(speed) {
 /** Show the session's state in every control, and put it in the address bar.
  * `refillSpec`: also refill the network editor. */
 function applyState(next, refillSpec) {
+  const presetBefore = state?.preset;
   state = next;
   showState(next, description, $, ['lr']);
   const preset = description.presets.find((p) => p.name === next.preset);
@@ -257,6 +258,8 @@ function applyState(next, refillSpec) {
   $('manifold').checked = next.view.manifold;
   $('log-scale').checked = next.view.log_y;
   showPanelInfo(next.panels);
+  // A preset just picked (or opened by a link) shows its point first and brings it into view.
+  if (next.preset !== presetBefore) showPoint(preset?.point ?? [], presetBefore !== undefined || pointOnOpen);
   if (next.link != null) {
     const query = new URLSearchParams(next.link).toString();
     const simdParam = new URLSearchParams(location.search).get('simd');
@@ -511,6 +514,9 @@ function wire() {
   document.addEventListener('visibilitychange', () => document.hidden && worker?.postMessage({ type: 'autosave' }));
   pictures = wireExplore({ query, command: send, onError: (m) => setMessage('digits-status', m, true) }, () => layout?.widths.scatter ?? $('canvas-scatter').clientWidth);
 }
+
+/** A link that names a preset opens with its point in view. */
+const pointOnOpen = new URLSearchParams(location.search).has('preset');
 
 function start() {
   wire();

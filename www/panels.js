@@ -101,3 +101,21 @@ export function shownPanels() {
     .sort((a, b) => Number(getComputedStyle(a).order) - Number(getComputedStyle(b).order))
     .map((section) => ({ name: section.dataset.section, title: section.querySelector('h2')?.textContent ?? section.dataset.section }));
 }
+
+/** Where each column's panels stand in the page as written, to put them back. */
+let home = null;
+
+/** Put the panels that make the preset's point (`names`, from Rust's presets) first, right after
+ * the scatter, marked as the point; the others go back where the page has them. With `scroll`,
+ * bring the first of them into view (the preset was just picked, or a link asked for it). */
+export function showPoint(names, scroll) {
+  const sections = [...document.querySelectorAll('section[data-section]')];
+  home ??= [...document.querySelectorAll('.col')].map((col) => [col, [...col.children]]);
+  for (const [col, children] of home) col.append(...children);
+  const scatter = sections.find((s) => s.dataset.section === 'scatter');
+  const point = names.map((name) => sections.find((s) => s.dataset.section === name && name !== 'scatter')).filter(Boolean);
+  for (const section of sections) section.classList.toggle('is-point', point.includes(section));
+  scatter.after(...point);
+  const first = point.find((s) => !s.hidden);
+  if (scroll && first) first.scrollIntoView({ block: 'start' });
+}

@@ -168,7 +168,8 @@ mod tests {
     const ADAM: Optimizer = Optimizer::Adam { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
 
     /// The costs of a 784-100-784 network, by hand: 784·100 + 100 + 100·784 + 784 = 157,684
-    /// parameters; Adam keeps 2 slots, so 3 + 2·2 + 3·(1 + 2) = 16 copies of each; a row holds
+    /// parameters; Adam keeps 2 slots, so 3 + 2·2 + (3 + 1)·(1 + 2) = 19 copies of each (three
+    /// checkpoints and the undo point); a row holds
     /// 784 inputs, 100 + 784 layer outputs, 784 logits and two gradient buffers of the widest
     /// layer (2 · 784), 4,020 values, for 50 training rows and 500 view rows; the matrix
     /// products are 2·784·100·2 + 2·100·784·3 = 784,000 flops an example (the first layer
@@ -177,11 +178,11 @@ mod tests {
     fn training_costs_by_hand() {
         let cost = TrainingCost::of(&spec(100), 50, &ADAM);
         assert_eq!(cost.params, 157_684);
-        assert_eq!(cost.copies_per_param, 16);
+        assert_eq!(cost.copies_per_param, 19);
         assert_eq!(cost.activations, 4_020 * 550);
         assert_eq!(cost.scratch, 0);
         assert_eq!(cost.step_flops, 784_000 * 50);
-        assert_eq!(cost.bytes(), (157_684 * 16 + 4_020 * 550) * 4);
+        assert_eq!(cost.bytes(), (157_684 * 19 + 4_020 * 550) * 4);
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub struct Preset {
     pub caption: String,
     /// "What to look for: …": the finding the experiment reproduces, in a sentence or two.
     pub look_for: String,
+    /// The panels "What to look for" talks about, which the page puts first and brings into
+    /// view when the preset is picked (names of `session::panels::PANELS`).
+    pub point: Vec<String>,
     pub spec: NetSpec,
     pub train: TrainConfig,
     /// The data it trains on (default: the MNIST digits).

@@ -191,8 +191,11 @@ impl LossGraph<'_> {
     fn right_range(&self) -> Option<(f64, f64)> {
         let (series, _) = self.right.as_ref()?;
         let (lo, hi) = data_range(series.points.iter().map(|p| p.1), false)?;
-        let (lo, hi) = (lo.max(0.0), hi.min(1.0));
-        Some(if hi > lo { (lo, hi) } else { (0.0, 1.0) })
+        // Whole tenths, at least two of them, so a wobble of half a point does not fill the
+        // height and look dramatic: 90.5–91.5 % is drawn on 80–100 %.
+        let (lo, hi) = ((lo.max(0.0) * 10.0 - 1e-9).floor() / 10.0, (hi.min(1.0) * 10.0 + 1e-9).ceil() / 10.0);
+        let (lo, hi) = if hi - lo < 0.2 { if hi >= 1.0 { (hi - 0.2, hi) } else { (lo, lo + 0.2) } } else { (lo, hi) };
+        Some((lo.max(0.0), hi.min(1.0)))
     }
 
     /// Where the legend's items go: (x, y of the row's middle, label as drawn) for each series,
@@ -368,7 +371,13 @@ impl LossGraph<'_> {
                 scene.line(points, series.colour, 1.5, is_right);
             }
             let (lx, ly, label) = &legend[idx];
-            scene.rect(*lx, ly - 1.5, 12.0, 3.0, series.colour);
+            // The swatch drawn as the line is: two dashes for the dashed right-axis line.
+            if is_right {
+                scene.rect(*lx, ly - 1.0, 5.0, 2.0, series.colour);
+                scene.rect(lx + 7.0, ly - 1.0, 5.0, 2.0, series.colour);
+            } else {
+                scene.rect(*lx, ly - 1.5, 12.0, 3.0, series.colour);
+            }
             scene.text(lx + 16.0, *ly, label.clone(), TICK_SIZE, INK, Align::Left);
         }
         scene
@@ -387,6 +396,27 @@ mod tests {
         for (g, w) in got.iter().zip(want) {
             assert!((g - w).abs() < 1e-12 * w.abs().max(1.0), "{lo}..{hi}: {got:?}");
         }
+    }
+
+    /// A percent axis spans whole tenths, at least two: noise of half a point stays small.
+    #[test]
+    fn percent_axes_start_from_a_sensible_floor() {
+        let graph = |points: &'static [(f64, f64)]| LossGraph {
+            width: 400,
+            series: vec![],
+            reference: None,
+            log_y: false,
+            y_label: "MSE/px",
+            percent_y: false,
+            right: Some((Series { label: "5-NN", colour: [1, 2, 3, 255], points }, "5-NN accuracy")),
+            markers: vec![],
+            notes: vec![],
+        };
+        let range = |points| graph(points).right_range().map(|(lo, hi)| ((lo * 100.0).round(), (hi * 100.0).round()));
+        assert_eq!(range(&[(1.0, 0.905), (2.0, 0.915)]), Some((80.0, 100.0)));
+        assert_eq!(range(&[(1.0, 0.976), (2.0, 0.98)]), Some((80.0, 100.0)));
+        assert_eq!(range(&[(1.0, 0.12), (2.0, 0.55)]), Some((0.0, 60.0)));
+        assert_eq!(range(&[(1.0, 0.42), (2.0, 0.43)]), Some((40.0, 60.0)));
     }
 
     #[test]

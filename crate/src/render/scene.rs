@@ -25,7 +25,7 @@ pub const CLASS_COLOURS: [Colour; 10] = [
     [145, 30, 180, 255],
     [70, 240, 240, 255],
     [240, 50, 230, 255],
-    [188, 246, 12, 255],
+    [255, 255, 255, 255],
     [250, 190, 190, 255],
 ];
 
@@ -246,5 +246,35 @@ mod tests {
         let (x0, y0, x1, y1) = scene.items[1].bounds().unwrap();
         assert_eq!((x0, y0, y1), (4.0, 10.0 + 1.5 * line_height(10.0) - 5.0, 10.0 + 1.5 * line_height(10.0) + 5.0));
         assert!((x1 - (4.0 + 25.6)).abs() < 1e-4, "{x1}");
+    }
+
+    /// CIE L*a*b* of an sRGB colour (D65), for judging how alike two colours look.
+    fn lab(c: Colour) -> [f64; 3] {
+        let linear = |u: u8| {
+            let u = u as f64 / 255.0;
+            if u > 0.04045 { ((u + 0.055) / 1.055).powf(2.4) } else { u / 12.92 }
+        };
+        let (r, g, b) = (linear(c[0]), linear(c[1]), linear(c[2]));
+        let (x, y, z) = ((0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047, 0.2126 * r + 0.7152 * g + 0.0722 * b, (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883);
+        let f = |t: f64| if t > 0.008856 { t.cbrt() } else { 7.787 * t + 16.0 / 116.0 };
+        [116.0 * f(y) - 16.0, 500.0 * (f(x) - f(y)), 200.0 * (f(y) - f(z))]
+    }
+
+    /// The scatter tells the classes apart by colour: no two look alike (ΔE*76 ≥ 25), and the
+    /// 1s and the 8s of the conv preset are not two greens (8 is the one white).
+    #[test]
+    fn class_colours_look_different() {
+        let hue = |l: [f64; 3]| l[2].atan2(l[1]).to_degrees();
+        let chroma = |l: [f64; 3]| l[1].hypot(l[2]);
+        for (i, a) in CLASS_COLOURS.iter().enumerate() {
+            for (j, b) in CLASS_COLOURS.iter().enumerate().skip(i + 1) {
+                let (p, q) = (lab(*a), lab(*b));
+                let delta = ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2)).sqrt();
+                assert!(delta >= 25.0, "{i} and {j}: ΔE {delta:.1}");
+            }
+        }
+        let (one, eight) = (lab(CLASS_COLOURS[1]), lab(CLASS_COLOURS[8]));
+        let apart = (hue(one) - hue(eight)).abs() % 360.0;
+        assert!(chroma(eight) < 10.0 || apart.min(360.0 - apart) >= 60.0, "1 and 8 share a hue");
     }
 }

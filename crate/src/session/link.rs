@@ -158,6 +158,9 @@ pub fn start_with(table: &[Row], pairs: &[(String, String)], digits: Option<Data
             notes.push(format!("The {} in the link, \"{}\", cannot be used ({why}); using {in_force} instead.", row.label, quote(text)));
         }
     }
+    // A link opens a fresh run: what it set is where the run starts, not a change to mark.
+    session.changes.clear();
+    session.undo = None;
     Ok((session, notes))
 }
 
@@ -297,6 +300,8 @@ mod tests {
         state.marked = 0;
         state.digits = String::new();
         state.comparing = None;
+        state.changes.clear();
+        state.undo = None;
         if !origin_too {
             state.preset = String::new();
             state.link.clear();
@@ -304,11 +309,12 @@ mod tests {
         state
     }
 
-    /// The snapshot as JSON, without the origin (the run itself: parameters, optimiser state,
-    /// generator, progress).
+    /// The snapshot as JSON, without the origin and the marks of changes (the run itself:
+    /// parameters, optimiser state, generator, progress).
     fn run_of(session: &Session) -> serde_json::Value {
         let mut value: serde_json::Value = serde_json::from_str(&session.snapshot_text().unwrap()).unwrap();
         value.as_object_mut().unwrap().remove("origin");
+        value.as_object_mut().unwrap().remove("changes");
         value
     }
 
@@ -540,7 +546,7 @@ mod tests {
                 "The network definition in the link cannot be used (network spec is not valid JSON (line 1, column 2: key must be a string)); showing convnetjs instead.",
             ]),
             (format!("spec={huge}"), "preset=convnetjs&seed=1", vec![
-                "The network definition in the link cannot be used (training this network at batch size 50 needs about 1.0 GB of memory (15900794 parameters, their gradients and adadelta state, activations and scratch), more than the 768 MB allowed); showing convnetjs instead.",
+                "The network definition in the link cannot be used (training this network at batch size 50 needs about 1.2 GB of memory (15900794 parameters, their gradients and adadelta state, activations and scratch), more than the 768 MB allowed); showing convnetjs instead.",
             ]),
             ("preset=turnoff&data={\"type\":\"mnist\"}".into(), "preset=turnoff&seed=1", vec![
                 "The data in the link goes only with a network definition of one's own (a preset brings its own data); it was ignored.",

@@ -261,9 +261,8 @@ impl Session {
                     Saved::Network(_) => Vec::new(),
                 };
                 self.replace(experiment, Some(saved))?;
-                let what = if loaded == Loaded::Snapshot { "loaded a snapshot" } else { "loaded a ConvNetJS network" };
+                // The run goes on exactly as saved, its changes with it (the graph starts anew).
                 self.changes = earlier;
-                self.changes.push(Change { examples_seen: self.run.examples_seen(), label: what.into() });
                 Payload::Loaded(loaded)
             }
             Command::ExportConvnetjs => Payload::Convnetjs(convnetjs::export(self.network())?),
@@ -625,8 +624,10 @@ impl Session {
         if now >= self.monitor.next_validation && (self.monitor.curves.valid_mse.is_none() || stale) {
             let eval = evaluate(self.network(), &self.valid);
             self.monitor.curves.push_valid(seen, eval.mse_per_pixel);
-            let digits = self.valid.spread(health::DIGITS);
-            self.health = health::diagnose(self.network(), &digits, &mut Workspace::default(), &self.monitor.curves);
+            if self.valid.n_images > 0 {
+                let digits = self.valid.spread(health::DIGITS);
+                self.health = health::diagnose(self.network(), &digits, &mut Workspace::default(), &self.monitor.curves);
+            }
             self.monitor.valid_bce = eval.bce_per_pixel;
             let cost = self.clock.now_ms() - now;
             self.monitor.validation_ms = cost;

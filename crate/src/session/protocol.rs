@@ -415,6 +415,8 @@ pub struct PresetInfo {
     pub caption: String,
     /// "What to look for: …": the finding the preset reproduces, in a sentence or two.
     pub look_for: String,
+    /// The panels that show it, which the page puts first and brings into view.
+    pub point: Vec<String>,
     pub comparison: Option<String>,
 }
 

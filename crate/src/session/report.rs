@@ -125,6 +125,7 @@ pub fn describe() -> Description {
                 title: p.title.clone(),
                 caption: p.caption.clone(),
                 look_for: p.look_for.clone(),
+                point: p.point.clone(),
                 comparison: Some(and_list(p.comparisons.iter().map(|c| c.label.as_str()))).filter(|l| !l.is_empty()),
             })
             .collect(),

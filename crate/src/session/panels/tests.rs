@@ -581,3 +581,16 @@ fn the_panels_table_is_in_drawing_order() {
     }
     assert_eq!(PANELS.len(), Panel::ALL.len());
 }
+
+/// Each preset's point is one or more panels that exist and are shown for its network.
+#[test]
+fn every_presets_point_is_a_panel_it_shows() {
+    for preset in crate::presets::all() {
+        assert!(!preset.point.is_empty(), "{} names its point", preset.name);
+        let session = Session::start(Experiment::preset(&preset.name, 1).unwrap(), Some(digits(120)), frozen(0.0)).unwrap();
+        for name in &preset.point {
+            let panel = Panel::from_name(name).unwrap_or_else(|| panic!("{}: no panel {name}", preset.name));
+            assert!(shown(panel, &session), "{}: {name} is shown", preset.name);
+        }
+    }
+}
