@@ -117,5 +117,25 @@ export function showPoint(names, scroll) {
   for (const section of sections) section.classList.toggle('is-point', point.includes(section));
   scatter.after(...point);
   const first = point.find((s) => !s.hidden);
-  if (scroll && first) first.scrollIntoView({ block: 'start' });
+  if (scroll && first) keepInView(first);
+}
+
+/** How long a panel brought into view is kept there while the page settles (canvases drawn at
+ * their new widths change the heights above it), unless the reader moves first. */
+const SETTLE_MS = 2500;
+
+function keepInView(section) {
+  section.scrollIntoView({ block: 'start' });
+  const until = performance.now() + SETTLE_MS;
+  const stop = () => {
+    observer.disconnect();
+    for (const type of ['wheel', 'touchstart', 'keydown', 'pointerdown']) removeEventListener(type, stop, true);
+  };
+  const observer = new ResizeObserver(() => {
+    if (performance.now() > until) stop();
+    else section.scrollIntoView({ block: 'start' });
+  });
+  for (const panel of document.querySelectorAll('main .panel')) observer.observe(panel);
+  for (const type of ['wheel', 'touchstart', 'keydown', 'pointerdown']) addEventListener(type, stop, { capture: true, once: true });
+  setTimeout(stop, SETTLE_MS);
 }

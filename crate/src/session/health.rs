@@ -11,8 +11,8 @@ use crate::data::Dataset;
 use crate::model::network::Workspace;
 use crate::model::{Activation, Network};
 
-/// Digits the check forwards: enough that a unit silent on all of them is dead in practice.
-pub const DIGITS: usize = 200;
+/// The check runs at most this often (ms of the session's clock), on every validation digit.
+pub const EVERY_MS: f64 = 3000.0;
 /// A sigmoid layer is saturated when this share of its outputs is within `PINNED` of 0 or 1.
 const SATURATED_SHARE: f64 = 0.97;
 const PINNED: f32 = 0.005;

@@ -120,6 +120,8 @@ pub struct Session {
     undo: Option<Undo>,
     /// What is wrong with the network, though finite (`health::diagnose`), in a sentence.
     health: Option<String>,
+    /// When the health check is next due on the clock.
+    next_health: f64,
     /// Slow motion: at most this many steps a second, and when the next may come.
     speed: Option<f64>,
     next_step_at: f64,
@@ -187,6 +189,7 @@ impl Session {
             changes: Vec::new(),
             undo: None,
             health: None,
+            next_health: 0.0,
             speed: None,
             next_step_at: 0.0,
             scatter_seen: Default::default(),
@@ -624,9 +627,12 @@ impl Session {
         if now >= self.monitor.next_validation && (self.monitor.curves.valid_mse.is_none() || stale) {
             let eval = evaluate(self.network(), &self.valid);
             self.monitor.curves.push_valid(seen, eval.mse_per_pixel);
-            if self.valid.n_images > 0 {
-                let digits = self.valid.spread(health::DIGITS);
-                self.health = health::diagnose(self.network(), &digits, &mut Workspace::default(), &self.monitor.curves);
+            // Every validation digit, as the turn-off grid counts dead units; at most a tenth
+            // of the time, like the other measures.
+            if self.valid.n_images > 0 && now >= self.next_health {
+                let started = self.clock.now_ms();
+                self.health = health::diagnose(self.network(), &self.valid, &mut Workspace::default(), &self.monitor.curves);
+                self.next_health = now + health::EVERY_MS.max(10.0 * (self.clock.now_ms() - started));
             }
             self.monitor.valid_bce = eval.bce_per_pixel;
             let cost = self.clock.now_ms() - now;
