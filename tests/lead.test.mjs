@@ -62,3 +62,45 @@ test('a link to a preset opens with its point in view', async () => {
     await close();
   }
 });
+
+test('on a phone, a vertical swipe that starts on the scatter scrolls the page, and a tap still asks it', async () => {
+  const { page, consoleErrors, close } = await openPage('', { viewport: { width: 390, height: 844 }, hasTouch: true });
+  try {
+    await training(page);
+    const b = await page.locator('#canvas-scatter').boundingBox();
+    const before = await page.evaluate(() => scrollY);
+    // A finger put down on the scatter and moved up 300 px, as real touch events.
+    const cdp = await page.context().newCDPSession(page);
+    const [x, y] = [Math.round(b.x + b.width / 2), Math.round(b.y + b.height * 0.8)];
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [{ x, y }] });
+    for (let i = 1; i <= 10; i++) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [{ x, y: y - 30 * i }] });
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+    await waitFor(page, (y0) => scrollY > y0 + 100, before, 5000);
+    // A tap on a digit still asks the code.
+    await page.evaluate(() => scrollTo(0, 0));
+    const box = await page.locator('#canvas-scatter').boundingBox();
+    await page.touchscreen.tap(box.x + box.width / 2, box.y + box.height / 2);
+    await waitFor(page, () => !/nothing yet/.test(document.getElementById('decoded').getAttribute('aria-label')), undefined, 5000);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('after a snapshot is loaded the status no longer speaks of the run before; the header fits every preset', async () => {
+  const { page, consoleErrors, close } = await openPage('?preset=conv-1s-8s');
+  try {
+    await training(page);
+    assert.doesNotMatch(await page.textContent('header'), /28×28/, 'the conv preset works on 36×36 pictures');
+    await page.click('#reset');
+    await waitFor(page, () => /Started again from seed/.test(document.getElementById('status').textContent));
+    const snapshot = (await page.evaluate(() => window.bottleneck.command('save'))).payload.snapshot;
+    await page.fill('#paste', snapshot);
+    await page.click('#load-paste');
+    await waitFor(page, () => /loaded a snapshot/.test(document.getElementById('snapshot-status').textContent), undefined, 20_000);
+    assert.doesNotMatch(await page.textContent('#status'), /Started again/);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await close();
+  }
+});

@@ -329,6 +329,7 @@ async function loadBytes(bytes, source) {
     const reply = await send({ load: { bytes } }, [bytes.buffer]);
     const what = reply.payload.loaded === 'convnetjs' ? 'a ConvNetJS network' : 'a snapshot';
     setMessage('snapshot-status', `${source}: loaded ${what} (${reply.state.layers.length} layers); training continues from it`);
+    setMessage('status', ''); // what the status said (a reset, a step) was of the run before
   } catch (message) {
     setMessage('snapshot-status', `${source}: ${message}. The current network is unchanged.`, true);
   }
