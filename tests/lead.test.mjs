@@ -104,3 +104,18 @@ test('after a snapshot is loaded the status no longer speaks of the run before; 
     await close();
   }
 });
+
+test('on a phone every button, menu and box is at least 44 px tall', async () => {
+  const { page, consoleErrors, close } = await openPage('', { viewport: { width: 390, height: 844 }, hasTouch: true });
+  try {
+    await training(page);
+    const small = await page.evaluate(() => [...document.querySelectorAll('button, select, input:not([type="checkbox"]):not([type="range"]):not([type="file"]), label:has(> input[type="checkbox"])')]
+      .filter((el) => el.offsetParent !== null && !el.closest('[hidden]'))
+      .map((el) => ({ what: el.id || el.textContent.trim().slice(0, 30), height: Math.round(el.getBoundingClientRect().height) }))
+      .filter((t) => t.height < 44));
+    assert.deepEqual(small, []);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await close();
+  }
+});
