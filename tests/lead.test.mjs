@@ -119,3 +119,48 @@ test('on a phone every button, menu and box is at least 44 px tall', async () =>
     await close();
   }
 });
+
+/** Scatter positions (fractions of its width) that hit a digit, and one that hits none. */
+async function findDigitAndGap(page) {
+  const width = await page.evaluate(() => document.getElementById('canvas-scatter').clientWidth);
+  let hit = null;
+  let miss = null;
+  for (let gy = 0.1; gy < 0.95 && !(hit && miss); gy += 0.05) {
+    for (let gx = 0.1; gx < 0.95 && !(hit && miss); gx += 0.05) {
+      const answer = await page.evaluate((q) => window.bottleneck.query(q), { point: { px: gx * width, py: gy * width, width } });
+      if (answer.point.digit) hit ??= { gx, gy };
+      else miss ??= { gx, gy };
+    }
+  }
+  return { hit, miss };
+}
+
+test('on a phone a tap on the scatter is answered right under it; a tap beside the digits says so; nothing jumps', async () => {
+  const { page, consoleErrors, close } = await openPage('?preset=convnetjs', { viewport: { width: 390, height: 844 }, hasTouch: true });
+  try {
+    await training(page);
+    await waitFor(page, () => window.bottleneck.stats().loss.valid_mse !== null, undefined, 30_000);
+    await page.evaluate(() => window.bottleneck.command('pause'));
+    assert.equal(await page.evaluate(() => document.getElementById('answer-decoded').classList.contains('empty')), true, 'an empty box says it is waiting');
+    const { hit, miss } = await findDigitAndGap(page);
+    assert.ok(hit && miss, 'a digit and a gap on the scatter');
+    // Where the drawing pad stands in its panel (panels above it change height as they train).
+    const padIn = () => page.evaluate(() => document.getElementById('pad').getBoundingClientRect().top - document.getElementById('explore').getBoundingClientRect().top);
+    const padTop = await padIn();
+    await page.locator('#canvas-scatter').scrollIntoViewIfNeeded();
+    const b = await page.locator('#canvas-scatter').boundingBox();
+    await page.touchscreen.tap(b.x + hit.gx * b.width, b.y + hit.gy * b.width);
+    await waitFor(page, () => !document.getElementById('answer-digit').classList.contains('empty'));
+    const answer = await page.evaluate(() => { const r = document.getElementById('answer-decoded').getBoundingClientRect(); return { top: r.top, bottom: r.bottom, vh: innerHeight }; });
+    assert.ok(answer.top >= 0 && answer.bottom <= answer.vh, `the answer is in the viewport: ${JSON.stringify(answer)}`);
+    assert.match(await page.textContent('#answer-caption'), /the digit under your finger/);
+    await page.touchscreen.tap(b.x + miss.gx * b.width, b.y + miss.gy * b.width);
+    await waitFor(page, () => /No digit there/.test(document.getElementById('answer-caption').textContent));
+    assert.match(await page.textContent('#path-caption'), /No digit there: click \(or tap\) right on a digit/);
+    const padAfter = await padIn();
+    assert.equal(padAfter, padTop, 'the drawing pad stays where it was');
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await close();
+  }
+});

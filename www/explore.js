@@ -18,6 +18,8 @@ const KEY_STEP = 12;
  * (CSS scales it up, pixelated); null clears it. */
 export function showImage(canvas, image) {
   const ctx = canvas.getContext('2d');
+  // An empty box says it is waiting (CSS), rather than looking broken.
+  canvas.classList.toggle('empty', !image);
   if (!image) {
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     return;
@@ -90,7 +92,18 @@ export function wireExplore(api, scatterWidth) {
     $('decoded-caption').textContent = info.decoded ? `What the decoder draws at ${where}${held}.` : `${where}: this layer has no decoder after it to draw with.`;
     $('decoded').setAttribute('aria-label', info.decoded ? `What the decoder draws at ${where}` : 'Nothing to decode at this layer');
     const digit = info.digit;
-    $('inspect').hidden = !digit;
+    // Under a phone's scatter, the same answer where the finger is.
+    showImage($('answer-decoded'), info.decoded);
+    showImage($('answer-digit'), digit?.input ?? null);
+    $('answer-caption').textContent = info.decoded
+      ? `Left: what the decoder draws at ${where}.${digit ? ` Right: ${digitName(digit.label)}, the digit under your finger.` : ''}`
+      : `${where}: this layer has no decoder after it.`;
+    $('inspect').classList.toggle('waiting', !digit);
+    if (!digit) {
+      showImage($('inspect-input'), null);
+      showImage($('inspect-recon'), null);
+      $('inspect-caption').textContent = 'No digit under the pointer here: the digit under it, and how the network draws it back, appear here.';
+    }
     if (digit) {
       showImage($('inspect-input'), digit.input);
       showImage($('inspect-recon'), digit.reconstruction);
@@ -99,7 +112,13 @@ export function wireExplore(api, scatterWidth) {
   }
 
   async function choose(info) {
-    if (!info?.digit) return;
+    if (!info?.digit) {
+      // A click beside the digits is answered, not ignored.
+      $('path').hidden = false;
+      $('path-caption').textContent = 'No digit there: click (or tap) right on a digit to start a walk from it.';
+      $('answer-caption').textContent = 'No digit there: tap right on a digit to start a walk from it.';
+      return;
+    }
     chosen.push({ index: info.digit.index, label: info.digit.label });
     if (chosen.length > 2) chosen.splice(0, chosen.length - 1);
     const [a, b] = chosen;
