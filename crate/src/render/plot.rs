@@ -184,8 +184,27 @@ impl LossGraph<'_> {
 
     /// The y range and its ticks' labels, which set the left margin.
     fn y_range(&self) -> Option<(f64, f64)> {
-        let ys = self.series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).chain(self.reference.map(|r| r.1));
+        let ceiling = self.ceiling().map_or(f64::INFINITY, |(c, _)| c);
+        let ys = self.series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).chain(self.reference.map(|r| r.1)).map(|v| v.min(ceiling));
         data_range(ys, self.log_y)
+    }
+
+    /// Where a linear axis stops when a spike would flatten everything else (a learning rate
+    /// far too large sends the loss up a thousandfold for a step or two): three times the 90th
+    /// percentile of the values, when the largest is past it; and that largest value. Points
+    /// above it are drawn at the top, and a note says so. A log scale needs none.
+    fn ceiling(&self) -> Option<(f64, f64)> {
+        if self.log_y || self.percent_y {
+            return None;
+        }
+        let mut ys: Vec<f64> = self.series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).filter(|v| v.is_finite()).collect();
+        if ys.len() < 10 {
+            return None;
+        }
+        ys.sort_by(f64::total_cmp);
+        let (p90, max) = (ys[ys.len() * 9 / 10], ys[ys.len() - 1]);
+        let ceiling = 3.0 * p90.max(self.reference.map_or(0.0, |r| r.1));
+        (ceiling > 0.0 && max > ceiling).then_some((ceiling, max))
     }
 
     fn right_range(&self) -> Option<(f64, f64)> {
@@ -235,7 +254,10 @@ impl LossGraph<'_> {
     /// The notes' lines, wrapped to the width.
     fn note_lines(&self) -> Vec<(String, Colour)> {
         let room = self.width as f32 - 2.0 * PAD;
-        self.notes.iter().flat_map(|(text, colour)| wrap(text, 12.0, room).into_iter().map(move |l| (l, *colour))).collect()
+        let clipped = self.ceiling().map(|(ceiling, max)| {
+            (format!("The axis stops at {}: the loss spiked to {} (drawn at the top); a log scale shows it whole.", format_tick(ceiling), format_tick(max)), MUTED)
+        });
+        self.notes.iter().cloned().chain(clipped).flat_map(|(text, colour)| wrap(&text, 12.0, room).into_iter().map(move |l| (l, colour))).collect()
     }
 
     /// The plot area's margins and the scene's height.
@@ -357,7 +379,8 @@ impl LossGraph<'_> {
         }
         for (idx, series) in self.all_series().enumerate() {
             let is_right = idx == self.series.len();
-            let y_of = |v: f64| if is_right { right_axis.map_or(bottom, |a| a.map(v)) } else { y_axis.map(v) };
+            let ceiling = self.ceiling().map_or(f64::INFINITY, |(c, _)| c);
+            let y_of = |v: f64| if is_right { right_axis.map_or(bottom, |a| a.map(v)) } else { y_axis.map(v.min(ceiling)) };
             let points: Vec<(f32, f32)> = series
                 .points
                 .iter()
@@ -396,6 +419,35 @@ mod tests {
         for (g, w) in got.iter().zip(want) {
             assert!((g - w).abs() < 1e-12 * w.abs().max(1.0), "{lo}..{hi}: {got:?}");
         }
+    }
+
+    /// A spike a thousand times the loss stops the axis at three times the 90th percentile, says
+    /// so, and draws the spike at the top; on a log scale the axis takes it whole.
+    #[test]
+    fn a_spike_clips_the_axis_and_says_so() {
+        let points: Vec<(f64, f64)> = (0..40).map(|i| (i as f64 * 100.0, if i == 20 { 1300.0 } else { 0.1 - i as f64 * 0.001 })).collect();
+        let points: &'static [(f64, f64)] = Box::leak(points.into_boxed_slice());
+        let graph = |log_y| LossGraph {
+            width: 400,
+            series: vec![Series { label: "train", colour: [1, 2, 3, 255], points }],
+            reference: None,
+            log_y,
+            y_label: "MSE/px",
+            percent_y: false,
+            right: None,
+            markers: vec![],
+            notes: vec![],
+        };
+        let (lo, hi) = graph(false).y_range().unwrap();
+        assert!(hi < 0.35 && lo < 0.07, "{lo}..{hi}");
+        let scene = graph(false).scene();
+        assert!(scene.texts().iter().any(|t| t.contains("The axis stops at") && t.contains("spiked to 1.3k")), "{:?}", scene.texts());
+        let (_, y_axis) = graph(false).axes().unwrap();
+        let line = scene.items.iter().find_map(|i| if let Item::Line { points, .. } = i { Some(points.clone()) } else { None }).unwrap();
+        assert!(line.iter().all(|p| p.1 >= y_axis.map(hi) - 0.5), "every point within the plot");
+        let (_, hi) = graph(true).y_range().unwrap();
+        assert!(hi > 1300.0, "a log scale takes it whole");
+        assert!(!graph(true).scene().texts().iter().any(|t| t.contains("The axis stops")));
     }
 
     /// A percent axis spans whole tenths, at least two: noise of half a point stays small.
