@@ -124,8 +124,17 @@ export function showPoint(names, scroll) {
  * their new widths change the heights above it), unless the reader moves first. */
 const SETTLE_MS = 2500;
 
+/** Whether a panel's top stands on screen with room below it to see it by. */
+const inView = (section) => {
+  const top = section.getBoundingClientRect().top;
+  return top >= 0 && top <= innerHeight - 160;
+};
+
+/** Bring `section` into view unless it already is (what is on screen, the scatter above it on
+ * a link's first screen, stays), and keep it there while the page settles. */
 function keepInView(section) {
-  section.scrollIntoView({ block: 'start' });
+  const bring = () => inView(section) || section.scrollIntoView({ block: 'start' });
+  bring();
   const until = performance.now() + SETTLE_MS;
   const stop = () => {
     observer.disconnect();
@@ -133,7 +142,7 @@ function keepInView(section) {
   };
   const observer = new ResizeObserver(() => {
     if (performance.now() > until) stop();
-    else section.scrollIntoView({ block: 'start' });
+    else bring();
   });
   for (const panel of document.querySelectorAll('main .panel')) observer.observe(panel);
   for (const type of ['wheel', 'touchstart', 'keydown', 'pointerdown']) addEventListener(type, stop, { capture: true, once: true });
