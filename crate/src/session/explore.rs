@@ -6,7 +6,7 @@
 
 use std::rc::Rc;
 
-use super::protocol::{DigitInfo, DrawingInfo, Image, Path, PointInfo};
+use super::protocol::{DigitInfo, DrawingInfo, Image, Path, PointInfo, View};
 use super::{Error, Session};
 use crate::data::{drawing, transform, Dataset};
 use crate::model::network::Workspace;
@@ -288,4 +288,29 @@ pub fn manifold(session: &Session, data: &ScatterData, work: &mut Workspace, wid
         }
     }
     Some(plot)
+}
+
+impl Session {
+    /// The view with the given changes, if they name a layer and neurons that exist.
+    pub(super) fn checked_view(&self, layer: Option<usize>, x: Option<usize>, y: Option<usize>, log_y: Option<bool>) -> Result<View, Error> {
+        let layers = self.network().layers();
+        let mut view = self.view;
+        if let Some(layer) = layer {
+            let units = layers.get(layer).ok_or_else(|| Error(format!("there is no layer {layer}: the network has {}", layers.len())))?.n_out();
+            view = View { layer, x: 0, y: 1.min(units - 1), ..view };
+        }
+        let units = layers[view.layer].n_out();
+        for (slot, value) in [(&mut view.x, x), (&mut view.y, y)] {
+            if let Some(v) = value {
+                if v >= units {
+                    return Err(Error(format!("layer {} has {units} units; there is no neuron {v}", view.layer)));
+                }
+                *slot = v;
+            }
+        }
+        if let Some(log_y) = log_y {
+            view.log_y = log_y;
+        }
+        Ok(view)
+    }
 }

@@ -7,7 +7,11 @@
 //! (`Command::Undo` goes back to the run as it was just before it).
 
 use super::monitor::Curves;
+use super::run::{check_run, continue_from};
+use super::{settings, Error, Experiment, Saved, Session};
 use crate::data::Dataset;
+use crate::snapshot::Change;
+use crate::train::TrainConfig;
 use crate::model::network::Workspace;
 use crate::model::{Activation, Network};
 
@@ -66,6 +70,52 @@ fn stalled(valid: &[(f64, f64)]) -> Option<String> {
             super::panels::loss_text(Some(best))
         )
     })
+}
+
+/// The run just before a change to its settings: where it stood, the settings it had, what
+/// the change was, and how many changes came before it.
+pub(super) struct Undo {
+    pub(super) point: Box<crate::snapshot::Snapshot>,
+    pub(super) config: TrainConfig,
+    pub(super) what: String,
+    pub(super) changes: usize,
+}
+
+impl Session {
+    /// Train with new settings; a change (not the same settings again) is marked where it
+    /// happened, and the run as it was just before is kept to go back to.
+    pub(super) fn change_settings(&mut self, config: TrainConfig) -> Result<(), Error> {
+        let before = self.settings().to_json();
+        let (old, point) = (self.experiment.train.clone(), self.run.save(&self.experiment, &self.comparisons));
+        self.set_config(config)?;
+        let what = settings::changed(&before, &self.settings().to_json());
+        if !what.is_empty() {
+            self.changes.push(Change { examples_seen: self.run.examples_seen(), label: what.clone() });
+            self.undo = Some(Undo { point: Box::new(point), config: old, what, changes: self.changes.len() - 1 });
+        }
+        Ok(())
+    }
+
+    /// Go back to the run as it was just before the latest change to its settings (its
+    /// network, optimiser state, data order and generator, the settings before), keeping the
+    /// curves up to there; the change's mark gives way to one saying it was undone.
+    pub(super) fn undo_change(&mut self) -> Result<(), Error> {
+        let undo = self.undo.as_ref().ok_or("there is no change to undo")?;
+        let experiment = Experiment { train: undo.config.clone(), ..self.experiment.clone() };
+        let (run, companions) = continue_from(Saved::Snapshot(undo.point.clone()), &experiment, &self.train, &self.valid)?;
+        check_run(&run, &companions, &self.train)?;
+        let undo = self.undo.take().expect("checked above");
+        let seen = run.examples_seen();
+        self.run = run;
+        self.comparisons = companions;
+        self.experiment = experiment;
+        self.changes.truncate(undo.changes);
+        self.changes.push(Change { examples_seen: seen, label: format!("undid: {}", undo.what) });
+        self.monitor.rewind(seen as f64);
+        self.health = None;
+        self.paused_reason = None;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -30,10 +30,11 @@ use crate::train::{evaluate, Eval, StepStats, TrainConfig, Trainer};
 
 pub use crate::clock::Clock;
 pub use experiment::{Experiment, Origin, Saved, DEFAULT_SEED};
-pub use protocol::{Answer, Command, Description, Loaded, Payload, Query, Reply, State, Stats, View};
+pub use protocol::{Answer, Command, Description, Error, Loaded, Payload, Query, Reply, State, Stats, View};
 
 use knowledge::{Knowledge, Probes};
 use monitor::Monitor;
+use health::Undo;
 use reference::PcaReference;
 pub use report::describe;
 use run::{build_data, check_run, continue_from, Companion, Run};
@@ -54,37 +55,6 @@ const PCA_AFTER_MS: f64 = 1000.0;
 const PCA_MAX_DIM_BY_BLOCK: usize = 120_000;
 /// While training, the PCA fit advances at most this long (ms) per housekeeping slice.
 const PCA_SLICE_MS: f64 = 15.0;
-
-/// The run just before a change to its settings: where it stood, the settings it had, what
-/// the change was, and how many changes came before it.
-struct Undo {
-    point: Box<crate::snapshot::Snapshot>,
-    config: TrainConfig,
-    what: String,
-    changes: usize,
-}
-
-/// A refusal, in one plain sentence. The session is exactly as it was before the command.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Error(pub String);
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<String> for Error {
-    fn from(message: String) -> Error {
-        Error(message)
-    }
-}
-
-impl From<&str> for Error {
-    fn from(message: &str) -> Error {
-        Error(message.to_string())
-    }
-}
 
 pub struct Session {
     clock: Box<dyn Clock>,
@@ -229,15 +199,7 @@ impl Session {
                 Payload::None
             }
             Command::SetConfig { config } => {
-                let before = self.settings().to_json();
-                let (old, point) = (self.experiment.train.clone(), self.run.save(&self.experiment, &self.comparisons));
-                self.set_config(config)?;
-                let what = settings::changed(&before, &self.settings().to_json());
-                if !what.is_empty() {
-                    self.changes.push(Change { examples_seen: self.run.examples_seen(), label: what.clone() });
-                    // The run as it was just before, to go back to if the change breaks it.
-                    self.undo = Some(Undo { point: Box::new(point), config: old, what, changes: self.changes.len() - 1 });
-                }
+                self.change_settings(config)?;
                 Payload::None
             }
             Command::Undo => {
@@ -465,27 +427,6 @@ impl Session {
         Ok(snapshot.to_json()?)
     }
 
-    /// Go back to the run as it was just before the latest change to its settings (its
-    /// network, optimiser state, data order and generator, the settings before), keeping the
-    /// curves up to there; the change's mark gives way to one saying it was undone.
-    fn undo_change(&mut self) -> Result<(), Error> {
-        let undo = self.undo.as_ref().ok_or("there is no change to undo")?;
-        let experiment = Experiment { train: undo.config.clone(), ..self.experiment.clone() };
-        let (run, companions) = continue_from(Saved::Snapshot(undo.point.clone()), &experiment, &self.train, &self.valid)?;
-        check_run(&run, &companions, &self.train)?;
-        let undo = self.undo.take().expect("checked above");
-        let seen = run.examples_seen();
-        self.run = run;
-        self.comparisons = companions;
-        self.experiment = experiment;
-        self.changes.truncate(undo.changes);
-        self.changes.push(Change { examples_seen: seen, label: format!("undid: {}", undo.what) });
-        self.monitor.rewind(seen as f64);
-        self.health = None;
-        self.paused_reason = None;
-        Ok(())
-    }
-
     fn set_config(&mut self, config: TrainConfig) -> Result<(), Error> {
         self.run.set_config(config.clone())?;
         self.experiment.train = config;
@@ -551,29 +492,6 @@ impl Session {
         self.paused_reason = None;
         self.started_ms = self.clock.now_ms();
         Ok(())
-    }
-
-    /// The view with the given changes, if they name a layer and neurons that exist.
-    fn checked_view(&self, layer: Option<usize>, x: Option<usize>, y: Option<usize>, log_y: Option<bool>) -> Result<View, Error> {
-        let layers = self.network().layers();
-        let mut view = self.view;
-        if let Some(layer) = layer {
-            let units = layers.get(layer).ok_or_else(|| Error(format!("there is no layer {layer}: the network has {}", layers.len())))?.n_out();
-            view = View { layer, x: 0, y: 1.min(units - 1), ..view };
-        }
-        let units = layers[view.layer].n_out();
-        for (slot, value) in [(&mut view.x, x), (&mut view.y, y)] {
-            if let Some(v) = value {
-                if v >= units {
-                    return Err(Error(format!("layer {} has {units} units; there is no neuron {v}", view.layer)));
-                }
-                *slot = v;
-            }
-        }
-        if let Some(log_y) = log_y {
-            view.log_y = log_y;
-        }
-        Ok(view)
     }
 
     /// When the run has nothing left to train (layer-wise pretraining ends after its last

@@ -445,3 +445,25 @@ pub enum ChoiceSource {
     /// The general default.
     Default,
 }
+
+/// A refusal, in one plain sentence. The session is exactly as it was before the command.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Error(pub String);
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for Error {
+    fn from(message: String) -> Error {
+        Error(message)
+    }
+}
+
+impl From<&str> for Error {
+    fn from(message: &str) -> Error {
+        Error(message.to_string())
+    }
+}
