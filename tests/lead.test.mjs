@@ -33,7 +33,7 @@ for (const [label, viewport] of [['laptop', { width: 1366, height: 768 }], ['pho
         for (const r of rects) {
           assert.ok(r.marked, `${name}: ${r.name} is marked as the point`);
           assert.ok(!r.hidden, `${name}: ${r.name} is shown`);
-          assert.ok(r.top >= -1 && r.top < r.viewport - 120, `${name}: ${r.name} starts on screen (top ${r.top} of ${r.viewport})`);
+          assert.ok(r.top >= -1 && r.top < r.viewport - 100, `${name}: ${r.name} starts on screen (top ${r.top} of ${r.viewport})`);
         }
         report.push(`${name}: ${rects.map((r) => `${r.name} ${r.top}–${r.bottom}`).join(', ')}`);
         await page.screenshot({ path: join(outputDir, `point-${label}-${name}.png`) });
@@ -42,7 +42,7 @@ for (const [label, viewport] of [['laptop', { width: 1366, height: 768 }], ['pho
       // Panels that are not the point go back where the page has them.
       await page.selectOption('#preset', 'convnetjs');
       await waitFor(page, () => window.bottleneck.state().preset === 'convnetjs', undefined, 20_000);
-      assert.equal(await page.evaluate(() => document.querySelectorAll('.is-point').length), 1, 'only the loss graph is marked for convnetjs');
+      assert.equal(await page.evaluate(() => document.querySelectorAll('.is-point').length), 2, 'only the scatter and the loss graph are marked for convnetjs');
       assert.deepEqual(consoleErrors, []);
     } finally {
       await close();

@@ -113,9 +113,10 @@ export function showPoint(names, scroll) {
   home ??= [...document.querySelectorAll('.col')].map((col) => [col, [...col.children]]);
   for (const [col, children] of home) col.append(...children);
   const scatter = sections.find((s) => s.dataset.section === 'scatter');
-  const point = names.map((name) => sections.find((s) => s.dataset.section === name && name !== 'scatter')).filter(Boolean);
+  const point = names.map((name) => sections.find((s) => s.dataset.section === name)).filter(Boolean);
   for (const section of sections) section.classList.toggle('is-point', point.includes(section));
-  scatter.after(...point);
+  scatter.after(...point.filter((s) => s !== scatter));
+  // The first of them (the scatter itself, where it is part of the point) leads; the rest follow it.
   const first = point.find((s) => !s.hidden);
   if (scroll && first) keepInView(first);
 }
