@@ -95,6 +95,8 @@ test('a digit drawn with the mouse lands on the scatter, undo and clear take it 
   const { page, consoleErrors, close } = await openPage('?preset=denoising');
   try {
     await training(page);
+    // As a person would: scroll to the pad (the link brought the preset's point into view).
+    await page.locator('#pad').scrollIntoViewIfNeeded();
     const b = await box(page, '#pad');
     for (const stroke of SEVEN) {
       await page.mouse.move(b.x + stroke[0][0] * b.width, b.y + stroke[0][1] * b.height);
