@@ -26,7 +26,7 @@
 //! presets.json: `--train '{"optimizer": {"type": "adam", "lr": 0.001}, "batch_size": 16}'`.
 //! `--final` also trains the preset's usual number of epochs (`epochs` in presets.json) and
 //! reports the validation MSE/px and, for presets on the digits, the MSE/px on the held-out
-//! MNIST test digits (/work/shared/holdout, or `BOTTLENECK_HOLDOUT=DIR`). `--trace` prints every
+//! MNIST test digits (`../shared/holdout` beside the repository, or `BOTTLENECK_HOLDOUT=DIR`). `--trace` prints every
 //! check, and `--through` goes on training to the maximum after the point; `--png DIR` writes the first-layer filters at every check as PNG files.
 
 use std::path::{Path, PathBuf};
@@ -171,7 +171,7 @@ fn load_digits() -> Dataset {
 
 /// The held-out MNIST test digits, if they are there.
 fn load_holdout() -> Option<Dataset> {
-    let dir = std::env::var("BOTTLENECK_HOLDOUT").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from("/work/shared/holdout"));
+    let dir = std::env::var("BOTTLENECK_HOLDOUT").map(PathBuf::from).unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/holdout"));
     let images = std::fs::read(dir.join("mnist-test-3000-images-idx3-ubyte")).ok()?;
     let labels = std::fs::read(dir.join("mnist-test-3000-labels-idx1-ubyte")).ok()?;
     idx::parse(&images, Some(&labels)).ok()
