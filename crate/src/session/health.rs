@@ -85,11 +85,13 @@ impl Session {
     /// Train with new settings; a change (not the same settings again) is marked where it
     /// happened, and the run as it was just before is kept to go back to.
     pub(super) fn change_settings(&mut self, config: TrainConfig) -> Result<(), Error> {
-        let before = self.settings().to_json();
-        let (old, point) = (self.experiment.train.clone(), self.run.save(&self.experiment, &self.comparisons));
+        let now = self.settings();
+        let what = settings::changed(&now.to_json(), &settings::Settings { config: config.clone(), ..now }.to_json());
+        // The run is copied only for a real change (the same settings again change nothing).
+        let point = (!what.is_empty()).then(|| self.run.save(&self.experiment, &self.comparisons));
+        let old = self.experiment.train.clone();
         self.set_config(config)?;
-        let what = settings::changed(&before, &self.settings().to_json());
-        if !what.is_empty() {
+        if let Some(point) = point {
             self.changes.push(Change { examples_seen: self.run.examples_seen(), label: what.clone() });
             self.undo = Some(Undo { point: Box::new(point), config: old, what, changes: self.changes.len() - 1 });
         }
