@@ -12,7 +12,7 @@ const pointRects = (page, names) =>
   page.evaluate((names) => names.map((name) => {
     const section = document.querySelector(`section[data-section="${name}"]`);
     const r = section.getBoundingClientRect();
-    return { name, top: Math.round(r.top), bottom: Math.round(r.bottom), marked: section.classList.contains('is-point'), hidden: section.hidden, viewport: innerHeight };
+    return { name, top: Math.round(r.top), bottom: Math.round(r.bottom), marked: section.classList.contains('is-point'), hidden: section.hidden, viewport: innerHeight, lookFor: section.querySelector('.point-note')?.textContent ?? '' };
   }), names);
 
 for (const [label, viewport] of [['laptop', { width: 1366, height: 768 }], ['phone', { width: 390, height: 844 }]]) {
@@ -32,6 +32,7 @@ for (const [label, viewport] of [['laptop', { width: 1366, height: 768 }], ['pho
         const rects = await pointRects(page, point.filter((p) => p !== 'scatter'));
         for (const r of rects) {
           assert.ok(r.marked, `${name}: ${r.name} is marked as the point`);
+          if (r === rects[0]) assert.ok(r.lookFor.startsWith('What to look for'), `${name}: the panel says what to look for`);
           assert.ok(!r.hidden, `${name}: ${r.name} is shown`);
           // Its heading and the start of its picture: at least 80 px of it on screen.
           assert.ok(r.top >= -1 && r.top < r.viewport - 80, `${name}: ${r.name} starts on screen (top ${r.top} of ${r.viewport})`);

@@ -259,7 +259,7 @@ function applyState(next, refillSpec) {
   $('log-scale').checked = next.view.log_y;
   showPanelInfo(next.panels);
   // A preset just picked (or opened by a link) shows its point first and brings it into view.
-  if (next.preset !== presetBefore) showPoint(preset?.point ?? [], presetBefore !== undefined || pointOnOpen);
+  if (next.preset !== presetBefore) showPoint(preset?.point ?? [], presetBefore !== undefined || pointOnOpen, preset?.look_for ?? '');
   if (next.link != null) {
     const query = new URLSearchParams(next.link).toString();
     const simdParam = new URLSearchParams(location.search).get('simd');

@@ -108,7 +108,7 @@ let home = null;
 /** Put the panels that make the preset's point (`names`, from Rust's presets) first, right after
  * the scatter, marked as the point; the others go back where the page has them. With `scroll`,
  * bring the first of them into view (the preset was just picked, or a link asked for it). */
-export function showPoint(names, scroll) {
+export function showPoint(names, scroll, lookFor = '') {
   const sections = [...document.querySelectorAll('section[data-section]')];
   home ??= [...document.querySelectorAll('.col')].map((col) => [col, [...col.children]]);
   for (const [col, children] of home) col.append(...children);
@@ -118,6 +118,11 @@ export function showPoint(names, scroll) {
   scatter.after(...point.filter((s) => s !== scatter));
   // The first of them (the scatter itself, where it is part of the point) leads; the rest follow it.
   const first = point.find((s) => !s.hidden);
+  // The preset's "What to look for" stands in the panel it talks about (the scatter's own
+  // height stays as it is), so scrolling to the panel never leaves the reason behind.
+  for (const old of document.querySelectorAll('.point-note')) old.remove();
+  const told = point.find((s) => !s.hidden && s !== scatter) ?? first;
+  if (told && lookFor) told.querySelector('.panel-head').after(Object.assign(document.createElement('p'), { className: 'point-note look-for', textContent: lookFor }));
   if (scroll && first) keepInView(first);
 }
 
