@@ -146,6 +146,34 @@ test('a reload keeps the view: layer, neurons, decoded map and log scale', async
   }
 });
 
+test('quick changes stay: the reply to an earlier change never sets a later control back', async () => {
+  const { page, consoleErrors, close } = await openPage();
+  try {
+    await training(page);
+    // Two clicks in one turn: the first reply (log scale still off) arrives while the second
+    // command is on its way. Watch the box between every message until both are in the State.
+    const seen = await page.evaluate(() => new Promise((resolve) => {
+      const box = document.getElementById('log-scale');
+      const states = [];
+      document.getElementById('manifold').click();
+      box.click();
+      const look = () => {
+        states.push(box.checked);
+        const v = window.bottleneck.state().view;
+        if (v.manifold && v.log_y) resolve({ states, checked: box.checked });
+        else setTimeout(look, 0);
+      };
+      look();
+    }));
+    assert.ok(seen.states.every((c) => c), `the log-scale box went back to unchecked on the way: ${seen.states.join(',')}`);
+    assert.equal(seen.checked, true);
+    assert.equal(await page.isChecked('#manifold'), true);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await close();
+  }
+});
+
 test('a change of the learning rate is marked on the loss graph; a rate that kills every unit is said, and undo recovers', async () => {
   const { page, consoleErrors, close } = await openPage('?preset=turnoff');
   try {

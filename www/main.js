@@ -31,7 +31,7 @@ function post(message, transfer = []) {
   if (!worker) return Promise.reject('the trainer is not running');
   const id = nextId++;
   return new Promise((resolve, reject) => {
-    pending.set(id, { resolve, reject });
+    pending.set(id, { resolve, reject, command: message.type === 'command' });
     worker.postMessage({ ...message, id }, transfer);
   });
 }
@@ -86,13 +86,19 @@ function onWorkerMessage({ data }) {
     case 'reply': {
       const p = pending.get(data.id);
       pending.delete(data.id);
-      if (data.reply?.state) showReply(data.reply, data.reply.state.spec !== state?.spec || data.reply.state.preset !== state?.preset);
+      // A reply to an older command while a newer one is on its way would set the controls back
+      // to what they were before the user's latest change: the newer reply brings the state.
+      const newer = [...pending].some(([id, q]) => id > data.id && q.command);
+      if (data.reply?.state && newer) heldReply = data.reply;
+      else if (data.reply?.state) showLatest(data.reply);
       p?.resolve(data.reply);
       break;
     }
     case 'error': {
       const p = pending.get(data.id);
       pending.delete(data.id);
+      // The newest command was refused: the state held back from an older one is the latest.
+      if (heldReply && ![...pending.values()].some((q) => q.command)) showLatest(heldReply);
       p?.reject(data.message);
       break;
     }
@@ -178,6 +184,12 @@ function showOpening(notes, autosaved) {
   setMessage('opening-notes', lines.join(' '), notes.length > 0);
   $('restore').hidden = !autosaved.available;
   if (autosaved.available) $('restore').textContent = `restore the last run (${describeSave(autosaved.available)})`;
+}
+
+let heldReply = null; // a reply's state held back while a newer command is on its way
+function showLatest(reply) {
+  heldReply = null;
+  showReply(reply, reply.state.spec !== state?.spec || reply.state.preset !== state?.preset);
 }
 
 function showReply(reply, refillSpec) {
