@@ -21,6 +21,16 @@ const pixels = (page, id) =>
     return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data.filter((_, k) => k % 4 === 0));
   }, id);
 const box = (page, selector) => page.locator(selector).boundingBox();
+/** How many of the CSS-pixel points are painted (alpha > 0) on the marks over the scatter. */
+const painted = (page, points) =>
+  page.evaluate((pts) => {
+    const c = document.getElementById('scatter-marks');
+    const k = c.width / c.clientWidth;
+    const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    return pts.filter(([x, y]) => data[4 * (Math.round(y * k) * c.width + Math.round(x * k)) + 3] > 0).length;
+  }, points);
+/** Points on a frame's border ([left, top, width, height], CSS px), one pixel outside it. */
+const border = ([l, t, w, h]) => [[l - 1, t + h / 2], [l + w + 1, t + h / 2], [l + w / 2, t - 1], [l + w / 2, t + h + 1]];
 
 test('hovering the scatter decodes every point the pointer passes; the decoded map fills the background', async () => {
   const { page, consoleErrors, close } = await openPage('?preset=convnetjs');
@@ -41,6 +51,28 @@ test('hovering the scatter decodes every point the pointer passes; the decoded m
       seen.push({ code, pixels: await pixels(page, 'decoded') });
     }
     assert.equal(new Set(seen.map((s) => s.code)).size, 6, 'six places, six codes');
+    // The digit under the pointer is framed on the scatter; leaving the scatter takes the frame
+    // away. Paused, so the digits stay where the query found them.
+    await command(page, 'pause');
+    const width = await page.evaluate(() => document.getElementById('canvas-scatter').clientWidth);
+    let digit = null;
+    let at = 0;
+    for (let g = 0.15; g < 0.9 && !digit; g += 0.02) {
+      at = Math.round(g * width);
+      digit = (await page.evaluate((q) => window.bottleneck.query(q), { point: { px: at, py: at, width } })).point.digit;
+    }
+    assert.ok(digit, 'a digit somewhere on the diagonal');
+    // Where the question found it (another digit may lie on top of its centre).
+    await page.mouse.move(b.x + at, b.y + at, { steps: 2 });
+    await waitFor(page, (i) => document.getElementById('inspect-caption').textContent.includes(`#${i})`), digit.index);
+    assert.equal(await painted(page, border(digit.frame)), 4, 'the hovered digit is framed');
+    await page.mouse.move(b.x - 40, b.y - 40);
+    await waitFor(page, (pts) => {
+      const c = document.getElementById('scatter-marks');
+      const k = c.width / c.clientWidth;
+      const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      return pts.every(([x, y]) => data[4 * (Math.round(y * k) * c.width + Math.round(x * k)) + 3] === 0);
+    }, border(digit.frame));
     assert.ok(seen.every((s) => s.pixels.length === 784 && s.pixels.some((v) => v > 60)), 'each decoded digit has ink');
     assert.notDeepEqual(seen[0].pixels, seen[5].pixels, 'far apart codes decode differently');
     // Somewhere along the sweep the pointer rested on a digit, shown with its reconstruction.
@@ -71,7 +103,7 @@ test('touching the scatter decodes too, and two tapped digits give the path betw
       for (let gx = 0.1; gx < 0.95 && found.length < 2; gx += 0.04) {
         const answer = await page.evaluate((q) => window.bottleneck.query(q), { point: { px: gx * width, py: gy * width, width } });
         const digit = answer.point.digit;
-        if (digit && !found.some((f) => f.index === digit.index) && (found.length === 0 || Math.hypot(gx - found[0].gx, gy - found[0].gy) > 0.3)) found.push({ gx, gy, index: digit.index });
+        if (digit && !found.some((f) => f.index === digit.index) && (found.length === 0 || Math.hypot(gx - found[0].gx, gy - found[0].gy) > 0.3)) found.push({ gx, gy, index: digit.index, frame: digit.frame });
       }
     }
     assert.equal(found.length, 2, 'two digits far apart on the scatter');
@@ -81,6 +113,15 @@ test('touching the scatter decodes too, and two tapped digits give the path betw
     const strip = await page.evaluate(() => ['path-code', 'path-pixels'].map((id) => [document.getElementById(id).width, document.getElementById(id).height]));
     assert.deepEqual(strip, [[9 * 29 - 1, 28], [9 * 29 - 1, 28]], 'nine decoded steps and nine blends');
     assert.match(await page.textContent('#inspect-caption'), /validation digit #\d+/);
+    // The walk's two ends are ringed on the scatter and joined by its path.
+    const centres = found.map(({ frame: [l, t, w, h] }) => [l + w / 2, t + h / 2, 0.75 * Math.max(w, h)]);
+    for (const [x, y, r] of centres) {
+      const ring = Array.from({ length: 16 }, (_, i) => [x + r * Math.cos((i * Math.PI) / 8), y + r * Math.sin((i * Math.PI) / 8)]);
+      assert.ok((await painted(page, ring)) >= 12, `a ring round the end at (${x}, ${y})`);
+    }
+    const [[x0, y0], [x1, y1]] = centres;
+    const line = Array.from({ length: 21 }, (_, i) => [x0 + ((x1 - x0) * (i + 2)) / 25, y0 + ((y1 - y0) * (i + 2)) / 25]);
+    assert.ok((await painted(page, line)) >= 8, 'the walk\'s path joins them');
     await page.locator('#explore').screenshot({ path: join(outputDir, 'explore-path-phone.png') });
     assert.deepEqual(consoleErrors, []);
   } finally {

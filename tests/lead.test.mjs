@@ -166,3 +166,95 @@ test('on a phone a tap on the scatter is answered right under it; a tap beside t
     await close();
   }
 });
+
+test('a wide code opens on its principal components; a neuron is one click away and a link keeps the choice', async () => {
+  let link;
+  {
+    const { page, consoleErrors, close } = await openPage('?preset=k-sparse', { viewport: { width: 1366, height: 768 } });
+    try {
+      await training(page);
+      assert.equal((await page.evaluate(() => window.bottleneck.state())).view.components, true);
+      assert.equal(await page.isChecked('#components'), true);
+      await waitFor(page, () => /principal components 1 and 2 \(\d+% of the spread\)/.test(document.getElementById('canvas-scatter').getAttribute('aria-label')), undefined, 10_000);
+      await page.selectOption('#scatter-x', '3');
+      await waitFor(page, () => !window.bottleneck.state().view.components && window.bottleneck.state().view.x === 3);
+      assert.equal(await page.isChecked('#components'), false);
+      await waitFor(page, () => /neurons 3 and 1/.test(document.getElementById('canvas-scatter').getAttribute('aria-label')), undefined, 10_000);
+      await waitFor(page, () => /pc=false/.test(location.search) && /x=3/.test(location.search));
+      link = await page.evaluate(() => location.search);
+      assert.deepEqual(consoleErrors, []);
+    } finally {
+      await close();
+    }
+  }
+  // The link in a fresh browser: the neuron pair again, and the components one click away.
+  const { page, consoleErrors, close } = await openPage(link, { viewport: { width: 1366, height: 768 } });
+  try {
+    await training(page);
+    const view = (await page.evaluate(() => window.bottleneck.state())).view;
+    assert.equal(view.components, false);
+    assert.equal(view.x, 3);
+    await page.check('#components');
+    await waitFor(page, () => window.bottleneck.state().view.components);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('a file dropped at the top of the page is answered on screen, not only in its section far below', async () => {
+  for (const [label, viewport] of [['laptop', { width: 1366, height: 768 }], ['phone', { width: 390, height: 844 }]]) {
+    const { page, consoleErrors, close } = await openPage('', { viewport, hasTouch: label === 'phone' });
+    try {
+      await training(page);
+      await page.evaluate(() => window.scrollTo(0, 0));
+      // A real drop event carrying a file, as a browser makes it from the desktop.
+      const transfer = await page.evaluateHandle(() => {
+        const dt = new DataTransfer();
+        dt.items.add(new File(['{"format": "bottleneck-snapshot", "version": 1, "layers": ['], 'broken.json', { type: 'application/json' }));
+        return dt;
+      });
+      await page.dispatchEvent('h1', 'dragover', { dataTransfer: transfer });
+      await page.dispatchEvent('h1', 'drop', { dataTransfer: transfer });
+      await waitFor(page, () => !document.getElementById('drop-answer').hidden);
+      const answer = await page.evaluate(() => {
+        const el = document.getElementById('drop-answer');
+        const r = el.getBoundingClientRect();
+        return { text: el.textContent, top: r.top, bottom: r.bottom, error: el.classList.contains('error'), far: document.getElementById('snapshot-status').getBoundingClientRect().top };
+      });
+      assert.match(answer.text, /broken\.json: .*The current network is unchanged\./);
+      assert.ok(answer.top >= 0 && answer.bottom <= viewport.height, `on screen: ${JSON.stringify(answer)}`);
+      assert.ok(answer.error);
+      assert.ok(answer.far > viewport.height, `its section is below the screen (${answer.far} px), which is why it is said here too`);
+      assert.equal(await page.evaluate(() => window.scrollY), 0, 'the page did not move');
+      await page.click('#drop-answer-close');
+      assert.equal(await page.isHidden('#drop-answer'), true);
+      assert.ok((await page.evaluate(() => window.bottleneck.stats())).examples_seen > 0, 'training goes on');
+      assert.deepEqual(consoleErrors, []);
+    } finally {
+      await close();
+    }
+  }
+});
+
+test('every preset\'s name fits its picker on a laptop and on a phone', async () => {
+  for (const viewport of [{ width: 1366, height: 768 }, { width: 390, height: 844 }]) {
+    const { page, consoleErrors, close } = await openPage('', { viewport });
+    try {
+      await training(page);
+      // The widest name in the picker's own font, against the room left of its arrow (~24 px).
+      const fit = await page.evaluate(() => {
+        const s = document.getElementById('preset');
+        const cs = getComputedStyle(s);
+        const ctx = document.createElement('canvas').getContext('2d');
+        ctx.font = `${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+        const room = s.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - 24;
+        return [...s.options].map((o) => ({ name: o.text, width: Math.ceil(ctx.measureText(o.text).width), room }));
+      });
+      for (const f of fit) assert.ok(f.width <= f.room, `${viewport.width} px: "${f.name}" is ${f.width} px in ${f.room} px`);
+      assert.deepEqual(consoleErrors, []);
+    } finally {
+      await close();
+    }
+  }
+});

@@ -58,6 +58,7 @@ const numbers = (values, max = 8) => values.slice(0, max).map((v) => v.toFixed(2
  */
 export function wireExplore(api, scatterWidth) {
   const scatter = $('canvas-scatter');
+  const marks = scatterMarks(scatter, $('scatter-marks'));
   let pending = null; // the latest pointer position not yet asked about
   let asking = false;
   let keyPoint = null; // the keyboard's decoding point
@@ -77,6 +78,7 @@ export function wireExplore(api, scatterWidth) {
       try {
         const answer = await api.query({ point: { px: x, py: y, width: scatterWidth() } });
         showPoint(answer.point);
+        marks.hover(answer.point.digit?.frame ?? null);
         await next?.(answer.point);
       } catch (message) {
         $('decoded-caption').textContent = String(message);
@@ -119,9 +121,10 @@ export function wireExplore(api, scatterWidth) {
       $('answer-caption').textContent = 'No digit there: tap right on a digit to start a walk from it.';
       return;
     }
-    chosen.push({ index: info.digit.index, label: info.digit.label });
+    chosen.push({ index: info.digit.index, label: info.digit.label, frame: info.digit.frame });
     if (chosen.length > 2) chosen.splice(0, chosen.length - 1);
     const [a, b] = chosen;
+    marks.ends(chosen.map((c) => c.frame));
     $('path').hidden = false;
     if (!b) {
       $('path-caption').textContent = `From ${digitName(a.label)} (#${a.index}) to… click another digit.`;
@@ -139,6 +142,7 @@ export function wireExplore(api, scatterWidth) {
   }
 
   scatter.addEventListener('pointermove', (e) => ask(e.offsetX, e.offsetY));
+  scatter.addEventListener('pointerleave', () => marks.hover(null));
   scatter.addEventListener('pointerdown', (e) => ask(e.offsetX, e.offsetY));
   scatter.addEventListener('click', (e) => ask(e.offsetX, e.offsetY, choose));
   scatter.addEventListener('keydown', (e) => {
@@ -158,7 +162,49 @@ export function wireExplore(api, scatterWidth) {
     ask(keyPoint.x, keyPoint.y);
   });
 
-  return wirePad(api);
+  return { ...wirePad(api), clearMarks: () => marks.ends([]) };
+}
+
+/** The marks over the scatter: a frame round the digit under the pointer, rings round a walk's
+ * two ends and the walk's straight path between them (a straight line in the code is one on
+ * the scatter too: both axes are linear in it). Frames come from Rust in CSS pixels. */
+function scatterMarks(scatter, overlay) {
+  let hovered = null;
+  let ends = [];
+  const centre = ([l, t, w, h]) => [l + w / 2, t + h / 2];
+  function draw() {
+    const dpr = window.devicePixelRatio || 1;
+    const [w, h] = [scatter.clientWidth, scatter.clientHeight];
+    if (overlay.width !== Math.round(w * dpr) || overlay.height !== Math.round(h * dpr)) [overlay.width, overlay.height] = [Math.round(w * dpr), Math.round(h * dpr)];
+    const ctx = overlay.getContext('2d');
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, w, h);
+    ctx.lineWidth = 2;
+    if (ends.length === 2) {
+      ctx.strokeStyle = 'rgba(255, 209, 102, 0.9)';
+      ctx.setLineDash([6, 4]);
+      ctx.beginPath();
+      ctx.moveTo(...centre(ends[0]));
+      ctx.lineTo(...centre(ends[1]));
+      ctx.stroke();
+      ctx.setLineDash([]);
+    }
+    for (const frame of ends) {
+      const [x, y] = centre(frame);
+      ctx.strokeStyle = '#ffd166';
+      ctx.beginPath();
+      ctx.arc(x, y, Math.max(frame[2], frame[3]) * 0.75, 0, 2 * Math.PI);
+      ctx.stroke();
+    }
+    if (hovered) {
+      ctx.strokeStyle = '#ffffff';
+      ctx.strokeRect(hovered[0] - 1, hovered[1] - 1, hovered[2] + 2, hovered[3] + 2);
+    }
+  }
+  return {
+    hover(frame) { hovered = frame; draw(); },
+    ends(frames) { ends = frames.filter(Boolean).slice(-2); draw(); },
+  };
 }
 
 /** The drawing pad: strokes in pad units, drawn here as they go and made into a digit by Rust. */
@@ -201,7 +247,7 @@ function wirePad(api) {
       return;
     }
     const classes = info.classes ? ` The classifier says ${info.classes.indexOf(Math.max(...info.classes))}.` : '';
-    $('drawn-caption').textContent = `${what}: code ${numbers(info.code)}; it is marked with a ring on the scatter (neurons ${info.point[0]} and ${info.point[1]}).${classes}`;
+    $('drawn-caption').textContent = `${what}: code ${numbers(info.code)}; it is marked with a ring on the scatter, which plots ${info.axes}.${classes}`;
   }
 
   async function mark() {

@@ -42,10 +42,22 @@ const send = (command, transfer) => post({ type: 'command', command }, transfer)
 /** Ask the network a question (`{ reconstruct: { inputs } }`); resolves to the answer. */
 const query = (question, transfer) => post({ type: 'query', query: question }, transfer);
 
+let dropping = false; // a dropped file is being opened: its answer is also shown where the user looks
+let dropAnswerTimer = null;
+
 function setMessage(id, text, isError = false) {
   const el = $(id);
   el.textContent = text;
   el.classList.toggle('error', isError);
+  if (dropping && text) {
+    // The section this message belongs to may be a screen or two away from where the file was
+    // dropped: say it again at the bottom of the screen for a while.
+    $('drop-answer-text').textContent = text;
+    $('drop-answer').classList.toggle('error', isError);
+    $('drop-answer').hidden = false;
+    clearTimeout(dropAnswerTimer);
+    dropAnswerTimer = setTimeout(() => { $('drop-answer').hidden = true; }, 12_000);
+  }
 }
 
 /** Run a command; show its error in `errorId` (and keep everything as it was). */
@@ -237,6 +249,8 @@ function speedText(speed) {
  * `refillSpec`: also refill the network editor. */
 function applyState(next, refillSpec) {
   const presetBefore = state?.preset;
+  // A walk's ends belong to the scatter they were chosen on.
+  if (state && (JSON.stringify(state.view) !== JSON.stringify(next.view) || state.spec !== next.spec)) pictures?.clearMarks();
   state = next;
   showState(next, description, $, ['lr']);
   const preset = description.presets.find((p) => p.name === next.preset);
@@ -268,6 +282,9 @@ function applyState(next, refillSpec) {
   fillSelect($('scatter-x'), units, next.view.x, (i) => `neuron ${i}`);
   fillSelect($('scatter-y'), units, next.view.y, (i) => `neuron ${i}`);
   $('manifold').checked = next.view.manifold;
+  $('components').checked = next.view.components;
+  // Two units plot as they are: the switch is offered only on wider layers.
+  $('components').closest('label').hidden = units <= 2;
   $('log-scale').checked = next.view.log_y;
   showPanelInfo(next.panels);
   // A preset just picked (or opened by a link) shows its point first and brings it into view.
@@ -395,7 +412,7 @@ async function savePng(panels) {
   }
 }
 
-const view = (change) => run({ view: { layer: null, x: null, y: null, log_y: null, manifold: null, ...change } });
+const view = (change) => run({ view: { layer: null, x: null, y: null, log_y: null, manifold: null, components: null, ...change } });
 
 /** Keys: Space pauses anywhere but in a control; arrows and brackets on the scatter. */
 function onKey(e) {
@@ -484,12 +501,20 @@ function wire() {
     e.preventDefault();
     document.body.classList.remove('dragging');
     const files = [...(e.dataTransfer?.files ?? [])];
-    if (files.length > 0) await openFiles(files);
+    if (files.length === 0) return;
+    dropping = true;
+    try {
+      await openFiles(files);
+    } finally {
+      dropping = false;
+    }
   });
+  $('drop-answer-close').onclick = () => { $('drop-answer').hidden = true; };
   $('log-scale').onchange = () => view({ log_y: $('log-scale').checked });
   $('manifold').onchange = () => view({ manifold: $('manifold').checked });
   $('clear-graph').onclick = () => run('clear-graph');
   $('scatter-layer').onchange = () => view({ layer: Number($('scatter-layer').value) });
+  $('components').onchange = () => view({ components: $('components').checked });
   $('scatter-x').onchange = () => view({ x: Number($('scatter-x').value) });
   $('scatter-y').onchange = () => view({ y: Number($('scatter-y').value) });
   $('cycle').onclick = () => run('cycle');

@@ -10,6 +10,7 @@ use super::protocol::{DigitInfo, DrawingInfo, Image, Path, PointInfo, View};
 use super::{Error, Session};
 use crate::data::{drawing, transform, Dataset};
 use crate::model::network::Workspace;
+use crate::model::pca::Pca;
 use crate::render::scatter::Scatter;
 use crate::render::Rgba;
 use crate::rng::Rng;
@@ -26,25 +27,79 @@ pub const SCATTER_DIGITS: usize = crate::budget::EVAL_ROWS;
 /// scatter panel's period, so what the pointer finds is what was last drawn, or newer.
 pub const SCATTER_REUSE_MS: f64 = 200.0;
 
-/// What the scatter plots: its digits, their activations at the viewed layer (n, units), and
-/// the (x, y) neuron pair of each.
+/// Subspace iterations of the scatter's principal components: from scratch, and from the last
+/// fit (the codes move a little between two paints; 4 M multiply-adds an iteration for 500
+/// codes of 1,000 units).
+const COLD_ITERATIONS: usize = 40;
+const WARM_ITERATIONS: usize = 4;
+
+/// What the scatter plots: its digits, their activations at the viewed layer (n, units), the
+/// layer's first two principal components over them when the view asks for them, and the
+/// point of each digit (neurons x and y, or its two components).
 pub struct ScatterData {
     pub digits: crate::data::Dataset,
     pub codes: Vec<f32>,
     pub units: usize,
+    pub basis: Option<Basis>,
     pub points: Vec<(f32, f32)>,
+}
+
+/// The scatter's two principal axes, and the share of the codes' variance they hold.
+pub struct Basis {
+    pub pca: Pca,
+    pub share: f64,
 }
 
 impl ScatterData {
     pub fn of(session: &Session, work: &mut Workspace) -> ScatterData {
+        ScatterData::warm(session, work, None)
+    }
+
+    /// As `of`, the principal components iterated from `earlier`'s when it has them.
+    fn warm(session: &Session, work: &mut Workspace, earlier: Option<&ScatterData>) -> ScatterData {
         let digits = session.valid_set().spread(SCATTER_DIGITS);
         let view = session.view();
         let net = session.network();
         let units = net.layers()[view.layer].n_out();
         let codes = net.infer(work, &digits.pixels, digits.n_images, None).activations(view.layer).to_vec();
-        let (x, y) = (view.x.min(units - 1), view.y.min(units - 1));
-        let points = codes.chunks_exact(units).map(|row| (row[x], row[y])).collect();
-        ScatterData { digits, codes, units, points }
+        let n = digits.n_images;
+        let basis = (view.components && units > 2 && n > 0).then(|| {
+            let warm = earlier.and_then(|e| e.basis.as_ref()).map(|b| &b.pca);
+            let iterations = if warm.is_some() { WARM_ITERATIONS } else { COLD_ITERATIONS };
+            let pca = Pca::leading(&codes, n, units, 2, warm, iterations);
+            let total: f64 = (0..units)
+                .map(|u| {
+                    let mean = pca.mean[u] as f64;
+                    codes.iter().skip(u).step_by(units).map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n as f64
+                })
+                .sum();
+            let share = if total > 0.0 { (pca.variances.iter().sum::<f64>() / total).min(1.0) } else { 0.0 };
+            Basis { pca, share }
+        });
+        let mut data = ScatterData { digits, codes: Vec::new(), units, basis, points: Vec::new() };
+        data.points = data.place(&codes, view);
+        data.codes = codes;
+        data
+    }
+
+    /// Where codes (n, units) of the viewed layer stand in the scatter.
+    pub fn place(&self, codes: &[f32], view: View) -> Vec<(f32, f32)> {
+        let units = self.units;
+        match &self.basis {
+            Some(b) => b.pca.project(codes, codes.len() / units, 2).chunks_exact(2).map(|p| (p[0], p[1])).collect(),
+            None => {
+                let (x, y) = (view.x.min(units - 1), view.y.min(units - 1));
+                codes.chunks_exact(units).map(|row| (row[x], row[y])).collect()
+            }
+        }
+    }
+
+    /// What the axes plot, in words.
+    pub fn axes(&self, view: View) -> String {
+        match &self.basis {
+            Some(b) => format!("its principal components 1 and 2 ({}% of the spread)", (b.share * 100.0).round()),
+            None => format!("neurons {} and {}", view.x.min(self.units - 1), view.y.min(self.units - 1)),
+        }
     }
 
     /// The scatter as last computed for the view in force, if at most `SCATTER_REUSE_MS` old on
@@ -59,7 +114,9 @@ impl ScatterData {
                 return Rc::clone(data);
             }
         }
-        let data = Rc::new(ScatterData::of(session, work));
+        // The last scatter of the same layer starts the principal components' iteration.
+        let earlier = session.scatter_seen.borrow().as_ref().filter(|(_, v, _)| v.layer == view.layer && v.components).map(|(_, _, d)| Rc::clone(d));
+        let data = Rc::new(ScatterData::warm(session, work, earlier.as_deref()));
         *session.scatter_seen.borrow_mut() = Some((now, view, Rc::clone(&data)));
         data
     }
@@ -78,21 +135,24 @@ pub fn scatter_points(session: &Session, work: &mut Workspace) -> (Vec<(f32, f32
     (data.points, data.digits)
 }
 
-/// The scatter's title: the layer, its neuron pair and how many digits.
-pub fn scatter_title(session: &Session, n_digits: usize) -> String {
+/// The scatter's title: the layer, what its axes plot (a neuron pair, or its principal
+/// components and the share of the variance they hold) and how many digits.
+pub fn scatter_title(session: &Session, data: &ScatterData) -> String {
     let view = session.view();
     let net = session.network();
     let layer = &net.layers()[view.layer];
+    let axes = match &data.basis {
+        Some(b) => format!("x, y: principal components 1, 2 ({}% of the spread)", (b.share * 100.0).round()),
+        None => format!("x: neuron {} · y: neuron {}", view.x, view.y),
+    };
     format!(
-        "layer {} ({}: {} {}{}) · x: neuron {} · y: neuron {} · {} examples",
+        "layer {} ({}: {} {}{}) · {axes} · {} examples",
         view.layer + 1,
         layer.name(),
         layer.n_out(),
         layer.activation().name(),
         if view.layer == net.code_layer() { ", code" } else { "" },
-        view.x,
-        view.y,
-        n_digits
+        data.digits.n_images
     )
 }
 
@@ -108,16 +168,28 @@ fn image(session: &Session, pixels: Vec<f32>) -> Image {
     Image { width, height, pixels }
 }
 
-/// The code `base` with the viewed pair of units set to (x, y), decoded.
-fn decode_at(session: &Session, work: &mut Workspace, base: &[f32], points: &[(f64, f64)]) -> Vec<f32> {
+/// The code `base` moved to scatter point (x, y), decoded: the viewed pair of units set to x
+/// and y, or along the two principal components, the rest of `base` kept.
+fn decode_at(session: &Session, work: &mut Workspace, data: &ScatterData, base: &[f32], points: &[(f64, f64)]) -> Vec<f32> {
     let view = session.view();
     let units = base.len();
+    let at = data.place(base, view)[0];
     let mut codes = Vec::with_capacity(points.len() * units);
     for &(x, y) in points {
         let start = codes.len();
         codes.extend_from_slice(base);
-        codes[start + view.x.min(units - 1)] = x as f32;
-        codes[start + view.y.min(units - 1)] = y as f32;
+        let code = &mut codes[start..];
+        match &data.basis {
+            Some(b) => {
+                let (dx, dy) = (x as f32 - at.0, y as f32 - at.1);
+                let (c1, c2) = b.pca.components.split_at(units);
+                code.iter_mut().zip(c1.iter().zip(c2)).for_each(|(v, (a, b))| *v += dx * a + dy * b);
+            }
+            None => {
+                code[view.x.min(units - 1)] = x as f32;
+                code[view.y.min(units - 1)] = y as f32;
+            }
+        }
     }
     session.network().decode(work, view.layer, &codes, points.len()).output().to_vec()
 }
@@ -134,8 +206,8 @@ pub fn point(session: &Session, work: &mut Workspace, px: f32, py: f32, width: u
     let labels = data.digits.labels.clone().unwrap_or_default();
     // The same chart the scatter panel draws: its title's lines set the plot's top, and your
     // marked digits are in its axes' range.
-    let marks = marked_points(session, work);
-    let chart = data.chart(width, &labels, scatter_title(session, data.digits.n_images), None, &marks);
+    let marks = marked_points(session, work, &data);
+    let chart = data.chart(width, &labels, scatter_title(session, &data), None, &marks);
     let (x_axis, y_axis) = chart.axes();
     let (x, y) = (x_axis.unmap(px), y_axis.unmap(py));
     let (span_x, span_y) = ((x_axis.hi - x_axis.lo).max(1e-12), (y_axis.hi - y_axis.lo).max(1e-12));
@@ -153,14 +225,14 @@ pub fn point(session: &Session, work: &mut Workspace, px: f32, py: f32, width: u
     let under = chart.positions().into_iter().enumerate().rev().find(|&(_, (left, top))| qx >= left && qx < left + tw && qy >= top && qy < top + th);
     let held = nearest.filter(|_| data.units > 2);
     let decoded = match (decodable(session), nearest) {
-        (true, Some(base)) => Some(image(session, decode_at(session, work, &data.codes[base * data.units..(base + 1) * data.units], &[(x, y)]))),
+        (true, Some(base)) => Some(image(session, decode_at(session, work, &data, &data.codes[base * data.units..(base + 1) * data.units], &[(x, y)]))),
         _ => None,
     };
-    let digit = under.map(|(index, _)| digit_info(session, work, &data, index));
+    let digit = under.map(|(index, (left, top))| digit_info(session, work, &data, index, [left as f32, top as f32, tw as f32, th as f32]));
     Ok(PointInfo { x, y, decoded, held, digit })
 }
 
-fn digit_info(session: &Session, work: &mut Workspace, data: &ScatterData, index: usize) -> DigitInfo {
+fn digit_info(session: &Session, work: &mut Workspace, data: &ScatterData, index: usize, frame: [f32; 4]) -> DigitInfo {
     let input = data.digits.image(index).to_vec();
     let output = session.network().infer(work, &input, 1, None).output().to_vec();
     DigitInfo {
@@ -169,6 +241,7 @@ fn digit_info(session: &Session, work: &mut Workspace, data: &ScatterData, index
         reconstruction: (output.len() == input.len()).then(|| image(session, output)),
         input: image(session, input),
         code: data.codes[index * data.units..(index + 1) * data.units].to_vec(),
+        frame,
     }
 }
 
@@ -215,9 +288,9 @@ pub fn drawing(session: &Session, work: &mut Workspace, digit: Vec<f32>) -> Resu
     let view = session.view();
     let code = acts.activations(view.layer).to_vec();
     let output = acts.output().to_vec();
-    let units = code.len();
+    let axes = ScatterData::recent(session, work).axes(view);
     Ok(DrawingInfo {
-        point: (view.x.min(units - 1), view.y.min(units - 1)),
+        axes,
         code,
         classes: net.is_classifier().then(|| output.clone()),
         reconstruction: (!net.is_classifier() && output.len() == input.len()).then(|| image(session, output)),
@@ -238,17 +311,15 @@ pub fn as_input(session: &Session, digit: Vec<f32>) -> Result<Vec<f32>, Error> {
     Ok(sized.pixels)
 }
 
-/// Where your digits land in the scatter, in its data coordinates.
-pub fn marked_points(session: &Session, work: &mut Workspace) -> Vec<(f32, f32)> {
+/// Where your digits land in the scatter `data`, in its data coordinates.
+pub fn marked_points(session: &Session, work: &mut Workspace, data: &ScatterData) -> Vec<(f32, f32)> {
     if session.marked.is_empty() {
         return Vec::new();
     }
     let view = session.view();
     let inputs = session.marked.concat();
-    let net = session.network();
-    let units = net.layers()[view.layer].n_out();
-    let acts = net.infer(work, &inputs, session.marked.len(), None).activations(view.layer);
-    acts.chunks_exact(units).map(|row| (row[view.x.min(units - 1)], row[view.y.min(units - 1)])).collect()
+    let acts = session.network().infer(work, &inputs, session.marked.len(), None).activations(view.layer).to_vec();
+    data.place(&acts, view)
 }
 
 /// The decoder's images on a grid spanning the scatter's axes, drawn dimly to fill its plot
@@ -258,8 +329,8 @@ pub fn manifold(session: &Session, data: &ScatterData, work: &mut Workspace, wid
         return None;
     }
     let labels = data.digits.labels.clone().unwrap_or_default();
-    let marks = marked_points(session, work);
-    let chart = data.chart(width, &labels, scatter_title(session, data.digits.n_images), None, &marks);
+    let marks = marked_points(session, work, &data);
+    let chart = data.chart(width, &labels, scatter_title(session, &data), None, &marks);
     let (x_axis, y_axis) = chart.axes();
     let (x0, y0, w, h) = chart.plot_area();
     let n = data.points.len() as f32;
@@ -272,7 +343,7 @@ pub fn manifold(session: &Session, data: &ScatterData, work: &mut Workspace, wid
             (x_axis.unmap(x0 as f32 + (i as f32 + 0.5) * cw), y_axis.unmap(y0 as f32 + (j as f32 + 0.5) * ch))
         })
         .collect();
-    let images = decode_at(session, work, &mean, &centres);
+    let images = decode_at(session, work, data, &mean, &centres);
     let (iw, ih, _) = session.network().input_shape();
     let mut plot = Rgba::new(w, h, [24, 24, 27, 255]);
     for (c, tile) in images.chunks_exact(iw * ih).enumerate() {
@@ -292,12 +363,14 @@ pub fn manifold(session: &Session, data: &ScatterData, work: &mut Workspace, wid
 
 impl Session {
     /// The view with the given changes, if they name a layer and neurons that exist.
-    pub(super) fn checked_view(&self, layer: Option<usize>, x: Option<usize>, y: Option<usize>, log_y: Option<bool>) -> Result<View, Error> {
+    /// A new layer starts at its own default (its principal components when wider than two
+    /// units); naming a neuron plots neurons, unless the change also asks for components.
+    pub(super) fn checked_view(&self, layer: Option<usize>, x: Option<usize>, y: Option<usize>, log_y: Option<bool>, components: Option<bool>) -> Result<View, Error> {
         let layers = self.network().layers();
         let mut view = self.view;
         if let Some(layer) = layer {
             let units = layers.get(layer).ok_or_else(|| Error(format!("there is no layer {layer}: the network has {}", layers.len())))?.n_out();
-            view = View { layer, x: 0, y: 1.min(units - 1), ..view };
+            view = View { layer, x: 0, y: 1.min(units - 1), components: units > 2, ..view };
         }
         let units = layers[view.layer].n_out();
         for (slot, value) in [(&mut view.x, x), (&mut view.y, y)] {
@@ -310,6 +383,12 @@ impl Session {
         }
         if let Some(log_y) = log_y {
             view.log_y = log_y;
+        }
+        if x.is_some() || y.is_some() {
+            view.components = false;
+        }
+        if let Some(components) = components {
+            view.components = components;
         }
         Ok(view)
     }

@@ -231,8 +231,8 @@ impl Session {
                 Payload::Loaded(loaded)
             }
             Command::ExportConvnetjs => Payload::Convnetjs(convnetjs::export(self.network())?),
-            Command::View { layer, x, y, manifold, log_y } => {
-                self.view = self.checked_view(layer, x, y, log_y)?;
+            Command::View { layer, x, y, manifold, log_y, components } => {
+                self.view = self.checked_view(layer, x, y, log_y, components)?;
                 if let Some(manifold) = manifold {
                     self.view.manifold = manifold;
                 }
@@ -580,11 +580,12 @@ impl Session {
     }
 }
 
-/// The scatter's view of a new network: its code layer's first two units (a classifier's
-/// narrowest layer is its class scores, so its last hidden layer instead).
+/// The scatter's view of a new network: its code layer (a classifier's narrowest layer is its
+/// class scores, so its last hidden layer instead): its two units, or on a wider layer its first
+/// two principal components (two of 1,000 units of a sparse code say little).
 fn default_view(checked: &Checked, log_y: bool) -> View {
     let layers = &checked.layers;
     let classifier = checked.loss == crate::model::Loss::Softmax;
     let layer = if classifier && layers.len() > 1 { layers.len() - 2 } else { checked.code_layer };
-    View { layer, x: 0, y: 1.min(layers[layer].n_out - 1), manifold: false, log_y }
+    View { layer, x: 0, y: 1.min(layers[layer].n_out - 1), manifold: false, log_y, components: layers[layer].n_out > 2 }
 }

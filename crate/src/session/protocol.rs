@@ -55,6 +55,10 @@ pub enum Command {
         #[serde(default)]
         manifold: Option<bool>,
         log_y: Option<bool>,
+        /// Plot the layer's first two principal components instead of two of its units (naming
+        /// a neuron turns this off).
+        #[serde(default)]
+        components: Option<bool>,
     },
     /// Your digits (drawn, or from pictures), as `Query::Digitize` and `Query::Picture` made
     /// them: each one's code is marked on the scatter. An empty list clears them.
@@ -145,6 +149,9 @@ pub struct DigitInfo {
     pub reconstruction: Option<Image>,
     /// Its activations at the viewed layer.
     pub code: Vec<f32>,
+    /// Its picture's frame on the scatter drawn at the asked width: left, top, width, height
+    /// in CSS pixels, for the page to mark the digit it is showing.
+    pub frame: [f32; 4],
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -164,9 +171,10 @@ pub struct DrawingInfo {
     pub reconstruction: Option<Image>,
     /// A classifier's class probabilities.
     pub classes: Option<Vec<f32>>,
-    /// Its activations at the viewed layer, and which two the scatter plots.
+    /// Its activations at the viewed layer, and what the scatter plots of them, in words
+    /// ("neurons 0 and 1", "its first two principal components").
     pub code: Vec<f32>,
-    pub point: (usize, usize),
+    pub axes: String,
 }
 
 /// Every command's reply: the state in force afterwards, the figures, and what it produced.
@@ -261,6 +269,10 @@ pub struct View {
     pub manifold: bool,
     /// The loss graph's scale.
     pub log_y: bool,
+    /// The scatter plots the layer's first two principal components (over the plotted digits)
+    /// instead of neurons x and y; the default on layers wider than two units.
+    #[serde(default)]
+    pub components: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

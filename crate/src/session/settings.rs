@@ -215,6 +215,7 @@ impl Settings {
                     y: neuron(a.y, b.y),
                     manifold: (a.manifold != b.manifold).then_some(b.manifold),
                     log_y: (a.log_y != b.log_y).then_some(b.log_y),
+                    components: (a.components != b.components).then_some(b.components),
                 }
             }
         }
@@ -353,6 +354,7 @@ fn rows() -> Vec<Row> {
         row("layer", "scatter's layer", "layer", "The layer whose units the code scatter plots.", Door::View, &["/view/layer"], Kind::Whole { bound: Bound::Whole(0, MAX_UNITS as u64) }),
         row("x", "scatter's x neuron", "x", "The unit plotted across.", Door::View, &["/view/x"], Kind::Whole { bound: Bound::Whole(0, MAX_UNITS as u64) }),
         row("y", "scatter's y neuron", "y", "The unit plotted up.", Door::View, &["/view/y"], Kind::Whole { bound: Bound::Whole(0, MAX_UNITS as u64) }),
+        row("pc", "principal-components switch", "principal components", "Plot the code's two principal components (the two directions along which the plotted codes vary most, found by PCA) instead of two of its units.", Door::View, &["/view/components"], Kind::Switch),
         row("manifold", "manifold switch", "decoded map", "Fill the scatter's background with what the decoder draws at each point.", Door::View, &["/view/manifold"], Kind::Switch),
         row("log", "log-scale switch", "log scale", "Draw the loss graph on a logarithmic scale, where halving the loss is always the same step.", Door::View, &["/view/log_y"], Kind::Switch),
     ]);
@@ -406,7 +408,7 @@ mod tests {
     fn every_row_reads_and_writes_its_own_value_in_every_preset() {
         for preset in presets::all() {
             let experiment = Experiment::preset(&preset.name, 1).unwrap();
-            let settings = Settings { config: experiment.train.clone(), view: View { layer: 1, x: 0, y: 1, manifold: false, log_y: true }, speed: Some(2.5) };
+            let settings = Settings { config: experiment.train.clone(), view: View { layer: 1, x: 0, y: 1, manifold: false, log_y: true, components: false }, speed: Some(2.5) };
             let json = settings.to_json();
             for row in table() {
                 let Some(text) = row.text(&json) else {
@@ -443,7 +445,7 @@ mod tests {
     #[test]
     fn the_top_k_schedule_turns_off_and_on() {
         let experiment = Experiment::preset("k-sparse", 1).unwrap();
-        let settings = Settings { config: experiment.train.clone(), view: View { layer: 0, x: 0, y: 1, manifold: false, log_y: false }, speed: None };
+        let settings = Settings { config: experiment.train.clone(), view: View { layer: 0, x: 0, y: 1, manifold: false, log_y: false, components: false }, speed: None };
         let row = find("k_start").unwrap();
         let off = row.set(&settings.to_json(), row.parse("off", &experiment).unwrap(), &experiment).unwrap();
         assert_eq!(Settings::from_json(off.clone()).unwrap().config.k_schedule, None);

@@ -267,15 +267,15 @@ fn session_view_picks_layers_and_neurons_and_cycle_moves_on() {
     let mut session = start("convnetjs", 1);
     let view = session.state().view;
     assert_eq!((view.layer, view.x, view.y), (2, 0, 1), "the code layer's two units");
-    let reply = session.apply(Command::View { layer: Some(0), x: None, y: Some(7), manifold: None, log_y: Some(true) }).unwrap();
-    assert_eq!(reply.state.view, View { layer: 0, x: 0, y: 7, manifold: false, log_y: true });
+    let reply = session.apply(Command::View { layer: Some(0), x: None, y: Some(7), manifold: None, log_y: Some(true), components: None }).unwrap();
+    assert_eq!(reply.state.view, View { layer: 0, x: 0, y: 7, manifold: false, log_y: true, components: false });
     let reply = session.apply(Command::Cycle).unwrap();
     assert_eq!((reply.state.view.x, reply.state.view.y), (1, 8));
-    check_refused(&mut session, Command::View { layer: Some(9), x: None, y: None, manifold: None, log_y: None }, "there is no layer 9");
-    check_refused(&mut session, Command::View { layer: Some(2), x: Some(5), y: None, manifold: None, log_y: None }, "no neuron 5");
-    check_refused(&mut session, Command::View { layer: None, x: Some(99), y: None, manifold: None, log_y: Some(false) }, "no neuron 99");
+    check_refused(&mut session, Command::View { layer: Some(9), x: None, y: None, manifold: None, log_y: None, components: None }, "there is no layer 9");
+    check_refused(&mut session, Command::View { layer: Some(2), x: Some(5), y: None, manifold: None, log_y: None, components: None }, "no neuron 5");
+    check_refused(&mut session, Command::View { layer: None, x: Some(99), y: None, manifold: None, log_y: Some(false), components: None }, "no neuron 99");
     // Cycling wraps around the layer's units.
-    session.apply(Command::View { layer: Some(2), x: None, y: None, manifold: None, log_y: None }).unwrap();
+    session.apply(Command::View { layer: Some(2), x: None, y: None, manifold: None, log_y: None, components: None }).unwrap();
     let reply = session.apply(Command::Cycle).unwrap();
     assert_eq!((reply.state.view.x, reply.state.view.y), (1, 0));
 }
@@ -348,7 +348,7 @@ fn session_refused_commands_leave_it_exactly_as_it_was() {
         (Command::Load { bytes: b"[1, 2]".to_vec() }, "expected a JSON object"),
         (Command::Load { bytes: saved.replacen("\"version\":1", "\"version\":99", 1).into_bytes() }, "version 99"),
         (Command::Load { bytes: saved.replacen("\"train\":{", "\"extra\":1,\"train\":{", 1).into_bytes() }, "unknown field `extra`"),
-        (Command::View { layer: None, x: None, y: Some(10), manifold: None, log_y: None }, "no neuron 10"),
+        (Command::View { layer: None, x: None, y: Some(10), manifold: None, log_y: None, components: None }, "no neuron 10"),
         (Command::Compare { label: None, spec: Some("nope".into()), config: None }, "not valid JSON"),
     ];
     let mut config = session.state().config;
@@ -723,7 +723,7 @@ fn session_decodes_any_point_of_the_scatter() {
     let mut work = crate::model::network::Workspace::default();
     let data = explore::ScatterData::of(&session, &mut work);
     let labels = data.digits.labels.clone().unwrap();
-    let chart = data.chart(560, &labels, explore::scatter_title(&session, data.digits.n_images), None, &[]);
+    let chart = data.chart(560, &labels, explore::scatter_title(&session, &data), None, &[]);
     let (x_axis, y_axis) = chart.axes();
     let index = 7;
     let (x, y) = data.points[index];
@@ -825,7 +825,7 @@ fn session_draws_digits_and_the_manifold() {
     let mut session = start("convnetjs", 1);
     steps(&mut session, 3);
     let flat = plot(&panels::scene(panels::Panel::Scatter, &session, &mut work, 560));
-    session.apply(Command::View { layer: None, x: None, y: None, manifold: Some(true), log_y: None }).unwrap();
+    session.apply(Command::View { layer: None, x: None, y: None, manifold: Some(true), log_y: None, components: None }).unwrap();
     let filled = plot(&panels::scene(panels::Panel::Scatter, &session, &mut work, 560));
     let background = [24, 24, 27, 255];
     let count = |p: &[[u8; 4]]| p.iter().filter(|&&c| c == background).count();

@@ -28,9 +28,9 @@ const LABEL: f32 = 11.0;
 pub fn scatter(session: &Session, work: &mut Workspace, width: usize) -> Scene {
     let data = explore::ScatterData::recent(session, work);
     let view = session.view();
-    let title = explore::scatter_title(session, data.digits.n_images);
+    let title = explore::scatter_title(session, &data);
     let labels = data.digits.labels.clone().unwrap_or_default();
-    let marks = explore::marked_points(session, work);
+    let marks = explore::marked_points(session, work, &data);
     let background = if view.manifold { explore::manifold(session, &data, work, width) } else { None };
     data.chart(width, &labels, title, background, &marks).scene()
 }

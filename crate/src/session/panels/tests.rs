@@ -137,12 +137,57 @@ fn scatter_points_are_the_validation_codes() {
     let want: Vec<(f32, f32)> = codes.chunks_exact(2).map(|c| (c[0], c[1])).collect();
     assert_eq!(points, want);
     // Another neuron pair of another layer is what the view asks for.
-    session.apply(Command::View { layer: Some(1), x: Some(3), y: Some(7), manifold: None, log_y: None }).unwrap();
+    session.apply(Command::View { layer: Some(1), x: Some(3), y: Some(7), manifold: None, log_y: None, components: None }).unwrap();
     let (points, _) = scatter_points(&session, &mut Workspace::default());
     let acts = session.network().infer(&mut work, &valid.pixels, valid.n_images, None).activations(1).to_vec();
     assert_eq!(points[4], (acts[4 * 50 + 3], acts[4 * 50 + 7]));
     let texts = owned(&draw(Panel::Scatter, &session)).join(" ");
     assert!(texts.contains("layer 2 (enc2: 50 tanh) · x: neuron 3 · y: neuron 7 · 30 examples"), "{texts}");
+}
+
+/// A code wider than two units is plotted on its first two principal components by default
+/// (two of 1,000 units of a sparse code are one column at 0): the points are the PCA scores of
+/// the codes, the title says so, decoding at a digit's own point gives back its own decoding,
+/// and naming a neuron brings the neuron pair back.
+#[test]
+fn a_wide_code_is_plotted_on_its_principal_components() {
+    let mut session = start("k-sparse");
+    steps(&mut session, 3);
+    let view = session.view();
+    assert!(view.components, "k-sparse opens on principal components: {view:?}");
+    let mut work = Workspace::default();
+    let data = ScatterData::of(&session, &mut work);
+    let basis = data.basis.as_ref().expect("a basis");
+    let reference = crate::model::pca::Pca::fit(&data.codes, data.digits.n_images, data.units, 2);
+    for j in 0..2 {
+        assert!((basis.pca.variances[j] - reference.variances[j]).abs() <= 1e-3 * reference.variances[j], "component {j}: {} vs {}", basis.pca.variances[j], reference.variances[j]);
+    }
+    assert!(basis.share > 0.0 && basis.share <= 1.0);
+    let scores = basis.pca.project(&data.codes, data.digits.n_images, 2);
+    assert_eq!(data.points[5], (scores[10], scores[11]));
+    // The points spread along both axes (a neuron pair of this code is one column at 0).
+    let spread = |f: fn(&(f32, f32)) -> f32| data.points.iter().map(f).fold(f32::MIN, f32::max) - data.points.iter().map(f).fold(f32::MAX, f32::min);
+    assert!(spread(|p| p.0) > 0.0 && spread(|p| p.1) > 0.0);
+    let texts = owned(&draw(Panel::Scatter, &session)).join(" ");
+    assert!(texts.contains("principal components 1, 2"), "{texts}");
+    // The decoder at a digit's own point draws what it draws from the digit's own code.
+    let labels = data.digits.labels.clone().unwrap();
+    let chart = data.chart(560, &labels, scatter_title(&session, &data), None, &[]);
+    let (x_axis, y_axis) = chart.axes();
+    let last = data.points.len() - 1;
+    let (x, y) = data.points[last];
+    let Answer::Point(point) = session.query(Query::Point { px: x_axis.map(x as f64), py: y_axis.map(y as f64), width: 560.0 }).unwrap() else { panic!() };
+    let own = session.network().decode(&mut work, view.layer, &data.codes[last * data.units..(last + 1) * data.units], 1).output().to_vec();
+    let decoded = point.decoded.expect("decoded").pixels;
+    let worst = decoded.iter().zip(&own).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(worst < 1e-2, "decoded at its own point: off by {worst}");
+    // One neuron named: the neuron pair again.
+    session.apply(Command::View { layer: None, x: Some(3), y: None, manifold: None, log_y: None, components: None }).unwrap();
+    assert!(!session.view().components);
+    let texts = owned(&draw(Panel::Scatter, &session)).join(" ");
+    assert!(texts.contains("x: neuron 3 · y: neuron 1"), "{texts}");
+    session.apply(Command::View { layer: None, x: None, y: None, manifold: None, log_y: None, components: Some(true) }).unwrap();
+    assert!(session.view().components);
 }
 
 /// The pointer over the scatter maps through the geometry the scatter was drawn with at the
@@ -157,13 +202,17 @@ fn pointing_at_a_digit_finds_it_at_every_width() {
     let labels = data.digits.labels.clone().unwrap();
     let last = data.points.len() - 1;
     for width in WIDTHS {
-        let chart = data.chart(width, &labels, scatter_title(&session, data.digits.n_images), None, &[]);
+        let chart = data.chart(width, &labels, scatter_title(&session, &data), None, &[]);
         let (x_axis, y_axis) = chart.axes();
         let (x, y) = data.points[last];
         let (px, py) = (x_axis.map(x as f64), y_axis.map(y as f64));
         let Answer::Point(point) = session.query(Query::Point { px, py, width: width as f64 }).unwrap() else { panic!() };
         let digit = point.digit.unwrap_or_else(|| panic!("{width}: no digit under ({px}, {py})"));
         assert_eq!(digit.index, last, "{width}");
+        // Its frame (for the page's mark) is where the chart puts it, around the pointer.
+        let [fl, ft, fw, fh] = digit.frame;
+        assert_eq!((fl as i64, ft as i64), chart.positions()[last], "{width}");
+        assert!(px >= fl && px < (fl + fw) && py >= ft && py < (ft + fh), "{width}: {:?} around ({px}, {py})", digit.frame);
         assert_eq!(digit.code, data.codes[2 * last..2 * last + 2].to_vec(), "{width}");
         assert!((point.x - x as f64).abs() < 1e-3 * (x_axis.hi - x_axis.lo), "{width}: {} vs {x}", point.x);
         // The scatter drawn at this width puts the digit's frame where the chart does.

@@ -119,7 +119,7 @@ pub(super) fn scatter(session: &Session, work: &mut Workspace) -> String {
     let net = session.network();
     let layer = &net.layers()[view.layer];
     let what = if data.digits.height <= 1 { "vectors" } else { "digits" };
-    let mut text = format!("Code scatter of {} validation {what} on neurons {} and {} of layer '{}'", data.digits.n_images, view.x, view.y, layer.name());
+    let mut text = format!("Code scatter of {} validation {what} on {} of layer '{}'", data.digits.n_images, data.axes(view).trim_start_matches("its "), layer.name());
     let span = |sel: fn(&(f32, f32)) -> f32| {
         let (lo, hi) = data.points.iter().map(sel).filter(|v| v.is_finite()).fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
         if hi > lo {
