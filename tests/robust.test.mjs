@@ -156,3 +156,91 @@ test('bad links, sizes and settings are refused in a sentence by their control w
     await close();
   }
 });
+
+test('two tabs train two runs: each reload brings back its own, neither rewound; a new tab offers the newest', async () => {
+  const { page: a, url, consoleErrors, close } = await openPage('?preset=turnoff');
+  try {
+    const b = await a.context().newPage();
+    const errorsB = [];
+    b.on('pageerror', (err) => errorsB.push(String(err)));
+    b.on('console', (msg) => msg.type() === 'error' && errorsB.push(msg.text()));
+    await b.goto(`${url}?preset=tied-sigmoid`);
+    await training(a);
+    await training(b);
+    const seenA = await pauseAndAutosave(a);
+    const seenB = await pauseAndAutosave(b);
+    const [outA, outB] = [await outputs(a), await outputs(b)];
+    for (const [page, preset, seen, out] of [[a, 'turnoff', seenA, outA], [b, 'tied-sigmoid', seenB, outB]]) {
+      await page.reload();
+      await training(page);
+      assert.equal((await state(page)).preset, preset, `${preset}: its own run came back`);
+      assert.equal((await stats(page)).examples_seen, seen, `${preset}: not rewound`);
+      assert.deepEqual(await outputs(page), out, `${preset}: the same parameters`);
+      assert.match(await text(page, 'opening-notes'), /Resumed your last run/);
+    }
+    // A third tab starts a run of its own, with the newest saved run one click away.
+    const c = await a.context().newPage();
+    await c.goto(url);
+    await training(c);
+    assert.equal((await state(c)).preset, 'convnetjs');
+    assert.equal(await c.isVisible('#restore'), true);
+    assert.match(await text(c, 'restore'), /restore the last run .*(turnoff|tied-sigmoid)/);
+    assert.deepEqual(consoleErrors, []);
+    assert.deepEqual(errorsB, []);
+  } finally {
+    await close();
+  }
+});
+
+test('your runs: a closed tab\'s run opens here exactly, one is deleted, and a full storage drops the oldest while training goes on', async () => {
+  const { page: a, url, consoleErrors, close } = await openPage('?preset=turnoff');
+  try {
+    const context = a.context();
+    const errors = [];
+    const tab = async (path) => {
+      const p = await context.newPage();
+      p.on('pageerror', (err) => errors.push(String(err)));
+      await p.goto(url + path);
+      await training(p);
+      return p;
+    };
+    await training(a);
+    const seenA = await pauseAndAutosave(a);
+    const outA = await outputs(a);
+    await a.close(); // its run stays saved, and is no longer in use
+    const c = await tab('?preset=k-sparse');
+    await pauseAndAutosave(c);
+    await c.close();
+    const b = await tab('?preset=linear-20');
+    await pauseAndAutosave(b);
+    // The list names the closed tabs' runs; "open here" brings A's back bit for bit.
+    await waitFor(b, () => /Turning off code units: [\d,]+ examples/.test(document.getElementById('runs-list').textContent));
+    assert.match(await text(b, 'runs-list'), /\(this tab\)/);
+    assert.match(await text(b, 'runs-storage'), /3 runs kept\. They and the page take [\d.]+ MB/);
+    await b.getByRole('button', { name: /^open here: Turning off code units/ }).click();
+    await waitFor(b, () => window.bottleneck.state().preset === 'turnoff');
+    assert.equal((await stats(b)).examples_seen, seenA);
+    assert.deepEqual(await outputs(b), outA, 'the same parameters as its autosave');
+    // Delete one: the k-sparse run.
+    await b.getByRole('button', { name: /^delete: k-sparse autoencoder, k = 25/ }).click();
+    await waitFor(b, () => !/k-sparse/.test(document.getElementById('runs-list').textContent));
+    // A full storage: the next save drops the oldest run not in use (A's), says so, and training goes on.
+    await b.evaluate(() => window.bottleneck.simulateQuota(1));
+    await b.click('#pause');
+    await waitFor(b, () => /room for the page was full, so the oldest run \(.*turnoff.*\) was deleted to make room/.test(document.getElementById('autosave-status').textContent), undefined, 20_000);
+    const before = (await stats(b)).examples_seen;
+    await waitFor(b, (n) => window.bottleneck.stats().examples_seen > n, before);
+    await waitFor(b, () => /^1 run kept/.test(document.getElementById('runs-storage').textContent));
+    // Full with nothing left to drop: the save fails in a sentence, and training still goes on.
+    await b.evaluate(() => window.bottleneck.simulateQuota(1));
+    await b.click('#pause');
+    await waitFor(b, () => /Autosave failed: this browser's storage for the page is full.*Training goes on/.test(document.getElementById('autosave-status').textContent), undefined, 20_000);
+    await b.click('#pause');
+    const later = (await stats(b)).examples_seen;
+    await waitFor(b, (n) => window.bottleneck.stats().examples_seen > n, later);
+    assert.deepEqual(consoleErrors, []);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});

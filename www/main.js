@@ -7,6 +7,7 @@
 import { at, buildControls, idOf, markControl, readConfig, showState } from './controls.js';
 import { showKnowledge, wireExplore } from './explore.js';
 import { download, panelText, shownPanels, showPanelInfo, showPoint, watchLayout } from './panels.js';
+import { wireRuns } from './runs.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -25,6 +26,9 @@ let simd = null; // which wasm build the worker loaded
 let threads = 1;
 let layout = null; // the latest widths and pixel density, sent to every new worker
 let pictures = null; // the drawing pad's picture placer
+let runId = null; // this tab's run: its autosave is its own (see tabRun)
+let offered = null; // the run the "restore" button brings back
+let runs = null; // the list of runs (runs.js)
 const showText = panelText();
 
 function post(message, transfer = []) {
@@ -84,10 +88,13 @@ function onWorkerMessage({ data }) {
       $('speed').max = String(description.speeds.length);
       showReply(data.reply, true);
       showOpening(data.notes, data.autosaved);
+      runs.refresh();
       break;
     case 'saved':
-      if (data.error) setMessage('autosave-status', `Autosave failed: ${data.error}`, true);
+      if (data.error) setMessage('autosave-status', `Autosave failed: ${data.error}. Training goes on; save a snapshot to keep this run.`, true);
+      else if (data.freed?.length) setMessage('autosave-status', `autosaved ${describeSave(data.summary)}. The browser's room for the page was full, so the oldest run${data.freed.length === 1 ? '' : 's'} (${data.freed.map(describeSave).join('; ')}) ${data.freed.length === 1 ? 'was' : 'were'} deleted to make room.`, true);
       else setMessage('autosave-status', `autosaved ${describeSave(data.summary)}`);
+      runs?.saved();
       break;
     case 'stats':
       showStats(data.stats);
@@ -145,7 +152,7 @@ function startWorker(restore) {
   started.onerror = (e) => restartWorker(started, e.message || 'the worker failed');
   const params = new URLSearchParams(location.search);
   // The link's values go to Rust as text pairs; Rust says what it could not use.
-  const link = [...params].filter(([key]) => key !== 'simd');
+  const link = [...params].filter(([key]) => key !== 'simd' && key !== 'run');
   const canvases = {};
   for (const old of document.querySelectorAll('canvas[data-panel]')) {
     const canvas = restore === 'crash' ? old.cloneNode(false) : old;
@@ -153,7 +160,7 @@ function startWorker(restore) {
     canvases[canvas.dataset.panel] = canvas.transferControlToOffscreen();
   }
   // ?simd=simd128 forces the plain build where the browser could run the relaxed one.
-  worker.postMessage({ type: 'init', canvases, link, layout, simd: params.get('simd') || 'best', restore }, Object.values(canvases));
+  worker.postMessage({ type: 'init', canvases, link, layout, simd: params.get('simd') || 'best', restore, run: runId, open: params.get('run') }, Object.values(canvases));
 }
 
 /** The worker `dead` died (a trap, memory): start a new one from the autosave, and say so.
@@ -194,6 +201,7 @@ function showOpening(notes, autosaved) {
     lines.unshift(`Resumed your last run (autosaved ${describeSave(autosaved.restored)}).`);
   }
   setMessage('opening-notes', lines.join(' '), notes.length > 0);
+  offered = autosaved.available?.run ?? null;
   $('restore').hidden = !autosaved.available;
   if (autosaved.available) $('restore').textContent = `restore the last run (${describeSave(autosaved.available)})`;
 }
@@ -532,16 +540,18 @@ function wire() {
       setMessage('snapshot-status', `Copy this link: ${location.href}`);
     }
   };
-  $('restore').onclick = async () => {
+  const restoreRun = async (id) => {
     try {
-      const reply = await post({ type: 'restore' });
+      const reply = await post({ type: 'restore', run: id });
       showReply(reply, true);
-      setMessage('opening-notes', reply.summary ? `Restored the last run (autosaved ${describeSave(reply.summary)}).` : 'There is no autosaved run any more.');
+      setMessage('opening-notes', reply.summary ? `Restored the run autosaved ${describeSave(reply.summary)}; this tab goes on with it.` : 'That run is no longer saved.');
       $('restore').hidden = true;
     } catch (message) {
-      setMessage('opening-notes', `The last run could not be restored: ${message}`, true);
+      setMessage('opening-notes', `The run could not be restored: ${message}`, true);
     }
   };
+  $('restore').onclick = () => restoreRun(offered);
+  runs = wireRuns({ post, titleOf: (preset) => description?.presets.find((p) => p.name === preset)?.title ?? 'your own network', openHere: restoreRun });
   $('fresh').onclick = async () => {
     await post({ type: 'forget' }).catch(() => {});
     location.reload();
@@ -556,11 +566,36 @@ function wire() {
 /** A link that names a preset opens with its point in view. */
 const pointOnOpen = new URLSearchParams(location.search).has('preset');
 
-function start() {
+/** This tab's run id: kept in sessionStorage, so a reload (or a crash) finds its own run, and
+ * held under a Web Lock while the tab lives, so a duplicated tab (which copies sessionStorage)
+ * finds it taken and starts a run of its own. */
+async function tabRun() {
+  const KEY = 'bottleneck-run';
+  // randomUUID needs a secure context; getRandomValues works on any host.
+  const fresh = () => crypto.randomUUID?.() ?? [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
+  let id = sessionStorage.getItem(KEY) ?? fresh();
+  if (navigator.locks) {
+    for (let tries = 0; tries < 3; tries++) {
+      const held = await new Promise((resolve) => {
+        navigator.locks.request(`bottleneck-run:${id}`, { ifAvailable: true }, (lock) => {
+          resolve(lock !== null);
+          return lock ? new Promise(() => {}) : undefined; // held until the tab closes
+        });
+      });
+      if (held) break;
+      id = fresh();
+    }
+  }
+  sessionStorage.setItem(KEY, id);
+  return id;
+}
+
+async function start() {
+  runId = await tabRun();
   wire();
   const params = new URLSearchParams(location.search);
   // A link that asks for anything opens that; otherwise the last run comes back.
-  const asks = [...params.keys()].some((key) => key !== 'simd');
+  const asks = [...params.keys()].some((key) => key !== 'simd' && key !== 'run');
   startWorker(asks ? 'link' : 'auto');
   layoutWatch = watchLayout((next) => {
     layout = next;
@@ -577,6 +612,8 @@ function start() {
     simd: () => simd,
     threads: () => threads,
     simulateTrap: () => worker.postMessage({ type: 'simulate-trap' }),
+    /** The next `n` autosave writes fail as a full storage does. */
+    simulateQuota: (n) => post({ type: 'simulate-quota', failures: n }),
     sendLayout: () => worker.postMessage({ type: 'layout', layout }),
     /** How many workers this page has started: 1, plus one per restart. */
     workersStarted: () => workersStarted,

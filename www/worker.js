@@ -7,7 +7,7 @@
 // trap) makes this worker dead for good: one 'fatal' to the page, the handle never touched
 // again, and an error reply to anything asked of it afterwards while the page starts a new one.
 import { loadBottleneck } from './simd.js';
-import { del, get, set } from './vendor/idb-keyval.js';
+import { del, get, set, update } from './vendor/idb-keyval.js';
 
 const SLICE_MS = 20;
 const STATS_EVERY_MS = 100;
@@ -15,7 +15,15 @@ const STATS_EVERY_MS = 100;
 const AUTOSAVE_EVERY_MS = 10_000;
 /** After a command, the autosave follows this soon. */
 const AUTOSAVE_AFTER_COMMAND_MS = 500;
-const AUTOSAVE_KEY = 'bottleneck-autosave';
+/** Each tab trains its own run, saved under its own key; the list of runs (newest first, with
+ * their summaries) is one more key, updated in one transaction so two tabs never lose each
+ * other's entries. The single autosave of earlier versions joins the list once. */
+const runKey = (id) => `bottleneck-run:${id}`;
+const RUNS_KEY = 'bottleneck-runs';
+const LEGACY_KEY = 'bottleneck-autosave';
+/** Runs kept: the oldest beyond this are deleted as a new one is saved. */
+const MAX_RUNS = 12;
+let runId = null; // this tab's run, from the page
 
 /** The panels' spoken names and the figures as text go to the page this often. */
 const TEXT_EVERY_MS = 1000;
@@ -157,9 +165,32 @@ async function saveNow() {
   const start = performance.now();
   try {
     const reply = rust('apply', 'save');
-    const summary = { preset: reply.state.preset, link: linkText(reply.state.link), view: reply.state.view, examples_seen: reply.stats.examples_seen, paused: reply.stats.paused, saved_at: Date.now() };
-    await set(AUTOSAVE_KEY, { text: reply.payload.snapshot, summary });
-    postMessage({ type: 'saved', summary });
+    const summary = {
+      preset: reply.state.preset, link: linkText(reply.state.link), view: reply.state.view, examples_seen: reply.stats.examples_seen,
+      paused: reply.stats.paused, valid_mse: reply.stats.loss?.valid_mse ?? null, bytes: reply.payload.snapshot.length, saved_at: Date.now(),
+    };
+    // A full storage drops the oldest other runs, one at a time, until this one fits.
+    const freed = [];
+    for (;;) {
+      try {
+        await storeSet(runKey(runId), { text: reply.payload.snapshot, summary });
+        break;
+      } catch (err) {
+        const live = await liveRuns();
+        const oldest = err?.name === 'QuotaExceededError' ? ((await get(RUNS_KEY).catch(() => undefined)) ?? []).filter((r) => !live.has(r.id)).at(-1) : null;
+        if (!oldest) throw err.name === 'QuotaExceededError' ? new Error('this browser\'s storage for the page is full, and no other run is left to make room') : err;
+        await forgetRun(oldest.id);
+        freed.push(oldest.summary);
+      }
+    }
+    let dropped = [];
+    await update(RUNS_KEY, (runs = []) => {
+      const list = [{ id: runId, summary }, ...runs.filter((r) => r.id !== runId)];
+      dropped = list.slice(MAX_RUNS);
+      return list.slice(0, MAX_RUNS);
+    });
+    for (const old of dropped) await del(runKey(old.id)).catch(() => {});
+    postMessage({ type: 'saved', summary, freed });
   } catch (err) {
     // Nothing to save (a network that cannot be written) or no IndexedDB: the page says so.
     if (!dead) postMessage({ type: 'saved', error: String(err.message ?? err) });
@@ -170,9 +201,57 @@ async function saveNow() {
   }
 }
 
-/** Load the autosaved run into the session; its summary, or null when there is none. */
-async function restoreAutosave() {
-  const saved = await get(AUTOSAVE_KEY).catch(() => undefined);
+/** Test hook: the next `quotaFailures` writes fail as a full storage does. */
+let quotaFailures = 0;
+function storeSet(key, value) {
+  if (quotaFailures > 0) {
+    quotaFailures -= 1;
+    return Promise.reject(new DOMException('simulated: the quota is reached', 'QuotaExceededError'));
+  }
+  return set(key, value);
+}
+
+/** The runs open in a tab now (each tab holds its run's Web Lock): never dropped for room. */
+async function liveRuns() {
+  const held = (await navigator.locks?.query?.().catch(() => null))?.held ?? [];
+  return new Set([runId, ...held.map((l) => l.name).filter((n) => n.startsWith('bottleneck-run:')).map((n) => n.slice('bottleneck-run:'.length))]);
+}
+
+/** Delete a run and its entry in the list. */
+async function forgetRun(id) {
+  await del(runKey(id)).catch(() => {});
+  await update(RUNS_KEY, (runs = []) => runs.filter((r) => r.id !== id)).catch(() => {});
+}
+
+/** The list of runs for the page, with how much storage the page uses. */
+async function listRuns() {
+  const live = await liveRuns();
+  const runs = ((await get(RUNS_KEY).catch(() => undefined)) ?? []).map((r) => ({ ...r, mine: r.id === runId, open: live.has(r.id) }));
+  const estimate = await navigator.storage?.estimate?.().catch(() => null);
+  const persisted = await navigator.storage?.persisted?.().catch(() => null);
+  return { runs, usage: estimate?.usage ?? null, quota: estimate?.quota ?? null, persisted: persisted ?? null };
+}
+
+/** The autosave of one version earlier (one run for every tab) joins the list of runs. */
+async function adoptLegacy() {
+  const legacy = await get(LEGACY_KEY).catch(() => undefined);
+  if (!legacy) return;
+  const id = 'earlier';
+  await set(runKey(id), legacy);
+  await update(RUNS_KEY, (runs = []) => [...runs.filter((r) => r.id !== id), { id, summary: legacy.summary }]);
+  await del(LEGACY_KEY);
+}
+
+/** The newest run saved by another tab (or an earlier visit), if any. */
+async function latestOther() {
+  const runs = (await get(RUNS_KEY).catch(() => undefined)) ?? [];
+  return runs.find((r) => r.id !== runId) ?? null;
+}
+
+/** Load run `id` (this tab's own by default) into the session; its summary, or null when
+ * there is none. Another tab's run is copied: from here on it is saved as this tab's. */
+async function restoreAutosave(id = runId) {
+  const saved = await get(runKey(id)).catch(() => undefined);
   if (!saved) return null;
   rust('apply', { load: { bytes: new TextEncoder().encode(saved.text) } });
   if (saved.summary.paused) rust('apply', 'pause');
@@ -187,7 +266,8 @@ async function restoreAutosave() {
   return saved.summary;
 }
 
-async function start({ canvases: given, link, layout, simd, restore }) {
+async function start({ canvases: given, link, layout, simd, restore, run, open }) {
+  runId = run;
   const wasm = await loadBottleneck(simd ?? 'best');
   const response = await fetch(new URL('./data/mnist10k.bin', import.meta.url));
   if (!response.ok) throw new Error(`could not fetch the digits (HTTP ${response.status}): run npm start`);
@@ -197,13 +277,24 @@ async function start({ canvases: given, link, layout, simd, restore }) {
   canvases = given;
   for (const [name, canvas] of Object.entries(canvases)) rust('attach', name, canvas);
   const notes = rust('notes');
-  // A plain reload, or a restart after a crash, picks up the autosave; a link that asks for
-  // something of its own opens that, with the autosave one click away.
+  // A reload, or a restart after a crash, picks up this tab's run; a link that asks for
+  // something else opens that, with the run one click away. A new tab starts its own run,
+  // with the newest run of another tab (or visit) one click away.
   const autosaved = { restored: null, available: null };
-  // A reload keeps the link the page last showed: that is the autosaved run, so it comes back.
-  const saved = restore === 'link' ? (await get(AUTOSAVE_KEY).catch(() => undefined))?.summary : null;
-  if (restore === 'link' && saved?.link !== linkText(link)) {
-    autosaved.available = saved ?? null;
+  await adoptLegacy().catch(() => {});
+  const mine = (await get(runKey(runId)).catch(() => undefined))?.summary ?? null;
+  // A reload keeps the link the page last showed: that is this tab's run, so it comes back.
+  if (open && !mine) {
+    // "open in a new tab" from the list of runs: a copy of that run becomes this tab's.
+    try {
+      autosaved.restored = await restoreAutosave(open);
+      if (!autosaved.restored) notes.push('The run this address opens is no longer saved in this browser, so this is a fresh start.');
+    } catch (err) {
+      notes.push(`That run could not be opened (${err.message ?? err}), so this is a fresh start.`);
+    }
+  } else if (!mine || (restore === 'link' && mine.link !== linkText(link))) {
+    const other = mine ? null : await latestOther();
+    autosaved.available = mine ? { ...mine, run: runId } : other && { ...other.summary, run: other.id };
   } else {
     try {
       autosaved.restored = await restoreAutosave();
@@ -240,8 +331,18 @@ onmessage = async ({ data }) => {
         }
       }
       return;
+    case 'runs':
+      return postMessage({ type: 'reply', id: data.id, reply: await listRuns() });
+    case 'delete-runs':
+      // Never the run in use (this tab's): "start fresh" is for that.
+      for (const id of data.runs) if (id !== runId) await forgetRun(id);
+      return postMessage({ type: 'reply', id: data.id, reply: await listRuns() });
+    case 'simulate-quota':
+      quotaFailures = data.failures;
+      return postMessage({ type: 'reply', id: data.id, reply: null });
     case 'forget':
-      await del(AUTOSAVE_KEY).catch(() => {});
+      // This tab's run only: other tabs' runs stay in the list.
+      await forgetRun(runId);
       autosave.dirtySince = null;
       return postMessage({ type: 'reply', id: data.id, reply: null });
     case 'simulate-trap':
@@ -254,7 +355,7 @@ onmessage = async ({ data }) => {
     if (dead) throw new Error(dead);
     if (data.type === 'png') return postMessage({ type: 'reply', id: data.id, reply: await png(data.panels) });
     if (data.type === 'restore') {
-      const summary = await restoreAutosave();
+      const summary = await restoreAutosave(data.run ?? runId);
       return postMessage({ type: 'reply', id: data.id, reply: { summary, ...rust('apply', 'describe') } });
     }
     const reply = data.type === 'query' ? rust('query', data.query) : rust('apply', data.command);

@@ -1,0 +1,72 @@
+// Your runs: the list of runs this browser keeps (each tab trains and autosaves its own; the
+// worker owns the storage and answers 'runs' and 'delete-runs'), with how much room they take.
+// This module only draws the list and sends what the user asks for; it stores nothing itself.
+
+const $ = (id) => document.getElementById(id);
+const mb = (bytes) => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
+
+/** When a save happened, in words a person uses. */
+export function ago(ms, now = Date.now()) {
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 60) return 'just now';
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.round(s / 3600)} h ago`;
+  return new Date(ms).toLocaleDateString();
+}
+
+/**
+ * Wire the list. `post(message)` reaches the worker; `titleOf(preset)` names a preset;
+ * `openHere(id)` restores run `id` in this tab.
+ */
+export function wireRuns({ post, titleOf, openHere }) {
+  let asked = false; // persistent storage is asked for once, after the first save
+  async function refresh() {
+    let listed;
+    try {
+      listed = await post({ type: 'runs' });
+    } catch {
+      return; // the trainer is restarting: the next save refreshes the list
+    }
+    show(listed);
+  }
+  function show({ runs, usage, quota, persisted }) {
+    const items = runs.map((r) => {
+      const li = document.createElement('li');
+      const s = r.summary;
+      const loss = s.valid_mse == null ? '' : `, validation ${s.valid_mse.toFixed(4)} MSE/px`;
+      const what = Object.assign(document.createElement('span'), {
+        textContent: `${titleOf(s.preset)}: ${Math.round(s.examples_seen).toLocaleString('en')} examples${loss}, saved ${ago(s.saved_at)}${r.mine ? ' (this tab)' : r.open ? ' (open in another tab)' : ''}`,
+      });
+      li.append(what);
+      if (!r.mine) {
+        const button = (text, label, onclick) => Object.assign(document.createElement('button'), { type: 'button', textContent: text, onclick, ariaLabel: `${label}: ${what.textContent}` });
+        li.append(
+          button('open here', 'open here', () => openHere(r.id)),
+          button('new tab', 'open in a new tab', () => window.open(`${location.pathname}?run=${encodeURIComponent(r.id)}`, '_blank', 'noopener')),
+          button('delete', 'delete', async () => show(await post({ type: 'delete-runs', runs: [r.id] }))),
+        );
+      }
+      return li;
+    });
+    $('runs-list').replaceChildren(...items);
+    $('runs-delete-all').hidden = !runs.some((r) => !r.mine);
+    const room = usage == null ? '' : `They and the page take ${mb(usage)}${quota ? ` of the ${mb(quota)} this browser allows it` : ''}. `;
+    const kept = persisted ? 'The browser keeps them until you delete them.' : 'The browser may clear them if it runs short of space; when the page\'s room is full, the oldest runs are deleted first, never the one in use.';
+    $('runs-storage').textContent = `${runs.length} run${runs.length === 1 ? '' : 's'} kept. ${room}${kept}`;
+  }
+  $('runs-delete-all').onclick = async () => {
+    const { runs } = await post({ type: 'runs' });
+    show(await post({ type: 'delete-runs', runs: runs.filter((r) => !r.mine).map((r) => r.id) }));
+  };
+  return {
+    refresh,
+    /** After each autosave: the list again, and (once) a request for persistent storage. */
+    async saved() {
+      if (!asked && navigator.storage?.persist) {
+        asked = true;
+        await navigator.storage.persist().catch(() => false);
+      }
+      await refresh();
+    },
+  };
+}
