@@ -131,7 +131,8 @@ function onWorkerMessage({ data }) {
 /** What the engine gives this visitor, in words (the details are in the About box). */
 function engineLine() {
   const fused = simd === 'relaxed-simd' ? 'fused multiply-add' : 'SIMD';
-  const cores = threads > 1 ? `, spread over ${threads} threads` : ', on one thread';
+  const cores = threads > 1 ? `, spread over ${threads} threads`
+    : self.crossOriginIsolated ? ', on one thread' : ', on one thread (this host does not send the cross-origin isolation headers that threads need; see "Host it yourself" in the README)';
   return `Fast path in use: WebAssembly ${fused} arithmetic${cores}.`;
 }
 
@@ -226,6 +227,7 @@ function showStats(next) {
   stats = next;
   $('pause').textContent = next.paused ? 'resume' : 'pause';
   if (next.paused_reason) setMessage('status', `Paused: ${next.paused_reason}`, true);
+  else if (next.stopped && $('status').textContent !== next.stopped) setMessage('status', next.stopped);
   // A network broken but finite (dead or saturated units, a stalled loss): said by the rate box.
   if ($('health').textContent !== (next.health ?? '')) $('health').textContent = next.health ?? '';
   $('health').hidden = !next.health;

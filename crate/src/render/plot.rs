@@ -169,7 +169,21 @@ fn percent(v: f64, step: f64) -> String {
 fn tick_labels(axis: &Axis, as_percent: bool) -> Vec<(f64, String)> {
     let ticks = axis.ticks();
     let step = ticks.windows(2).map(|w| w[1] - w[0]).fold(f64::INFINITY, f64::min);
-    ticks.into_iter().map(|t| (t, if as_percent { percent(t, step) } else { format_tick(t) })).collect()
+    ticks.into_iter().map(|t| (t, if as_percent { percent(t, step) } else { tick_text(t, step) })).collect()
+}
+
+/// A tick's label with the decimals its step needs (two significant digits alone write both
+/// 0.0345 and 0.035 as "0.035" when the ticks are 0.0005 apart).
+fn tick_text(t: f64, step: f64) -> String {
+    let a = t.abs();
+    if !(step.is_finite() && step > 0.0 && step < 1.0) || a == 0.0 || a >= 1e3 || a < 1e-3 {
+        return format_tick(t);
+    }
+    let decimals = (-step.log10()).ceil().max(0.0) as usize;
+    let needed = format!("{t:.decimals$}");
+    let short = format_tick(t);
+    // The shorter text when it says the same number to the step's precision.
+    if short.parse::<f64>().is_ok_and(|v| (v - t).abs() < step * 1e-3) { short } else { needed.trim_end_matches('0').trim_end_matches('.').to_string() }
 }
 
 impl LossGraph<'_> {
@@ -469,6 +483,20 @@ mod tests {
         assert_eq!(range(&[(1.0, 0.976), (2.0, 0.98)]), Some((80.0, 100.0)));
         assert_eq!(range(&[(1.0, 0.12), (2.0, 0.55)]), Some((0.0, 60.0)));
         assert_eq!(range(&[(1.0, 0.42), (2.0, 0.43)]), Some((40.0, 60.0)));
+    }
+
+    #[test]
+    fn tick_labels_on_a_narrow_range_are_all_different() {
+        // A validation loss that moves between 0.0338 and 0.0352: ticks 0.0005 apart.
+        for (lo, hi) in [(0.0338, 0.0352), (0.0101, 0.0109), (0.25, 0.2512), (1.0, 1.004), (0.0, 0.003)] {
+            let axis = Axis { lo, hi, log: false, from: 0.0, to: 100.0 };
+            let labels: Vec<String> = tick_labels(&axis, false).into_iter().map(|(_, l)| l).collect();
+            let unique: std::collections::HashSet<&String> = labels.iter().collect();
+            assert_eq!(unique.len(), labels.len(), "{lo}..{hi}: {labels:?}");
+            for (t, l) in tick_labels(&axis, false) {
+                assert!((l.parse::<f64>().unwrap() - t).abs() < 1e-9 + (hi - lo) * 1e-3, "{l} for {t}");
+            }
+        }
     }
 
     #[test]

@@ -190,7 +190,7 @@ impl Base {
     }
 
     fn settings(&self) -> Settings {
-        Settings { config: self.experiment.train.clone(), view: self.view, speed: None }
+        Settings { config: self.experiment.train.clone(), view: self.view, speed: None, stop: None }
     }
 
     /// The neurons the scatter shows when it moves to this layer.

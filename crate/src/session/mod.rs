@@ -94,6 +94,8 @@ pub struct Session {
     next_health: f64,
     /// Slow motion: at most this many steps a second, and when the next may come.
     speed: Option<f64>,
+    /// Training pauses by itself at this many examples.
+    stop: Option<u64>,
     next_step_at: f64,
     /// The scatter's codes as last computed, when (session clock, ms), and for which view: the
     /// pointer's questions between two scatter paints reuse them (`ScatterData::recent`).
@@ -161,6 +163,7 @@ impl Session {
             health: None,
             next_health: 0.0,
             speed: None,
+            stop: None,
             next_step_at: 0.0,
             scatter_seen: Default::default(),
         })
@@ -178,6 +181,10 @@ impl Session {
             Command::Resume => {
                 if let Some(done) = self.finished() {
                     return Err(Error(done));
+                }
+                // Past its stopping point, a run resumed trains on: the stop is spent.
+                if self.stop.is_some_and(|n| self.run.examples_seen() >= n) {
+                    self.stop = None;
                 }
                 self.paused = false;
                 self.paused_reason = None;
@@ -272,6 +279,13 @@ impl Session {
                 }
                 self.speed = steps_per_second;
                 self.next_step_at = 0.0;
+                Payload::None
+            }
+            Command::SetStop { examples } => {
+                if examples == Some(0) {
+                    return Err("a run stops after at least 1 example".into());
+                }
+                self.stop = examples;
                 Payload::None
             }
             Command::Cycle => {
@@ -510,7 +524,16 @@ impl Session {
 
     /// Train one batch; false when training had to stop (the run is done, or diverged).
     fn train_one(&mut self) -> bool {
+        let stop_at = |s: &Self| s.stop.is_some_and(|n| s.run.examples_seen() >= n);
+        if stop_at(self) {
+            self.paused = true;
+            return false;
+        }
         match self.train_batch() {
+            Ok(Some(_)) if stop_at(self) => {
+                self.paused = true;
+                false
+            }
             Ok(Some(_)) => true,
             Ok(None) => {
                 self.paused = true;

@@ -71,6 +71,9 @@ pub enum Command {
     BuiltInDigits,
     /// Train at most this many steps a second (slow motion), or None for full speed.
     SetSpeed { steps_per_second: Option<f64> },
+    /// Pause by itself once this many examples are trained (at the end of the batch that
+    /// reaches it), or never: a link with `stop=N` gives every machine the same network.
+    SetStop { examples: Option<u64> },
     /// The next neuron pair of the scatter's layer.
     Cycle,
     ClearGraph,
@@ -234,6 +237,8 @@ pub struct State {
     pub choices: Vec<(String, Vec<serde_json::Value>)>,
     /// Slow motion: at most this many steps a second (None: full speed).
     pub speed: Option<f64>,
+    /// Training pauses by itself at this many examples (None: never).
+    pub stop: Option<u64>,
     /// The changes a user made while this run trained, each at the examples seen then.
     pub changes: Vec<crate::snapshot::Change>,
     /// The change `Undo` would take back, if any.
@@ -318,6 +323,8 @@ pub struct Stats {
     pub paused: bool,
     /// Why training stopped by itself (a divergence, say), in a sentence.
     pub paused_reason: Option<String>,
+    /// Training paused where it was asked to (`stop`), in a sentence.
+    pub stopped: Option<String>,
     /// What is wrong with the network though it is finite (a dead layer, saturated units, a
     /// stalled loss), in a sentence naming the latest change when there is one to undo.
     pub health: Option<String>,
@@ -394,6 +401,8 @@ pub enum Door {
     View,
     /// `SetSpeed`: slow motion.
     Speed,
+    /// `SetStop`: where training pauses by itself.
+    Stop,
 }
 
 /// One setting as the page builds its control: its link key, its names, what it means, the

@@ -38,6 +38,7 @@ impl Session {
             optimizer_choices: self.experiment.optimizer_choices(),
             choices: settings::choices(&self.experiment),
             speed: self.speed,
+            stop: self.stop,
             changes: self.changes.clone(),
             undo: self.undo.as_ref().map(|u| u.what.clone()),
             marked: self.marked.len(),
@@ -51,7 +52,7 @@ impl Session {
 
     /// The settings a link and the controls change, as they are now.
     pub fn settings(&self) -> settings::Settings {
-        settings::Settings { config: self.experiment.train.clone(), view: self.view, speed: self.speed }
+        settings::Settings { config: self.experiment.train.clone(), view: self.view, speed: self.speed, stop: self.stop }
     }
 
     /// The live figures.
@@ -90,6 +91,13 @@ impl Session {
             }),
             paused: self.paused,
             paused_reason: self.paused_reason.clone(),
+            stopped: self.stop.filter(|&n| self.paused && self.run.examples_seen() >= n).map(|n| {
+                format!(
+                    "Paused at {} examples, as asked (stop at {}): every machine that opens this link has this same network now. Resume to train on.",
+                    crate::decimal::group_thousands(self.run.examples_seen()),
+                    crate::decimal::group_thousands(n)
+                )
+            }),
             health: self.health.as_ref().map(|h| match &self.undo {
                 Some(undo) => format!("{h} Your change at {} examples ({}) is the likely cause: undo goes back to just before it.", crate::decimal::group_thousands(self.changes.get(undo.changes).map_or(0, |c| c.examples_seen)), undo.what),
                 None => h.clone(),

@@ -28,6 +28,9 @@ pub struct Settings {
     pub view: View,
     /// Slow motion, in steps a second (None: full speed).
     pub speed: Option<f64>,
+    /// Where training pauses by itself, in examples (None: never).
+    #[serde(default)]
+    pub stop: Option<u64>,
 }
 
 /// The values a setting takes.
@@ -203,6 +206,7 @@ impl Settings {
         match door {
             Door::Config => Command::SetConfig { config: next.config.clone() },
             Door::Speed => Command::SetSpeed { steps_per_second: next.speed },
+            Door::Stop => Command::SetStop { examples: next.stop },
             Door::View => {
                 let (a, b) = (self.view, next.view);
                 let changed = |x: usize, y: usize| (x != y).then_some(y);
@@ -351,6 +355,10 @@ fn rows() -> Vec<Row> {
             none: Some(("/speed", "full speed", "null")),
             ..row("speed", "slow-motion speed", "speed", "Slow motion: at most this many training steps a second.", Door::Speed, &["/speed"], Kind::Number { bound: Bound::Positive, f32: false })
         },
+        Row {
+            none: Some(("/stop", "never", "null")),
+            ..row("stop", "stopping point", "stop at", "Pause by itself once this many examples are trained (at the end of the batch that reaches it), so a link gives every machine the same network.", Door::Stop, &["/stop"], Kind::Whole { bound: Bound::Whole(1, MAX_COUNT) })
+        },
         row("layer", "scatter's layer", "layer", "The layer whose units the code scatter plots.", Door::View, &["/view/layer"], Kind::Whole { bound: Bound::Whole(0, MAX_UNITS as u64) }),
         row("x", "scatter's x neuron", "x", "The unit plotted across.", Door::View, &["/view/x"], Kind::Whole { bound: Bound::Whole(0, MAX_UNITS as u64) }),
         row("y", "scatter's y neuron", "y", "The unit plotted up.", Door::View, &["/view/y"], Kind::Whole { bound: Bound::Whole(0, MAX_UNITS as u64) }),
@@ -408,7 +416,7 @@ mod tests {
     fn every_row_reads_and_writes_its_own_value_in_every_preset() {
         for preset in presets::all() {
             let experiment = Experiment::preset(&preset.name, 1).unwrap();
-            let settings = Settings { config: experiment.train.clone(), view: View { layer: 1, x: 0, y: 1, manifold: false, log_y: true, components: false }, speed: Some(2.5) };
+            let settings = Settings { config: experiment.train.clone(), view: View { layer: 1, x: 0, y: 1, manifold: false, log_y: true, components: false }, speed: Some(2.5), stop: None };
             let json = settings.to_json();
             for row in table() {
                 let Some(text) = row.text(&json) else {
@@ -445,7 +453,7 @@ mod tests {
     #[test]
     fn the_top_k_schedule_turns_off_and_on() {
         let experiment = Experiment::preset("k-sparse", 1).unwrap();
-        let settings = Settings { config: experiment.train.clone(), view: View { layer: 0, x: 0, y: 1, manifold: false, log_y: false, components: false }, speed: None };
+        let settings = Settings { config: experiment.train.clone(), view: View { layer: 0, x: 0, y: 1, manifold: false, log_y: false, components: false }, speed: None, stop: None };
         let row = find("k_start").unwrap();
         let off = row.set(&settings.to_json(), row.parse("off", &experiment).unwrap(), &experiment).unwrap();
         assert_eq!(Settings::from_json(off.clone()).unwrap().config.k_schedule, None);

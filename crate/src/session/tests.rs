@@ -1021,3 +1021,42 @@ fn a_broken_network_is_said_and_the_change_undone() {
     steps(&mut session, 2);
     assert!(session.examples_seen() > at);
 }
+
+/// `stop=N` in a link: training pauses by itself at N examples (the end of the batch that
+/// reaches it) and says so; the same link gives the same network on one thread and on two;
+/// resuming trains on past it, and the stop is spent.
+#[test]
+fn a_link_with_stop_pauses_at_exactly_that_many_examples_on_any_thread_count() {
+    let pairs: Vec<(String, String)> = [("preset", "tied-sigmoid"), ("seed", "3"), ("stop", "200")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let (mut session, notes) = link::start(&pairs, Some(digits(30)), clock(0.01).0).unwrap();
+            assert!(notes.is_empty(), "{notes:?}");
+            assert_eq!(session.state().stop, Some(200));
+            let written = link::write(&session);
+            assert!(written.contains(&("stop".to_string(), "200".to_string())), "{written:?}");
+            let mut stats = session.stats();
+            for _ in 0..1000 {
+                stats = session.run_for(5.0);
+                if stats.paused {
+                    break;
+                }
+            }
+            assert!(stats.paused && stats.paused_reason.is_none(), "{stats:?}");
+            assert_eq!(stats.examples_seen, 200.0, "batch 20 reaches 200 exactly");
+            assert!(stats.stopped.as_deref().is_some_and(|s| s.contains("Paused at 200 examples, as asked")), "{:?}", stats.stopped);
+            // Asked again, nothing more is trained.
+            assert_eq!(session.run_for(5.0).examples_seen, 200.0);
+            let out = outputs(&session);
+            // Resuming trains on past the stop, which is spent.
+            session.apply(Command::Resume).unwrap();
+            assert_eq!(session.state().stop, None, "the stop is spent");
+            assert!(session.run_for(5.0).examples_seen > 200.0);
+            assert!(session.stats().stopped.is_none());
+            check_refused(&mut session, Command::SetStop { examples: Some(0) }, "at least 1 example");
+            out
+        })
+    };
+    assert_eq!(run(1), run(2), "one thread and two give the same network");
+}

@@ -1,0 +1,38 @@
+// `npm run build` ends here: dist/ gets exactly the files the page needs, laid out as in the
+// repository (index.html beside www/), ready for any static host. Left out: the benchmark page
+// and its scripts, TypeScript declarations, sources. What "needs" means is checked by
+// tests/dist.test.mjs, which serves dist/ and finds every file in it asked for by the page in
+// one of its four builds, and none missing.
+import { cpSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+
+/** Whether a file (path relative to the repository, with '/') belongs in dist/. */
+export function shipped(path) {
+  if (path === 'index.html') return true;
+  if (!path.startsWith('www/')) return false;
+  const name = path.split('/').at(-1);
+  if (name.startsWith('bench') || name.endsWith('.d.ts') || name.endsWith('.html')) return false;
+  if (path.startsWith('www/pkg/')) return name.endsWith('.js') || name.endsWith('.wasm');
+  if (path.startsWith('www/data/')) return name === 'mnist10k.bin';
+  if (path.startsWith('www/vendor/')) return name === 'idb-keyval.js';
+  return !path.slice(4).includes('/') && (name.endsWith('.js') || name.endsWith('.css'));
+}
+
+function* walk(dir) {
+  for (const entry of readdirSync(dir)) {
+    const full = join(dir, entry);
+    if (statSync(full).isDirectory()) yield* walk(full);
+    else yield full;
+  }
+}
+
+/** Write `out` (dist/ by default) from the built repository at `root`; the files written. */
+export function writeDist(root, out = join(root, 'dist')) {
+  rmSync(out, { recursive: true, force: true });
+  const files = ['index.html', ...[...walk(join(root, 'www'))].map((f) => relative(root, f).split(sep).join('/'))].filter(shipped);
+  for (const file of files) {
+    mkdirSync(join(out, file, '..'), { recursive: true });
+    cpSync(join(root, file), join(out, file));
+  }
+  return files;
+}
