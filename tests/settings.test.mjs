@@ -175,13 +175,16 @@ test('quick changes stay: the reply to an earlier change never sets a later cont
 });
 
 test('a change of the learning rate is marked on the loss graph; a rate that kills every unit is said, and undo recovers', async () => {
-  const { page, consoleErrors, close } = await openPage('?preset=turnoff');
+  // The same run every time: trained to exactly 20,480 examples (stop=), then the change. (From
+  // wherever a busy machine happened to be after 1.5 s, the rate killed every code unit in most
+  // runs but not all.)
+  const { page, consoleErrors, close } = await openPage('?preset=turnoff&stop=20480');
   try {
-    await training(page);
-    await page.waitForTimeout(1500);
+    await waitFor(page, () => window.bottleneck?.stats()?.paused && window.bottleneck.stats().examples_seen === 20_480, undefined, 60_000);
     await page.fill('#lr', '0.05');
     await page.click('#lr-apply');
     await waitFor(page, () => window.bottleneck.state().config.optimizer.lr === 0.05);
+    await page.click('#pause'); // resume: past its stop, the run trains on
     const at = (await page.evaluate(() => window.bottleneck.state())).changes.at(-1);
     assert.equal(at.label, 'learning rate 0.05');
     // The marker is in the loss graph's accessible description once the graph has drawn past it.
