@@ -4,7 +4,10 @@
 // control while training goes on. Driven in headless chromium with real clicks and typing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { openPage, waitFor } from './harness.mjs';
+import { root } from '../scripts/toolchain.mjs';
 
 const stats = (page) => page.evaluate(() => window.bottleneck.stats());
 const state = (page) => page.evaluate(() => window.bottleneck.state());
@@ -241,6 +244,40 @@ test('your runs: a closed tab\'s run opens here exactly, one is deleted, and a f
     assert.deepEqual(consoleErrors, []);
     assert.deepEqual(errors, []);
   } finally {
+    await close();
+  }
+});
+
+test('a link opens a snapshot hosted beside the page; one from another origin is refused in a sentence', async () => {
+  const file = join(root, 'www', 'data', `hosted-test-${process.pid}.json`);
+  const { page, url, consoleErrors, close } = await openPage('?preset=tied-sigmoid');
+  try {
+    await training(page);
+    await page.click('#pause');
+    await waitFor(page, () => window.bottleneck.stats().paused);
+    const saved = await page.evaluate(() => window.bottleneck.command('save'));
+    writeFileSync(file, saved.payload.snapshot);
+    const want = await outputs(page);
+    // A new tab opens the hosted file: the same network, and the page says what it loaded.
+    const other = await page.context().newPage();
+    const errors = [];
+    other.on('pageerror', (err) => errors.push(String(err)));
+    // (stop= at its examples keeps it as saved, so its outputs can be compared.)
+    await other.goto(`${url}?snapshot=www/data/${basename(file)}&stop=${saved.stats.examples_seen}`);
+    await waitFor(other, () => /loaded a snapshot/.test(document.getElementById('status').textContent), undefined, 30_000);
+    await waitFor(other, () => window.bottleneck.stats().paused);
+    assert.equal((await stats(other)).examples_seen, saved.stats.examples_seen);
+    assert.deepEqual(await outputs(other), want);
+    assert.equal((await state(other)).seed, saved.state.seed);
+    // Another origin: refused in a sentence, and the page trains its own experiment.
+    await other.goto(`${url}?snapshot=${encodeURIComponent('https://example.com/net.json')}`);
+    await waitFor(other, () => /a link may open only snapshots hosted beside this page/.test(document.getElementById('status').textContent), undefined, 30_000);
+    await training(other);
+    assert.match(await text(other, 'status'), /https:\/\/example\.com/);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(consoleErrors, []);
+  } finally {
+    rmSync(file, { force: true });
     await close();
   }
 });

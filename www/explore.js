@@ -127,7 +127,7 @@ export function wireExplore(api, scatterWidth) {
     marks.ends(chosen.map((c) => c.frame));
     $('path').hidden = false;
     if (!b) {
-      $('path-caption').textContent = `From ${digitName(a.label)} (#${a.index}) to… click another digit.`;
+      $('path-caption').textContent = `From ${digitName(a.label)} (#${a.index}) to… click (or tap) another digit.`;
       return;
     }
     try {

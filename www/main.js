@@ -29,6 +29,8 @@ let pictures = null; // the drawing pad's picture placer
 let runId = null; // this tab's run: its autosave is its own (see tabRun)
 let offered = null; // the run the "restore" button brings back
 let runs = null; // the list of runs (runs.js)
+const PAGE_KEYS = ['simd', 'run', 'snapshot'];
+let hosted = new URLSearchParams(location.search).get('snapshot'); // opened once, after the first start
 const showText = panelText();
 
 function post(message, transfer = []) {
@@ -87,8 +89,11 @@ function onWorkerMessage({ data }) {
       fillPresets();
       $('speed').max = String(description.speeds.length);
       showReply(data.reply, true);
+      if (data.run !== runId) holdRun(data.run); // a link for something else: a new run here
       showOpening(data.notes, data.autosaved);
       runs.refresh();
+      if (hosted) openHosted(hosted);
+      hosted = null;
       break;
     case 'saved':
       if (data.error) setMessage('autosave-status', `Autosave failed: ${data.error}. Training goes on; save a snapshot to keep this run.`, true);
@@ -145,6 +150,8 @@ function fillPresets() {
 
 /** Start a worker (again): the canvases of a dead one cannot be reused, so fresh ones stand in. */
 function startWorker(restore) {
+  const fresh = sessionStorage.getItem('bottleneck-fresh') === '1';
+  sessionStorage.removeItem('bottleneck-fresh');
   const started = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   worker = started;
   workersStarted += 1;
@@ -153,7 +160,8 @@ function startWorker(restore) {
   started.onerror = (e) => restartWorker(started, e.message || 'the worker failed');
   const params = new URLSearchParams(location.search);
   // The link's values go to Rust as text pairs; Rust says what it could not use.
-  const link = [...params].filter(([key]) => key !== 'simd' && key !== 'run');
+  // Keys for the page, not the experiment: the wasm build, a run to open, a hosted snapshot.
+  const link = [...params].filter(([key]) => !PAGE_KEYS.includes(key));
   const canvases = {};
   for (const old of document.querySelectorAll('canvas[data-panel]')) {
     const canvas = restore === 'crash' ? old.cloneNode(false) : old;
@@ -161,7 +169,7 @@ function startWorker(restore) {
     canvases[canvas.dataset.panel] = canvas.transferControlToOffscreen();
   }
   // ?simd=simd128 forces the plain build where the browser could run the relaxed one.
-  worker.postMessage({ type: 'init', canvases, link, layout, simd: params.get('simd') || 'best', restore, run: runId, open: params.get('run') }, Object.values(canvases));
+  worker.postMessage({ type: 'init', canvases, link, layout, simd: params.get('simd') || 'best', restore, run: runId, open: params.get('run'), fresh }, Object.values(canvases));
 }
 
 /** The worker `dead` died (a trap, memory): start a new one from the autosave, and say so.
@@ -379,6 +387,34 @@ async function loadFile(file) {
   return loadBytes(new Uint8Array(await file.arrayBuffer()), file.name);
 }
 
+/** `?snapshot=PATH`: a snapshot hosted beside the page (a course page can ship trained
+ * networks). Only the page's own origin: anything else is refused in a sentence. */
+async function openHosted(path) {
+  let url;
+  try {
+    url = new URL(path, location.href);
+  } catch {
+    setMessage('status', `The link's snapshot address "${path}" is not an address; the network is unchanged.`, true);
+    return;
+  }
+  if (url.origin !== location.origin) {
+    setMessage('status', `The link asks for a snapshot from ${url.origin}; a link may open only snapshots hosted beside this page (${location.origin}), so the network is unchanged.`, true);
+    return;
+  }
+  try {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`the host answered ${response.status}`);
+    const size = Number(response.headers.get('content-length') ?? 0);
+    if (size > description.limits.max_file_bytes) return loadBytes({ byteLength: size }, url.pathname);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    await loadBytes(bytes, url.pathname);
+    const failed = $('snapshot-status').classList.contains('error');
+    setMessage('status', $('snapshot-status').textContent, failed);
+  } catch (err) {
+    setMessage('status', `The link's snapshot ${url.pathname} could not be fetched (${err.message ?? err}); the network is unchanged.`, true);
+  }
+}
+
 /** Train on IDX files (images and, optionally, labels, in any order): Rust tells them apart. */
 async function useDigitFiles(files) {
   const total = files.reduce((n, f) => n + f.size, 0);
@@ -476,7 +512,11 @@ function wire() {
   };
   $('save').onclick = async () => {
     const reply = await run('save', 'snapshot-status');
-    if (reply) download(`bottleneck-${reply.state.preset}-${Math.round(reply.stats.examples_seen)}.json`, new Blob([reply.payload.snapshot], { type: 'application/json' }));
+    if (!reply) return;
+    const name = `bottleneck-${reply.state.preset}-${Math.round(reply.stats.examples_seen)}.json`;
+    const blob = new Blob([reply.payload.snapshot], { type: 'application/json' });
+    download(name, blob);
+    setMessage('snapshot-status', `Saved ${name} (${(blob.size / 1e6).toFixed(1)} MB) to your downloads: load it here later, or drop it on the page, to go on from this point.`);
   };
   $('export-cjs').onclick = async () => {
     const reply = await run('export-convnetjs', 'snapshot-status');
@@ -556,6 +596,7 @@ function wire() {
   runs = wireRuns({ post, titleOf: (preset) => description?.presets.find((p) => p.name === preset)?.title ?? 'your own network', openHere: restoreRun });
   $('fresh').onclick = async () => {
     await post({ type: 'forget' }).catch(() => {});
+    sessionStorage.setItem('bottleneck-fresh', '1'); // the reload offers no earlier run
     location.reload();
   };
   document.addEventListener('keydown', onKey);
@@ -571,25 +612,37 @@ const pointOnOpen = new URLSearchParams(location.search).has('preset');
 /** This tab's run id: kept in sessionStorage, so a reload (or a crash) finds its own run, and
  * held under a Web Lock while the tab lives, so a duplicated tab (which copies sessionStorage)
  * finds it taken and starts a run of its own. */
+const RUN_KEY = 'bottleneck-run';
+let releaseRun = () => {}; // lets go of the lock on this tab's run
+
+/** Hold run `id`'s Web Lock (while the tab lives, or until another run is held); false when
+ * another tab holds it. */
+async function lockRun(id) {
+  if (!navigator.locks) return true;
+  return new Promise((resolve) => {
+    navigator.locks.request(`bottleneck-run:${id}`, { ifAvailable: true }, (lock) => {
+      resolve(lock !== null);
+      if (!lock) return undefined;
+      return new Promise((release) => { releaseRun = release; });
+    });
+  });
+}
+
 async function tabRun() {
-  const KEY = 'bottleneck-run';
   // randomUUID needs a secure context; getRandomValues works on any host.
   const fresh = () => crypto.randomUUID?.() ?? [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
-  let id = sessionStorage.getItem(KEY) ?? fresh();
-  if (navigator.locks) {
-    for (let tries = 0; tries < 3; tries++) {
-      const held = await new Promise((resolve) => {
-        navigator.locks.request(`bottleneck-run:${id}`, { ifAvailable: true }, (lock) => {
-          resolve(lock !== null);
-          return lock ? new Promise(() => {}) : undefined; // held until the tab closes
-        });
-      });
-      if (held) break;
-      id = fresh();
-    }
-  }
-  sessionStorage.setItem(KEY, id);
+  let id = sessionStorage.getItem(RUN_KEY) ?? fresh();
+  for (let tries = 0; tries < 3 && !(await lockRun(id)); tries++) id = fresh();
+  sessionStorage.setItem(RUN_KEY, id);
   return id;
+}
+
+/** This tab goes on with run `id` (the worker started a new one for a link). */
+async function holdRun(id) {
+  releaseRun();
+  runId = id;
+  sessionStorage.setItem(RUN_KEY, id);
+  await lockRun(id);
 }
 
 async function start() {
@@ -597,7 +650,7 @@ async function start() {
   wire();
   const params = new URLSearchParams(location.search);
   // A link that asks for anything opens that; otherwise the last run comes back.
-  const asks = [...params.keys()].some((key) => key !== 'simd' && key !== 'run');
+  const asks = params.has('snapshot') || [...params.keys()].some((key) => !PAGE_KEYS.includes(key));
   startWorker(asks ? 'link' : 'auto');
   layoutWatch = watchLayout((next) => {
     layout = next;

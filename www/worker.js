@@ -266,7 +266,7 @@ async function restoreAutosave(id = runId) {
   return saved.summary;
 }
 
-async function start({ canvases: given, link, layout, simd, restore, run, open }) {
+async function start({ canvases: given, link, layout, simd, restore, run, open, fresh }) {
   runId = run;
   const wasm = await loadBottleneck(simd ?? 'best');
   const response = await fetch(new URL('./data/mnist10k.bin', import.meta.url));
@@ -293,8 +293,11 @@ async function start({ canvases: given, link, layout, simd, restore, run, open }
       notes.push(`That run could not be opened (${err.message ?? err}), so this is a fresh start.`);
     }
   } else if (!mine || (restore === 'link' && mine.link !== linkText(link))) {
-    const other = mine ? null : await latestOther();
+    const other = mine || fresh ? null : await latestOther();
     autosaved.available = mine ? { ...mine, run: runId } : other && { ...other.summary, run: other.id };
+    // A link for another experiment starts a new run in this tab: the one it had stays in
+    // the list, one click away, and is never overwritten.
+    if (mine) runId = crypto.randomUUID?.() ?? [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
   } else {
     try {
       autosaved.restored = await restoreAutosave();
@@ -302,7 +305,7 @@ async function start({ canvases: given, link, layout, simd, restore, run, open }
       notes.push(`The last run's autosave could not be restored (${err.message ?? err}), so this is a fresh start.`);
     }
   }
-  postMessage({ type: 'ready', reply: rust('apply', 'describe'), simd: wasm.simd_level(), threads: wasm.threads(), notes, autosaved });
+  postMessage({ type: 'ready', reply: rust('apply', 'describe'), simd: wasm.simd_level(), threads: wasm.threads(), notes, autosaved, run: runId });
   postText(true);
   loop();
 }
