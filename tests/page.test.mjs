@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { openPage, outputDir, waitFor } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
@@ -103,11 +104,14 @@ test('save downloads a valid snapshot; a fresh page loads it and reconstructs id
     await first.page.click('#pause');
     await waitFor(first.page, () => window.bottleneck.stats().paused);
     const [download] = await Promise.all([first.page.waitForEvent('download'), first.page.click('#save')]);
-    const path = join(outputDir, 'saved-snapshot.json');
+    const path = join(outputDir, 'saved-snapshot.json.gz');
     await download.saveAs(path);
-    const saved = JSON.parse(readFileSync(path, 'utf8'));
+    assert.match(download.suggestedFilename(), /^bottleneck-convnetjs-\d+\.json\.gz$/);
+    const saved = JSON.parse(gunzipSync(readFileSync(path)).toString('utf8'));
     assert.equal(saved.format, 'bottleneck-snapshot');
-    assert.equal(saved.version, 1);
+    assert.equal(saved.version, 2);
+    assert.equal(typeof saved.params[0].data, 'string', 'arrays as base64 of their f32 bytes');
+    assert.match(await first.page.textContent('#snapshot-status'), /Saved bottleneck-convnetjs-\d+\.json\.gz \([\d.]+ MB\) to your downloads/);
     assert.ok(saved.progress.examples_seen > 0);
     const want = await reconstruct(first.page, probeInputs(8));
 

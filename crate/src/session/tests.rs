@@ -346,7 +346,11 @@ fn session_refused_commands_leave_it_exactly_as_it_was() {
         (Command::Load { bytes: saved.as_bytes()[..saved.len() / 2].to_vec() }, "not valid JSON"),
         (Command::Load { bytes: vec![0xff, 0xfe, 0x00] }, "not text"),
         (Command::Load { bytes: b"[1, 2]".to_vec() }, "expected a JSON object"),
-        (Command::Load { bytes: saved.replacen("\"version\":1", "\"version\":99", 1).into_bytes() }, "version 99"),
+        (Command::Load { bytes: saved.replacen("\"version\":2", "\"version\":99", 1).into_bytes() }, "version 99"),
+        // Version 2's base64 arrays: a NaN written in them, and text that is not base64.
+        (Command::Load { bytes: nan_param(&saved).into_bytes() }, "not a finite number"),
+        (Command::Load { bytes: saved.replacen("\"data\":\"", "\"data\":\"!", 1).into_bytes() }, "not valid base64"),
+        (Command::Load { bytes: vec![0x1f, 0x8b, 0x08, 0x00, 0x01, 0x02] }, "not a valid gzip stream"),
         (Command::Load { bytes: saved.replacen("\"train\":{", "\"extra\":1,\"train\":{", 1).into_bytes() }, "unknown field `extra`"),
         (Command::View { layer: None, x: None, y: Some(10), manifold: None, log_y: None, components: None }, "no neuron 10"),
         (Command::Compare { label: None, spec: Some("nope".into()), config: None }, "not valid JSON"),
@@ -1059,4 +1063,31 @@ fn a_link_with_stop_pauses_at_exactly_that_many_examples_on_any_thread_count() {
         })
     };
     assert_eq!(run(1), run(2), "one thread and two give the same network");
+}
+
+/// The snapshot text with its first parameter's first number made NaN (in base64).
+fn nan_param(saved: &str) -> String {
+    let start = saved.find("\"data\":\"").unwrap() + "\"data\":\"".len();
+    let end = start + saved[start..].find('"').unwrap();
+    let mut values = crate::snapshot::floats::decode(&saved[start..end]).unwrap();
+    values[0] = f32::NAN;
+    format!("{}{}{}", &saved[..start], crate::snapshot::floats::encode(&values), &saved[end..])
+}
+
+/// A saved file the page gzipped (CompressionStream) loads as its text does, bit for bit.
+#[test]
+fn a_gzipped_snapshot_loads_as_its_text_does() {
+    use std::io::Write;
+    let mut session = start("tied-sigmoid", 4);
+    steps(&mut session, 3);
+    let saved = snapshot(&mut session);
+    assert!(saved.contains("\"version\":2"));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(saved.as_bytes()).unwrap();
+    let packed = gz.finish().unwrap();
+    assert!(packed.len() < saved.len(), "gzip makes it smaller: {} of {}", packed.len(), saved.len());
+    let mut other = start("convnetjs", 1);
+    other.apply(Command::Load { bytes: packed }).unwrap();
+    assert_eq!(outputs(&other), outputs(&session));
+    assert_eq!(snapshot(&mut other), saved);
 }

@@ -5,6 +5,7 @@
 //! `convnetjs` converts to and from ConvNetJS's `Net.toJSON()`.
 
 pub mod convnetjs;
+pub mod floats;
 
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +19,10 @@ use crate::pretrain::{Phase, PretrainPlan};
 use crate::train::{Progress, TrainConfig, Trainer};
 
 pub const FORMAT: &str = "bottleneck-snapshot";
-pub const VERSION: u32 = 1;
+/// Version 2 writes arrays of numbers as base64 of their little-endian f32 bytes; version 1
+/// (JSON arrays of numbers) still reads.
+pub const VERSION: u32 = 2;
+const VERSIONS: [u32; 2] = [1, 2];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -86,6 +90,7 @@ pub struct SavedParam {
     pub name: String,
     /// [rows, cols]; data is row-major.
     pub shape: [usize; 2],
+    #[serde(with = "floats::array")]
     pub data: Vec<f32>,
 }
 
@@ -95,6 +100,7 @@ pub struct SavedOptimState {
     /// Updates applied so far.
     pub step: u64,
     /// Per parameter (same order as `params`): the optimiser's arrays, each of the param's size.
+    #[serde(with = "floats::nested")]
     pub slots: Vec<Vec<Vec<f32>>>,
 }
 
@@ -179,8 +185,8 @@ impl Snapshot {
             None => return Err(format!("snapshot: missing \"format\": {FORMAT:?}")),
         }
         match version {
-            Some(v) if v == VERSION as u64 => Ok(()),
-            Some(v) => Err(format!("snapshot: version {v} is not supported (this build reads version {VERSION})")),
+            Some(v) if VERSIONS.iter().any(|&known| known as u64 == v) => Ok(()),
+            Some(v) => Err(format!("snapshot: version {v} is not supported (this build reads versions 1 and {VERSION})")),
             None => Err("snapshot: missing or non-integer \"version\"".into()),
         }
     }
@@ -258,13 +264,32 @@ pub fn open(bytes: &[u8]) -> Result<Opened, String> {
     if bytes.len() > MAX_BYTES {
         return Err(format!("the file is {} MB, larger than the {} MB limit", bytes.len() >> 20, MAX_BYTES >> 20));
     }
-    let text = std::str::from_utf8(bytes).map_err(|_| "the file is not text (UTF-8), so it is not a snapshot".to_string())?;
+    let inflated = gunzip(bytes)?;
+    let text = std::str::from_utf8(&inflated).map_err(|_| "the file is not text (UTF-8), so it is not a snapshot".to_string())?;
     let keys = crate::json::top_level_keys(text, "the file").map_err(|e| if e.contains("expected a JSON object") || e.contains("invalid type") { "snapshot: expected a JSON object".to_string() } else { e })?;
     let has = |key: &str| keys.iter().any(|k| k == key);
     if !has("format") && has("layers") {
         return convnetjs::import_value(&crate::json::parse(text, "the file")?).map(Opened::ConvNetJs);
     }
     Snapshot::from_text(text).map(|s| Opened::Bottleneck(Box::new(s)))
+}
+
+/// Undo gzip (a saved file the page compressed) if the bytes start with its magic number,
+/// inflating at most `MAX_BYTES`: a small hostile file cannot expand past the limit.
+fn gunzip(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, String> {
+    use std::io::Read;
+    if bytes.len() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b {
+        return Ok(bytes.into());
+    }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .take(MAX_BYTES as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("the file is gzip-compressed but not a valid gzip stream ({e})"))?;
+    if out.len() > MAX_BYTES {
+        return Err(format!("the file unpacks to more than the {} MB limit", MAX_BYTES >> 20));
+    }
+    Ok(out.into())
 }
 
 /// Save a trainer and the data it trains on as snapshot JSON text (None if it holds a number
