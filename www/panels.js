@@ -137,21 +137,30 @@ const inView = (section) => {
 };
 
 /** Bring `section` into view unless it already is (what is on screen, the scatter above it on
- * a link's first screen, stays), and keep it there while the page settles: canvases drawn at
- * their new widths, controls shown or hidden and the browser's own scroll anchoring all move
- * it, so it is looked at every 100 ms until SETTLE_MS pass or the reader points, touches,
- * scrolls with a wheel or types. */
+ * a link's first screen, stays), and keep it there while the page settles: until the reader
+ * (or anything else) scrolls, points, touches or types. */
 function keepInView(section) {
+  let expected = null; // where our own scrolling left the page
   const bring = () => {
     if (!inView(section)) section.scrollIntoView({ block: 'start' });
+    expected = scrollY;
   };
   bring();
+  const until = performance.now() + SETTLE_MS;
   const moves = ['wheel', 'touchstart', 'keydown', 'pointerdown', 'pointermove'];
-  const timer = setInterval(bring, 100);
   const stop = () => {
-    clearInterval(timer);
+    observer.disconnect();
     for (const type of moves) removeEventListener(type, stop, true);
+    removeEventListener('scroll', scrolled);
   };
+  // Any scrolling but ours (the reader's, or a script's) ends the keeping.
+  const scrolled = () => Math.abs(scrollY - expected) > 2 && stop();
+  const observer = new ResizeObserver(() => {
+    if (performance.now() > until) stop();
+    else bring();
+  });
+  for (const panel of document.querySelectorAll('main .panel')) observer.observe(panel);
   for (const type of moves) addEventListener(type, stop, { capture: true, once: true });
+  addEventListener('scroll', scrolled, { passive: true });
   setTimeout(stop, SETTLE_MS);
 }
