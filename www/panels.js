@@ -145,10 +145,14 @@ function keepInView(section) {
     if (!inView(section)) section.scrollIntoView({ block: 'start' });
     expected = scrollY;
   };
+  // The browser's scroll anchoring moves the page by itself as panels above change height,
+  // which would read as the reader's scrolling: it is off while the page settles.
+  document.documentElement.style.overflowAnchor = 'none';
   bring();
   const until = performance.now() + SETTLE_MS;
   const moves = ['wheel', 'touchstart', 'keydown', 'pointerdown', 'pointermove'];
   const stop = () => {
+    document.documentElement.style.overflowAnchor = '';
     observer.disconnect();
     for (const type of moves) removeEventListener(type, stop, true);
     removeEventListener('scroll', scrolled);
