@@ -7,6 +7,7 @@
 import { at, buildControls, idOf, markControl, readConfig, showState } from './controls.js';
 import { showKnowledge, wireExplore } from './explore.js';
 import { download, panelText, shownPanels, showPanelInfo, showPoint, watchLayout } from './panels.js';
+import { freshId } from './ids.js';
 import { wireRuns } from './runs.js';
 
 const $ = (id) => document.getElementById(id);
@@ -633,10 +634,8 @@ async function lockRun(id) {
 }
 
 async function tabRun() {
-  // randomUUID needs a secure context; getRandomValues works on any host.
-  const fresh = () => crypto.randomUUID?.() ?? [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
-  let id = sessionStorage.getItem(RUN_KEY) ?? fresh();
-  for (let tries = 0; tries < 3 && !(await lockRun(id)); tries++) id = fresh();
+  let id = sessionStorage.getItem(RUN_KEY) ?? freshId();
+  for (let tries = 0; tries < 3 && !(await lockRun(id)); tries++) id = freshId();
   sessionStorage.setItem(RUN_KEY, id);
   return id;
 }

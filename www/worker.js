@@ -7,6 +7,7 @@
 // trap) makes this worker dead for good: one 'fatal' to the page, the handle never touched
 // again, and an error reply to anything asked of it afterwards while the page starts a new one.
 import { loadBottleneck } from './simd.js';
+import { freshId } from './ids.js';
 import { del, get, set, update } from './vendor/idb-keyval.js';
 
 const SLICE_MS = 20;
@@ -297,7 +298,7 @@ async function start({ canvases: given, link, layout, simd, restore, run, open, 
     autosaved.available = mine ? { ...mine, run: runId } : other && { ...other.summary, run: other.id };
     // A link for another experiment starts a new run in this tab: the one it had stays in
     // the list, one click away, and is never overwritten.
-    if (mine) runId = crypto.randomUUID?.() ?? [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    if (mine) runId = freshId();
   } else {
     try {
       autosaved.restored = await restoreAutosave();
