@@ -264,8 +264,10 @@ test('a link opens a snapshot hosted beside the page; one from another origin is
     other.on('pageerror', (err) => errors.push(String(err)));
     // (stop= at its examples keeps it as saved, so its outputs can be compared.)
     await other.goto(`${url}?snapshot=www/data/${basename(file)}&stop=${saved.stats.examples_seen}`);
-    await waitFor(other, () => /loaded a snapshot/.test(document.getElementById('status').textContent), undefined, 30_000);
+    await waitFor(other, () => /loaded a snapshot/.test(document.getElementById('snapshot-status').textContent), undefined, 30_000);
     await waitFor(other, () => window.bottleneck.stats().paused);
+    // The status line says so too, or (when the link's stop came after the load) that it paused there.
+    assert.match(await text(other, 'status'), /loaded a snapshot|Paused at/);
     assert.equal((await stats(other)).examples_seen, saved.stats.examples_seen);
     assert.deepEqual(await outputs(other), want);
     assert.equal((await state(other)).seed, saved.state.seed);

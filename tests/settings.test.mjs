@@ -194,10 +194,15 @@ test('a change of the learning rate is marked on the loss graph; a rate that kil
     assert.match(await page.textContent('#health'), /learning rate 0\.05\) is the likely cause/);
     assert.equal(await page.isVisible('#undo'), true);
     assert.match(await page.textContent('#undo'), /undo: learning rate 0\.05/);
+    // Paused first, so the examples read after undo are the ones it went back to, not a few
+    // batches later (undo keeps training paused or running as it was).
+    await page.click('#pause');
+    await waitFor(page, () => window.bottleneck.stats().paused);
     await page.click('#undo');
     await waitFor(page, () => window.bottleneck.state().config.optimizer.lr === 0.001 && window.bottleneck.state().undo === null);
     const back = (await page.evaluate(() => window.bottleneck.stats())).examples_seen;
     assert.equal(back, at.examples_seen, 'back to just before the change');
+    await page.click('#pause'); // resume
     // Training goes on from there, and the sentence is gone.
     await waitFor(page, (n) => window.bottleneck.stats().examples_seen > n + 5000, back, 20_000);
     assert.equal(await page.isVisible('#health'), false);

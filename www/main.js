@@ -228,6 +228,7 @@ function showReply(reply, refillSpec) {
 }
 
 let lastKnowledgeAt = null;
+let shownStop = null; // the "paused at N, as asked" sentence last shown: said once, not every tick
 function showStats(next) {
   // For the benchmark: when the first trained batch reached the page, in ms after navigation.
   if (next.examples_seen > 0 && window.bottleneck && window.bottleneck.firstBatchAt === undefined) {
@@ -236,7 +237,8 @@ function showStats(next) {
   stats = next;
   $('pause').textContent = next.paused ? 'resume' : 'pause';
   if (next.paused_reason) setMessage('status', `Paused: ${next.paused_reason}`, true);
-  else if (next.stopped && $('status').textContent !== next.stopped) setMessage('status', next.stopped);
+  else if (next.stopped && next.stopped !== shownStop) setMessage('status', next.stopped);
+  shownStop = next.stopped ?? null;
   // A network broken but finite (dead or saturated units, a stalled loss): said by the rate box.
   if ($('health').textContent !== (next.health ?? '')) $('health').textContent = next.health ?? '';
   $('health').hidden = !next.health;
@@ -378,6 +380,7 @@ async function loadBytes(bytes, source) {
     const what = reply.payload.loaded === 'convnetjs' ? 'a ConvNetJS network' : 'a snapshot';
     setMessage('snapshot-status', `${source}: loaded ${what} (${reply.state.layers.length} layers); training continues from it`);
     setMessage('status', ''); // what the status said (a reset, a step) was of the run before
+    return reply;
   } catch (message) {
     setMessage('snapshot-status', `${source}: ${message}. The current network is unchanged.`, true);
   }
@@ -408,9 +411,12 @@ async function openHosted(path) {
     const size = Number(response.headers.get('content-length') ?? 0);
     if (size > description.limits.max_file_bytes) return loadBytes({ byteLength: size }, url.pathname);
     const bytes = new Uint8Array(await response.arrayBuffer());
-    await loadBytes(bytes, url.pathname);
+    const reply = await loadBytes(bytes, url.pathname);
     const failed = $('snapshot-status').classList.contains('error');
-    setMessage('status', $('snapshot-status').textContent, failed);
+    // Loaded where the link's stop= is already reached: one sentence says both.
+    const stopped = reply?.stats.stopped;
+    if (stopped) shownStop = stopped;
+    setMessage('status', stopped ? `${$('snapshot-status').textContent.replace(/; training continues from it$/, '')}. ${stopped}` : $('snapshot-status').textContent, failed);
   } catch (err) {
     setMessage('status', `The link's snapshot ${url.pathname} could not be fetched (${err.message ?? err}); the network is unchanged.`, true);
   }
