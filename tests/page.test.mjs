@@ -109,7 +109,7 @@ test('save downloads a valid snapshot; a fresh page loads it and reconstructs id
     assert.match(download.suggestedFilename(), /^bottleneck-convnetjs-\d+\.json\.gz$/);
     const saved = JSON.parse(gunzipSync(readFileSync(path)).toString('utf8'));
     assert.equal(saved.format, 'bottleneck-snapshot');
-    assert.equal(saved.version, 2);
+    assert.equal(saved.version, 3);
     assert.equal(typeof saved.params[0].data, 'string', 'arrays as base64 of their f32 bytes');
     assert.match(await first.page.textContent('#snapshot-status'), /Saved bottleneck-convnetjs-\d+\.json\.gz \([\d.]+ MB\) to your downloads/);
     assert.ok(saved.progress.examples_seen > 0);

@@ -14,7 +14,7 @@ use crate::model::loss::LossSums;
 use crate::model::optim::{self, Decay, OptimState, Optimizer};
 use crate::model::network::Workspace;
 use crate::model::{NetSpec, Network};
-use crate::rng::Rng;
+use crate::rng::{Rng, RngState};
 
 /// Everything about how to train, as one typed value (presets and snapshots store it).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -99,7 +99,7 @@ impl TrainConfig {
 
 /// Where training stands; saved in snapshots so a run resumes exactly.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "SavedProgress", into = "SavedProgress")]
 pub struct Progress {
     pub examples_seen: u64,
     pub steps: u64,
@@ -109,6 +109,66 @@ pub struct Progress {
     pub cursor: usize,
     /// This epoch's shuffled order of training-example indices.
     pub order: Vec<u32>,
+    /// What `order` was shuffled from, so a snapshot can say that instead of the order itself.
+    pub shuffled: Option<Shuffle>,
+}
+
+/// An epoch's order as the generator made it: its state just before shuffling `examples`
+/// indices. Shuffling `0..examples` from that state again gives the same order, bit for bit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shuffle {
+    pub from: RngState,
+    pub examples: u32,
+}
+
+/// `Progress` as a snapshot writes it: the order as the shuffle that made it (a few dozen
+/// bytes) where that is known, else the order itself (as version 1 files have it; 9,000
+/// indices are 44 KB of text, most of a small network's file).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SavedProgress {
+    examples_seen: u64,
+    steps: u64,
+    epoch: u64,
+    cursor: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    order: Option<Vec<u32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shuffled: Option<Shuffle>,
+}
+
+impl From<Progress> for SavedProgress {
+    fn from(p: Progress) -> SavedProgress {
+        let order = if p.shuffled.is_some() { None } else { Some(p.order) };
+        SavedProgress { examples_seen: p.examples_seen, steps: p.steps, epoch: p.epoch, cursor: p.cursor, order, shuffled: p.shuffled }
+    }
+}
+
+impl TryFrom<SavedProgress> for Progress {
+    type Error = String;
+    fn try_from(s: SavedProgress) -> Result<Progress, String> {
+        let order = match (s.order, &s.shuffled) {
+            (Some(order), _) => order,
+            (None, Some(shuffle)) => {
+                // Judged before the order is made: at least 4 bytes an example must fit the data budget.
+                if u64::from(shuffle.examples) * 4 > BUDGET.data_bytes {
+                    return Err(format!("progress.shuffled: {} examples are more than the data budget holds", shuffle.examples));
+                }
+                let mut rng = Rng::from_state(&shuffle.from).map_err(|e| format!("progress.shuffled.from: {e}"))?;
+                shuffled_order(&mut rng, shuffle.examples as usize)
+            }
+            (None, None) => Vec::new(),
+        };
+        Ok(Progress { examples_seen: s.examples_seen, steps: s.steps, epoch: s.epoch, cursor: s.cursor, order, shuffled: s.shuffled })
+    }
+}
+
+/// `0..n` shuffled by `rng`: an epoch's order.
+fn shuffled_order(rng: &mut Rng, n: usize) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    rng.shuffle(&mut order);
+    order
 }
 
 /// What one step measured, on the batch it trained (before the update).
@@ -483,10 +543,8 @@ impl Trainer {
     }
 
     fn new_order(&mut self, n_images: usize) {
-        let order = &mut self.progress.order;
-        order.clear();
-        order.extend(0..n_images as u32);
-        self.rng.shuffle(order);
+        self.progress.shuffled = Some(Shuffle { from: self.rng.state(), examples: n_images as u32 });
+        self.progress.order = shuffled_order(&mut self.rng, n_images);
         self.progress.cursor = 0;
     }
 

@@ -252,6 +252,49 @@ fn damaged_snapshots_are_refused_with_a_reason() {
     assert_eq!(parsed.version, snapshot::VERSION);
 }
 
+/// Version 3 writes an epoch's order as the generator state that shuffled it, not as indices;
+/// the order comes back bit for bit, a file with the indices (versions 1 and 2) still reads, and
+/// a damaged shuffle is refused before any order is made.
+#[test]
+fn the_epoch_order_is_saved_as_its_shuffle_and_comes_back_exactly() {
+    let data = low_rank_images(100, 3);
+    let mut trainer = Trainer::new(&spec(3), config(ADAM, Noise::None), 5).unwrap();
+    train_steps(&mut trainer, &data, 9); // 144 examples: into the second epoch
+    assert_eq!(trainer.progress().epoch, 1);
+    let text = snapshot::save(&trainer, &DataSpec::mnist()).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(value["progress"].get("order").is_none(), "no indices written: {}", value["progress"]);
+    assert_eq!(value["progress"]["shuffled"]["examples"], 100);
+    let loaded = snapshot::load(&text).unwrap();
+    assert_eq!(loaded.progress(), trainer.progress());
+    assert_eq!(loaded.progress().order.len(), 100);
+
+    // As version 2 wrote it: the indices themselves.
+    let mut old = value.clone();
+    old["version"] = 2.into();
+    old["progress"].as_object_mut().unwrap().remove("shuffled");
+    old["progress"]["order"] = serde_json::json!(trainer.progress().order);
+    let mut from_old = snapshot::load(&old.to_string()).unwrap();
+    assert_eq!(from_old.progress().order, trainer.progress().order);
+    // Both go on the same way, to the bit.
+    let mut resumed = loaded;
+    train_steps(&mut resumed, &data, 10);
+    train_steps(&mut from_old, &data, 10);
+    train_steps(&mut trainer, &data, 10);
+    assert_eq!(params_of(&resumed), params_of(&trainer));
+    assert_eq!(params_of(&from_old), params_of(&trainer));
+
+    let damaged = |edit: &dyn Fn(&mut serde_json::Value), fragment: &str| {
+        let mut v = value.clone();
+        edit(&mut v);
+        let err = snapshot::load(&v.to_string()).err().unwrap_or_else(|| panic!("loaded; wanted {fragment:?}"));
+        assert!(err.contains(fragment), "{err:?} should mention {fragment:?}");
+    };
+    damaged(&|v| v["progress"]["shuffled"]["examples"] = 4_000_000_000u64.into(), "more than the data budget holds");
+    damaged(&|v| v["progress"]["shuffled"]["from"]["state"] = "zz".into(), "progress.shuffled.from");
+    damaged(&|v| v["progress"]["cursor"] = 101.into(), "cursor 101 is past");
+}
+
 /// Seed 004's example: 100 numbers of which 20 are independent. A linear 100-20-100
 /// autoencoder drives the error to about zero; with 19 hidden units it cannot.
 #[test]

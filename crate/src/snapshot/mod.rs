@@ -21,8 +21,8 @@ use crate::train::{Progress, TrainConfig, Trainer};
 pub const FORMAT: &str = "bottleneck-snapshot";
 /// Version 2 writes arrays of numbers as base64 of their little-endian f32 bytes; version 1
 /// (JSON arrays of numbers) still reads.
-pub const VERSION: u32 = 2;
-const VERSIONS: [u32; 2] = [1, 2];
+pub const VERSION: u32 = 3;
+const VERSIONS: [u32; 3] = [1, 2, 3];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -186,7 +186,7 @@ impl Snapshot {
         }
         match version {
             Some(v) if VERSIONS.iter().any(|&known| known as u64 == v) => Ok(()),
-            Some(v) => Err(format!("snapshot: version {v} is not supported (this build reads versions 1 and {VERSION})")),
+            Some(v) => Err(format!("snapshot: version {v} is not supported (this build reads versions 1 to {VERSION})")),
             None => Err("snapshot: missing or non-integer \"version\"".into()),
         }
     }
