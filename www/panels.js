@@ -139,7 +139,12 @@ const inView = (section) => {
 /** Bring `section` into view unless it already is (what is on screen, the scatter above it on
  * a link's first screen, stays), and keep it there while the page settles: until the reader
  * (or anything else) scrolls, points, touches or types. */
+let stopKeeping = () => {}; // ends the keeping in progress, if any
 function keepInView(section) {
+  // One keeping at a time: an earlier pick's, still running, would read this one's scrolling as
+  // the reader's, stop, and turn scroll anchoring back on under it (the phone's turnoff panel
+  // then ended 215 px above the screen, 1 pick in 24).
+  stopKeeping();
   let expected = null; // where our own scrolling left the page
   const bring = () => {
     if (!inView(section)) section.scrollIntoView({ block: 'start' });
@@ -152,6 +157,8 @@ function keepInView(section) {
   const until = performance.now() + SETTLE_MS;
   const moves = ['wheel', 'touchstart', 'keydown', 'pointerdown', 'pointermove'];
   const stop = () => {
+    if (stopKeeping === stop) stopKeeping = () => {};
+    clearTimeout(timer);
     document.documentElement.style.overflowAnchor = '';
     observer.disconnect();
     for (const type of moves) removeEventListener(type, stop, true);
@@ -166,5 +173,6 @@ function keepInView(section) {
   for (const panel of document.querySelectorAll('main .panel')) observer.observe(panel);
   for (const type of moves) addEventListener(type, stop, { capture: true, once: true });
   addEventListener('scroll', scrolled, { passive: true });
-  setTimeout(stop, SETTLE_MS);
+  const timer = setTimeout(stop, SETTLE_MS);
+  stopKeeping = stop;
 }
