@@ -14,7 +14,7 @@ export function shipped(path) {
   if (name.startsWith('bench') || name.endsWith('.d.ts') || name.endsWith('.html')) return false;
   if (path.startsWith('www/pkg/')) return name.endsWith('.js') || name.endsWith('.wasm');
   if (path.startsWith('www/data/')) return name === 'mnist10k.bin';
-  if (path.startsWith('www/vendor/')) return name === 'idb-keyval.js';
+  if (path.startsWith('www/vendor/')) return name === 'idb-keyval.js' || name === 'fflate.js';
   return !path.slice(4).includes('/') && (name.endsWith('.js') || name.endsWith('.css'));
 }
 

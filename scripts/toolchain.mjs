@@ -174,10 +174,12 @@ function pointWorkerHelperAtGlue(outDir, name) {
 }
 
 /** The npm modules the page itself loads, copied beside it (it is served from the repo, and
- * nothing is fetched from anywhere else): idb-keyval keeps the autosave in IndexedDB. */
+ * nothing is fetched from anywhere else): idb-keyval keeps the autosave in IndexedDB; fflate
+ * writes "export all runs" as one zip. */
 export function copyPageModules() {
   mkdirSync(join(root, 'www', 'vendor'), { recursive: true });
   copyFileSync(join(root, 'node_modules', 'idb-keyval', 'dist', 'index.js'), join(root, 'www', 'vendor', 'idb-keyval.js'));
+  copyFileSync(join(root, 'node_modules', 'fflate', 'esm', 'browser.js'), join(root, 'www', 'vendor', 'fflate.js'));
 }
 
 /** Everything the page needs: npm packages, the digits asset, the wasm module. */

@@ -4,8 +4,9 @@
 // control while training goes on. Driven in headless chromium with real clicks and typing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { strFromU8, unzipSync } from 'fflate';
 import { openPage, waitFor } from './harness.mjs';
 import { root } from '../scripts/toolchain.mjs';
 
@@ -220,6 +221,19 @@ test('your runs: a closed tab\'s run opens here exactly, one is deleted, and a f
     await waitFor(b, () => /Turning off code units: [\d,]+ examples/.test(document.getElementById('runs-list').textContent));
     assert.match(await text(b, 'runs-list'), /\(this tab\)/);
     assert.match(await text(b, 'runs-storage'), /3 runs kept\. They and the page take [\d.]+ MB/);
+    // Each with a small picture of its code, drawn (not a broken image).
+    await waitFor(b, () => [...document.querySelectorAll('#runs-list li')].every((li) => li.querySelector('img.run-picture')?.naturalWidth === 96));
+    // Export all: one zip holding each run's snapshot, as "save" writes it.
+    const [download] = await Promise.all([b.waitForEvent('download'), b.click('#runs-export')]);
+    assert.match(download.suggestedFilename(), /^bottleneck-runs-.*\.zip$/);
+    const files = unzipSync(new Uint8Array(readFileSync(await download.path())));
+    const names = Object.keys(files);
+    assert.equal(names.length, 3, names.join(', '));
+    for (const preset of ['turnoff', 'k-sparse', 'linear-20']) assert.ok(names.some((n) => n.includes(`-${preset}-`)), `${preset} in ${names}`);
+    const turnoffFile = JSON.parse(strFromU8(files[names.find((n) => n.includes('-turnoff-'))]));
+    assert.equal(turnoffFile.format, 'bottleneck-snapshot');
+    assert.equal(turnoffFile.progress.examples_seen, seenA);
+    assert.match(await text(b, 'runs-status'), /Saved 3 runs in bottleneck-runs-.*\.zip .*unzip it and load/);
     await b.getByRole('button', { name: /^open here: Turning off code units/ }).click();
     await waitFor(b, () => window.bottleneck.state().preset === 'turnoff');
     assert.equal((await stats(b)).examples_seen, seenA);

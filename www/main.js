@@ -604,7 +604,7 @@ function wire() {
     }
   };
   $('restore').onclick = () => restoreRun(offered);
-  runs = wireRuns({ post, titleOf: (preset) => description?.presets.find((p) => p.name === preset)?.title ?? 'your own network', openHere: restoreRun });
+  runs = wireRuns({ post, titleOf: (preset) => description?.presets.find((p) => p.name === preset)?.title ?? 'your own network', openHere: restoreRun, download, say: (text, isError) => setMessage('runs-status', text, isError) });
   $('fresh').onclick = async () => {
     await post({ type: 'forget' }).catch(() => {});
     sessionStorage.setItem('bottleneck-fresh', '1'); // the reload offers no earlier run

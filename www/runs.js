@@ -18,7 +18,8 @@ export function ago(ms, now = Date.now()) {
  * Wire the list. `post(message)` reaches the worker; `titleOf(preset)` names a preset;
  * `openHere(id)` restores run `id` in this tab.
  */
-export function wireRuns({ post, titleOf, openHere }) {
+export function wireRuns({ post, titleOf, openHere, download, say }) {
+  let pictures = []; // object URLs of the list's pictures, let go when it is drawn again
   let asked = false; // persistent storage is asked for once, after the first save
   async function refresh() {
     let listed;
@@ -30,17 +31,27 @@ export function wireRuns({ post, titleOf, openHere }) {
     show(listed);
   }
   function show({ runs, usage, quota, persisted }) {
+    for (const url of pictures) URL.revokeObjectURL(url);
+    pictures = [];
     const items = runs.map((r) => {
       const li = document.createElement('li');
       const s = r.summary;
+      if (s.picture) {
+        // Its code as it looked when saved (the words beside it say what it is).
+        const src = URL.createObjectURL(s.picture);
+        pictures.push(src);
+        li.append(Object.assign(document.createElement('img'), { src, alt: '', width: 48, height: 48, className: 'run-picture' }));
+      }
       const loss = s.valid_mse == null ? '' : `, validation ${s.valid_mse.toFixed(4)} MSE/px`;
       const what = Object.assign(document.createElement('span'), {
         textContent: `${titleOf(s.preset)}: ${Math.round(s.examples_seen).toLocaleString('en')} examples${loss}, saved ${ago(s.saved_at)}${r.mine ? ' (this tab)' : r.open ? ' (open in another tab)' : ''}`,
       });
-      li.append(what);
+      const body = document.createElement('div');
+      body.append(what);
+      li.append(body);
       if (!r.mine) {
         const button = (text, label, onclick) => Object.assign(document.createElement('button'), { type: 'button', textContent: text, onclick, ariaLabel: `${label}: ${what.textContent}` });
-        li.append(
+        body.append(
           button('open here', 'open here', () => openHere(r.id)),
           button('new tab', 'open in a new tab', () => window.open(`${location.pathname}?run=${encodeURIComponent(r.id)}`, '_blank', 'noopener')),
           button('delete', 'delete', async () => show(await post({ type: 'delete-runs', runs: [r.id] }))),
@@ -50,6 +61,7 @@ export function wireRuns({ post, titleOf, openHere }) {
     });
     $('runs-list').replaceChildren(...items);
     $('runs-delete-all').hidden = !runs.some((r) => !r.mine);
+    $('runs-export').hidden = runs.length === 0;
     const room = usage == null ? '' : `They and the page take ${mb(usage)}${quota ? ` of the ${mb(quota)} this browser allows it` : ''}. `;
     const kept = persisted ? 'The browser keeps them until you delete them.' : 'The browser may clear them if it runs short of space; when the page\'s room is full, the oldest runs are deleted first, never the one in use.';
     $('runs-storage').textContent = `${runs.length} run${runs.length === 1 ? '' : 's'} kept. ${room}${kept}`;
@@ -57,6 +69,15 @@ export function wireRuns({ post, titleOf, openHere }) {
   $('runs-delete-all').onclick = async () => {
     const { runs } = await post({ type: 'runs' });
     show(await post({ type: 'delete-runs', runs: runs.filter((r) => !r.mine).map((r) => r.id) }));
+  };
+  $('runs-export').onclick = async () => {
+    try {
+      const { blob, name, count } = await post({ type: 'export-runs' });
+      download(name, blob);
+      say(`Saved ${count} run${count === 1 ? '' : 's'} in ${name} (${mb(blob.size)}): each file inside is a snapshot; unzip it and load or drop any of them here to go on from it.`);
+    } catch (message) {
+      say(`The runs could not be exported: ${message}.`, true);
+    }
   };
   return {
     refresh,

@@ -9,6 +9,7 @@
 import { loadBottleneck } from './simd.js';
 import { freshId } from './ids.js';
 import { del, get, set, update } from './vendor/idb-keyval.js';
+import { strToU8, zipSync } from './vendor/fflate.js';
 
 const SLICE_MS = 20;
 const STATS_EVERY_MS = 100;
@@ -157,6 +158,37 @@ function widthOf(name) {
   return rust('panel_width', name);
 }
 
+/** The run's small picture for the list: its code scatter (or, where none is shown, its loss
+ * graph) as drawn now, 96 px wide; null when neither has been drawn. */
+const THUMB_WIDTH = 96;
+async function thumbnail() {
+  const source = [canvases.scatter, canvases.loss].find((c) => c && c.width > 0 && c.height > 0);
+  if (!source) return null;
+  const height = Math.max(1, Math.round((THUMB_WIDTH * source.height) / source.width));
+  const small = new OffscreenCanvas(THUMB_WIDTH, height);
+  const g = small.getContext('2d');
+  g.imageSmoothingQuality = 'high';
+  g.drawImage(source, 0, 0, THUMB_WIDTH, height);
+  return small.convertToBlob({ type: 'image/webp', quality: 0.8 }).catch(() => null);
+}
+
+/** Every kept run's snapshot in one zip (fflate: the files inside are the snapshots "save" writes,
+ * named by preset and examples, newest first), for "export all". */
+async function exportRuns() {
+  const runs = (await get(RUNS_KEY).catch(() => undefined)) ?? [];
+  const files = {};
+  for (const [i, r] of runs.entries()) {
+    const saved = await get(runKey(r.id)).catch(() => undefined);
+    if (!saved?.text) continue;
+    const name = `${String(i + 1).padStart(2, '0')}-${r.summary.preset ?? 'custom'}-${Math.round(r.summary.examples_seen)}-examples.json`;
+    files[name] = [strToU8(saved.text), { mtime: new Date(r.summary.saved_at) }];
+  }
+  const count = Object.keys(files).length;
+  if (count === 0) throw new Error('there is no saved run to export yet');
+  const stamp = new Date().toISOString().slice(0, 19).replaceAll(':', '-');
+  return { blob: new Blob([zipSync(files, { level: 6 })], { type: 'application/zip' }), name: `bottleneck-runs-${stamp}.zip`, count };
+}
+
 /** Write the session's snapshot to IndexedDB (one write at a time). A dead worker writes
  * nothing: the last good autosave is what the next worker starts from. */
 async function saveNow() {
@@ -169,6 +201,7 @@ async function saveNow() {
     const summary = {
       preset: reply.state.preset, link: linkText(reply.state.link), view: reply.state.view, examples_seen: reply.stats.examples_seen,
       paused: reply.stats.paused, valid_mse: reply.stats.loss?.valid_mse ?? null, bytes: reply.payload.snapshot.length, saved_at: Date.now(),
+      picture: await thumbnail(),
     };
     // A full storage drops the oldest other runs, one at a time, until this one fits.
     const freed = [];
@@ -337,6 +370,12 @@ onmessage = async ({ data }) => {
       return;
     case 'runs':
       return postMessage({ type: 'reply', id: data.id, reply: await listRuns() });
+    case 'export-runs':
+      try {
+        return postMessage({ type: 'reply', id: data.id, reply: await exportRuns() });
+      } catch (err) {
+        return postMessage({ type: 'error', id: data.id, message: String(err.message ?? err) });
+      }
     case 'delete-runs':
       // Never the run in use (this tab's): "start fresh" is for that.
       for (const id of data.runs) if (id !== runId) await forgetRun(id);
