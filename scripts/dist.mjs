@@ -3,7 +3,7 @@
 // and its scripts, TypeScript declarations, sources. What "needs" means is checked by
 // tests/dist.test.mjs, which serves dist/ and finds every file in it asked for by the page in
 // one of its four builds, and none missing.
-import { cpSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
 /** Whether a file (path relative to the repository, with '/') belongs in dist/. */
@@ -26,13 +26,26 @@ function* walk(dir) {
   }
 }
 
-/** Write `out` (dist/ by default) from the built repository at `root`; the files written. */
-export function writeDist(root, out = join(root, 'dist')) {
+/** The service worker that gives a host without COOP/COEP headers cross-origin isolation (and
+ * so threads): the coi-serviceworker package. It must sit beside index.html, since a service
+ * worker controls only pages under its own folder. */
+const COI = 'coi-serviceworker.min.js';
+
+/** Write `out` (dist/ by default) from the built repository at `root`; the files written. With
+ * `coi`, the page also registers coi-serviceworker, which reloads it once, cross-origin isolated
+ * (`npm run build -- --coi`, README "Host it yourself"). */
+export function writeDist(root, out = join(root, 'dist'), { coi = false } = {}) {
   rmSync(out, { recursive: true, force: true });
   const files = ['index.html', ...[...walk(join(root, 'www'))].map((f) => relative(root, f).split(sep).join('/'))].filter(shipped);
   for (const file of files) {
     mkdirSync(join(out, file, '..'), { recursive: true });
     cpSync(join(root, file), join(out, file));
   }
-  return files;
+  if (!coi) return files;
+  cpSync(join(root, 'node_modules', 'coi-serviceworker', COI), join(out, COI));
+  const html = readFileSync(join(out, 'index.html'), 'utf8');
+  const main = '<script type="module" src="www/main.js"></script>';
+  if (!html.includes(main)) throw new Error(`index.html no longer loads ${main}; update scripts/dist.mjs`);
+  writeFileSync(join(out, 'index.html'), html.replace(main, `<script src="${COI}"></script>\n  ${main}`));
+  return [...files, COI];
 }

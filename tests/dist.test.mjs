@@ -1,5 +1,6 @@
 // dist/ (npm run build) on a plain static host: served with no special header at all, the page
-// trains on one thread and says why; served cross-origin isolated, it trains on threads. Across
+// trains on one thread and says why; served cross-origin isolated, or built with
+// coi-serviceworker (which adds the headers itself), it trains on threads. Across
 // its four builds the page asks for every file in dist/, and for nothing dist/ lacks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -34,7 +35,7 @@ function plainServer(dir, seen) {
 /** A link that trains to exactly 20,000 examples and pauses: the same network everywhere. */
 const STOP_LINK = '?preset=tied-sigmoid&seed=3&stop=20000';
 
-async function trainAt(url, seen) {
+async function trainAt(url, seen, { reloadsIsolated = false } = {}) {
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
   try {
     const page = await browser.newPage();
@@ -44,6 +45,14 @@ async function trainAt(url, seen) {
     // Requests the page and its workers make, as the browser sees them (404s included).
     page.on('response', (r) => r.status() >= 400 && errors.push(`${r.status()} ${r.url()}`));
     await page.goto(url);
+    if (reloadsIsolated) {
+      // coi-serviceworker registers itself, then reloads the page once, isolated.
+      const until = Date.now() + 30_000;
+      while (!(await page.evaluate(() => self.crossOriginIsolated).catch(() => false))) {
+        if (Date.now() > until) throw new Error('the page never became cross-origin isolated');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
     await page.waitForFunction(() => window.bottleneck?.stats()?.examples_seen > 0, undefined, { timeout: 60_000, polling: 100 });
     const result = await page.evaluate(() => ({ isolated: self.crossOriginIsolated, threads: window.bottleneck.threads(), simd: window.bottleneck.simd(), engine: document.getElementById('engine').textContent }));
     let stopped = null;
@@ -64,12 +73,12 @@ async function trainAt(url, seen) {
   }
 }
 
-test('dist/ trains on a plain static host (one thread, said) and isolated (threads); stop=20000 gives both the same network; dist/ holds exactly what the page asks for', async () => {
+test('dist/ trains on a plain static host (one thread, said), isolated (threads), and on the plain host with coi-serviceworker (threads); stop=20000 gives all three the same network; dist/ holds exactly what the page asks for', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bottleneck-dist-'));
   try {
     const files = writeDist(root, dir);
     const asked = new Set();
-    let [plainStop, isolatedStop] = [null, null];
+    let [plainStop, isolatedStop, coiStop] = [null, null, null];
     // A plain host: no COOP/COEP, no CSP, no gzip.
     const seenPlain = [];
     const plain = await plainServer(dir, seenPlain);
@@ -101,13 +110,32 @@ test('dist/ trains on a plain static host (one thread, said) and isolated (threa
       await new Promise((resolve) => server.close(resolve));
     }
     seenIsolated.forEach((f) => asked.add(f.slice(dir.length + 1).split('\\').join('/')));
+    // With coi-serviceworker (npm run build -- --coi), the plain host gets threads too: the
+    // service worker adds the isolation headers and the page reloads itself once.
+    const coiDir = mkdtempSync(join(tmpdir(), 'bottleneck-dist-coi-'));
+    try {
+      writeDist(root, coiDir, { coi: true });
+      const coi = await plainServer(coiDir, []);
+      try {
+        const r = await trainAt(coi.url + STOP_LINK, [], { reloadsIsolated: true });
+        assert.equal(r.isolated, true);
+        assert.ok(r.threads > 1, `threads through coi-serviceworker: ${r.threads}`);
+        assert.deepEqual(r.errors, [], 'coi-serviceworker on a plain host');
+        coiStop = r.stopped;
+      } finally {
+        coi.server.close();
+      }
+    } finally {
+      rmSync(coiDir, { recursive: true, force: true });
+    }
     // stop=20000: both paused at exactly 20,000 examples, said so, with identical parameters
     // (one thread on the plain host, threads on the isolated one).
-    for (const s of [plainStop, isolatedStop]) {
+    for (const s of [plainStop, isolatedStop, coiStop]) {
       assert.equal(s.examples, 20_000);
       assert.match(s.status, /Paused at 20,000 examples, as asked/);
     }
     assert.deepEqual(isolatedStop.outputs, plainStop.outputs, 'the same network on one thread and on threads');
+    assert.deepEqual(coiStop.outputs, plainStop.outputs, 'the same network through coi-serviceworker');
     const unused = files.filter((f) => !asked.has(f));
     assert.deepEqual(unused, [], 'every file in dist/ is asked for by one of the four builds');
   } finally {
