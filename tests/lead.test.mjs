@@ -99,7 +99,7 @@ test('after a snapshot is loaded the status no longer speaks of the run before; 
     const snapshot = (await page.evaluate(() => window.bottleneck.command('save'))).payload.snapshot;
     await page.fill('#paste', snapshot);
     await page.click('#load-paste');
-    await waitFor(page, () => /loaded a snapshot/.test(document.getElementById('snapshot-status').textContent), undefined, 20_000);
+    await waitFor(page, () => /loaded a snapshot/.test(document.getElementById('paste-status').textContent), undefined, 20_000);
     assert.doesNotMatch(await page.textContent('#status'), /Started again/);
     assert.deepEqual(consoleErrors, []);
   } finally {

@@ -154,7 +154,7 @@ test('corrupt snapshots and definitions are refused with a message while trainin
     edited.params[0].shape = [7, 7];
     await page.fill('#paste', JSON.stringify(edited));
     await page.click('#load-paste');
-    await waitFor(page, () => /has shape \[7, 7\]/.test(document.getElementById('snapshot-status').textContent));
+    await waitFor(page, () => /has shape \[7, 7\]/.test(document.getElementById('paste-status').textContent));
     // Training went on, on the same network (a preset name of "convnetjs", not "snapshot").
     await seenMore(page, (await stats(page)).examples_seen);
     assert.equal((await state(page)).preset, 'convnetjs');
@@ -216,7 +216,7 @@ test('a ConvNetJS Net.toJSON() snapshot imports and matches ConvNetJS forward pa
     await page.click('#pause');
     await page.fill('#paste', text);
     await page.click('#load-paste');
-    await waitFor(page, () => /loaded a ConvNetJS network/.test(document.getElementById('snapshot-status').textContent));
+    await waitFor(page, () => /loaded a ConvNetJS network/.test(document.getElementById('paste-status').textContent));
     const got = await reconstruct(page, inputs);
     assert.equal(got.length, want.length);
     const worst = Math.max(...got.map((g, i) => Math.abs(g - want[i])));
@@ -241,7 +241,7 @@ test('a ConvNetJS Net.toJSON() snapshot imports and matches ConvNetJS forward pa
     ]);
     await page.fill('#paste', JSON.stringify(convNet.toJSON()));
     await page.click('#load-paste');
-    await waitFor(page, () => /loaded a ConvNetJS network \(3 layers\)/.test(document.getElementById('snapshot-status').textContent));
+    await waitFor(page, () => /loaded a ConvNetJS network \(3 layers\)/.test(document.getElementById('paste-status').textContent));
     const convWant = [];
     for (let k = 0; k < 2; k++) {
       const v = new convnetjs.Vol(28, 28, 1, 0.0);

@@ -270,6 +270,8 @@ function speedText(speed) {
  * `refillSpec`: also refill the network editor. */
 function applyState(next, refillSpec) {
   const presetBefore = state?.preset;
+  // Another run's seed (a restored or loaded run): the seed box shows it, unless one is typed.
+  if (!state || (next.seed !== state.seed && $('seed').value.trim() === String(state.seed))) $('seed').value = String(next.seed);
   // A walk's ends belong to the scatter they were chosen on.
   if (state && (JSON.stringify(state.view) !== JSON.stringify(next.view) || state.spec !== next.spec)) pictures?.clearMarks();
   state = next;
@@ -369,20 +371,21 @@ async function applySettings(row) {
   }
 }
 
-/** Hand a file's bytes to Rust, which tells a Bottleneck snapshot from a ConvNetJS network. */
-async function loadBytes(bytes, source) {
+/** Hand a file's bytes to Rust, which tells a Bottleneck snapshot from a ConvNetJS network; the
+ * answer goes to `where` (beside the control that asked). */
+async function loadBytes(bytes, source, where = 'snapshot-status') {
   if (bytes.byteLength > description.limits.max_file_bytes) {
-    setMessage('snapshot-status', `${source}: larger than the ${description.limits.max_file_bytes >> 20} MB limit; nothing was loaded`, true);
+    setMessage(where, `${source}: larger than the ${description.limits.max_file_bytes >> 20} MB limit; nothing was loaded`, true);
     return;
   }
   try {
     const reply = await send({ load: { bytes } }, [bytes.buffer]);
     const what = reply.payload.loaded === 'convnetjs' ? 'a ConvNetJS network' : 'a snapshot';
-    setMessage('snapshot-status', `${source}: loaded ${what} (${reply.state.layers.length} layers); training continues from it`);
+    setMessage(where, `${source}: loaded ${what} (${reply.state.layers.length} layers); training continues from it`);
     setMessage('status', ''); // what the status said (a reset, a step) was of the run before
     return reply;
   } catch (message) {
-    setMessage('snapshot-status', `${source}: ${message}. The current network is unchanged.`, true);
+    setMessage(where, `${source}: ${message}. The current network is unchanged.`, true);
   }
 }
 
@@ -539,7 +542,7 @@ function wire() {
     if (file) await loadFile(file);
     $('load-file').value = '';
   };
-  $('load-paste').onclick = () => loadBytes(new TextEncoder().encode($('paste').value), 'pasted text');
+  $('load-paste').onclick = () => loadBytes(new TextEncoder().encode($('paste').value), 'pasted text', 'paste-status');
   $('idx-pick').onclick = () => $('idx-file').click();
   $('idx-file').onchange = async () => {
     const files = [...$('idx-file').files];

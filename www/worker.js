@@ -399,7 +399,9 @@ onmessage = async ({ data }) => {
     if (data.type === 'png') return postMessage({ type: 'reply', id: data.id, reply: await png(data.panels) });
     if (data.type === 'restore') {
       const summary = await restoreAutosave(data.run ?? runId);
-      return postMessage({ type: 'reply', id: data.id, reply: { summary, ...rust('apply', 'describe') } });
+      postMessage({ type: 'reply', id: data.id, reply: { summary, ...rust('apply', 'describe') } });
+      // The panels' words now, not at the next refresh: they were of the run before.
+      return postText(true);
     }
     const reply = data.type === 'query' ? rust('query', data.query) : rust('apply', data.command);
     postMessage({ type: 'reply', id: data.id, reply });

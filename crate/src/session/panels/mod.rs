@@ -154,9 +154,10 @@ pub const PANELS: [PanelRow; 8] = [
         words: |s, _| text::filters(s),
         // Only where first-layer weights can be drawn (one-channel inputs).
         shown: |s| s.network().input_shape().2 == 1,
-        titled: |s| match s.network().layers().iter().any(|l| l.kind().top_k().is_some()) {
-            true => ("Filters", "Each unit's first-layer weights, for this k and the other k trained beside it.".into()),
-            false => ("Filters", String::new()),
+        titled: |s| match (s.network().layers().iter().any(|l| l.kind().top_k().is_some()), s.comparisons().is_empty()) {
+            (true, false) => ("Filters", "Each unit's first-layer weights, for this k and the other k trained beside it.".into()),
+            (true, true) => ("Filters", "Each unit's first-layer weights, for this k.".into()),
+            (false, _) => ("Filters", String::new()),
         },
     },
     PanelRow {
