@@ -161,7 +161,7 @@ async function ourBuild(level, threads) {
 /** The conv preset's layers whose products `bench_conv` measures (batch 64). */
 const CONV_LAYERS = [0, 1, 2, 3];
 /** Steps behind the determinism check (a parameter checksum after them). */
-const FINGERPRINT_STEPS = 3;
+const FINGERPRINT_STEPS = 100;
 
 /** One wasm build: its peak, its matrix products, and its trainer on every workload on one
  * thread (the unthreaded build); with `withMatrixmultiply`, the same on `matrixmultiply` (whose

@@ -57,7 +57,10 @@ impl TrainingCost {
         let params = checked.n_params();
         // Value, gradient, the step's backup, slots and their backup, checkpoints of both, and
         // the point an undo goes back to (the session's, before the latest change).
-        let copies_per_param = 3 + 2 * slots + (CHECKPOINTS + UNDO_POINTS) * (1 + slots);
+        // Each shard of a training batch after the first keeps a gradient of its own
+        // (model::network).
+        let shards = crate::model::network::shard_count(checked, batch) as u64;
+        let copies_per_param = 3 + 2 * slots + (CHECKPOINTS + UNDO_POINTS) * (1 + slots) + (shards - 1);
         let widest = checked.layers.iter().map(|l| l.n_out.max(l.n_in) as u64).max().unwrap_or(0);
         let n_outputs = checked.layers.last().map_or(0, |l| l.n_out as u64);
         // Per row: the input, every layer's output, the logits, two gradient buffers, and the
@@ -71,14 +74,18 @@ impl TrainingCost {
         let activations = per_row.saturating_mul(training_rows.saturating_add(VIEW_ROWS));
         // A strided conv or deconv unfolds an image at a time, (c_big · size², positions); a
         // stride-1 one turns its input and output to lanes (conv::direct_scratch_bound).
-        let scratch = checked
-            .layers
-            .iter()
-            .filter_map(|l| l.kind.geometry())
-            .map(|g| (g.patch_len() as u64).saturating_mul((g.small.1 * g.small.2) as u64).max(crate::model::conv::direct_scratch_bound(&g, batch)))
-            .max()
-            .unwrap_or(0)
-            .saturating_mul(2);
+        // Each shard has its own, for its rows; the views' passes one more, for the batch.
+        let shard_rows = batch.div_ceil(shards as usize);
+        let scratch_at = |rows: usize| {
+            checked
+                .layers
+                .iter()
+                .filter_map(|l| l.kind.geometry())
+                .map(|g| (g.patch_len() as u64).saturating_mul((g.small.1 * g.small.2) as u64).max(crate::model::conv::direct_scratch_bound(&g, rows)))
+                .max()
+                .unwrap_or(0)
+        };
+        let scratch = scratch_at(shard_rows).saturating_mul(shards).saturating_add(scratch_at(batch)).saturating_mul(2);
         let step_flops = checked.matmul_flops_per_example().saturating_mul(batch as u64);
         TrainingCost { params, copies_per_param, activations, scratch, step_flops }
     }
@@ -169,7 +176,8 @@ mod tests {
 
     /// The costs of a 784-100-784 network, by hand: 784·100 + 100 + 100·784 + 784 = 157,684
     /// parameters; Adam keeps 2 slots, so 3 + 2·2 + (3 + 1)·(1 + 2) = 19 copies of each (three
-    /// checkpoints and the undo point); a row holds
+    /// checkpoints and the undo point; a step this small is one shard, so no shard's gradient);
+    /// a row holds
     /// 784 inputs, 100 + 784 layer outputs, 784 logits and two gradient buffers of the widest
     /// layer (2 · 784), 4,020 values, for 50 training rows and 500 view rows; the matrix
     /// products are 2·784·100·2 + 2·100·784·3 = 784,000 flops an example (the first layer

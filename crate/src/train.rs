@@ -65,12 +65,7 @@ impl KSchedule {
 
 pub const MAX_BATCH: usize = 4096;
 
-/// A training step with fewer matrix-product flops than this (forward and backward, the whole
-/// batch) stays on one thread: waking the pool for each of its products and its update costs
-/// more than it saves. Measured natively with `cargo bench` on 2 cores: `pretrain`'s first
-/// autoencoder (784-500-784 at batch 20, 94 Mflop a step) ran at 0.84× on two threads, while
-/// `turnoff` (about 540 Mflop) and `k-sparse` (1.2 Gflop) gain.
-pub const THREADED_STEP_FLOPS: f64 = 2.0e8;
+pub use crate::model::network::THREADED_STEP_FLOPS;
 /// L1 and L2 decay above this pull every weight to zero in a step or two (ConvNetJS's demo uses
 /// 0.001): refused rather than left to blow up.
 pub const MAX_DECAY: f32 = 1.0;
@@ -382,15 +377,22 @@ impl Trainer {
     /// `step`, timing the forward pass and the backward pass with its update on `clock`. A step
     /// of fewer than `THREADED_STEP_FLOPS` matrix-product flops runs on one thread.
     pub fn step_timed(&mut self, data: &Dataset, clock: Option<&dyn Clock>) -> Result<StepStats, TrainError> {
-        let flops = self.net.matmul_flops_per_example() * self.config.batch_size as f64;
+        self.step_at_most(data, clock, usize::MAX)
+    }
+
+    /// `step_timed` on at most `rows` examples: the batch is cut short where a run must stop at
+    /// an exact count (a link's `stop=`). The next step starts where this one ended.
+    pub fn step_at_most(&mut self, data: &Dataset, clock: Option<&dyn Clock>, rows: usize) -> Result<StepStats, TrainError> {
+        let batch = self.config.batch_size.min(rows.max(1));
+        let flops = self.net.matmul_flops_per_example() * batch as f64;
         if flops < THREADED_STEP_FLOPS {
-            crate::model::matmul::on_one_thread(|| self.step_on_threads(data, clock))
+            crate::model::matmul::on_one_thread(|| self.step_on_threads(data, clock, batch))
         } else {
-            self.step_on_threads(data, clock)
+            self.step_on_threads(data, clock, batch)
         }
     }
 
-    fn step_on_threads(&mut self, data: &Dataset, clock: Option<&dyn Clock>) -> Result<StepStats, TrainError> {
+    fn step_on_threads(&mut self, data: &Dataset, clock: Option<&dyn Clock>, batch: usize) -> Result<StepStats, TrainError> {
         let n_inputs = self.net.n_inputs();
         if data.n_pixels() != n_inputs {
             return Err(TrainError::Data(format!(
@@ -404,7 +406,6 @@ impl Trainer {
         if self.net.is_classifier() && data.labels.is_none() {
             return Err(TrainError::Data("a classifier needs labelled data".into()));
         }
-        let batch = self.config.batch_size;
         self.next_batch_indices(data.n_images, batch);
         data.gather(&self.batch_idx, &mut self.targets);
         self.inputs.clone_from(&self.targets);
@@ -423,10 +424,11 @@ impl Trainer {
         self.apply_k_schedule();
         let now = || clock.map_or(0.0, |c| c.now_ms());
         let t0 = now();
-        self.net.forward(&self.inputs, batch, None);
+        // The batch in shards on the threads (`Network::forward_shards`).
+        self.net.forward_shards(&self.inputs, batch);
         let t1 = now();
         self.note_selection();
-        let sums = self.net.backward(&self.targets);
+        let sums = self.net.backward_shards(&self.targets);
         let objective = self.net.objective(&sums);
         // The squared error sums every output, so it is finite only if they all are.
         if !objective.is_finite() || !sums.sse.is_finite() {
@@ -563,11 +565,14 @@ impl Trainer {
         let Some(layer_idx) = self.net.layers().iter().position(|l| l.kind().top_k().is_some()) else { return };
         let n_units = self.net.layers()[layer_idx].n_out();
         self.ever_selected.resize(n_units, false);
-        match self.net.top_k_selection(layer_idx) {
-            Some(kept) => kept.chunks_exact(n_units).for_each(|row| {
+        if self.net.layers()[layer_idx].top_k().is_none() {
+            self.ever_selected.iter_mut().for_each(|e| *e = true);
+            return;
+        }
+        for kept in self.net.shard_selections(layer_idx) {
+            kept.chunks_exact(n_units).for_each(|row| {
                 self.ever_selected.iter_mut().zip(row).for_each(|(e, &k)| *e |= k);
-            }),
-            None => self.ever_selected.iter_mut().for_each(|e| *e = true),
+            });
         }
     }
 
@@ -666,15 +671,16 @@ mod tests {
         assert_eq!(schedule.k_at(150, 0), 150, "a target above the start is used as is");
     }
 
-    /// Threads split each step's work, never its arithmetic: every preset trains to the same
-    /// parameters, bit for bit, on one, two or three threads, with either product backend.
+    /// Threads split each step's work (a batch's shards, a product's rows), never its
+    /// arithmetic: every preset trains to the same parameters, bit for bit, on one, two or
+    /// three threads, with either product backend (pretraining's phases are Trainers too).
     #[test]
     fn the_thread_count_does_not_change_a_single_bit() {
         use crate::model::matmul::{set_backend, Backend};
         let (labels, pixels) = crate::data::synthetic::bars(300, 255);
         let digits = Dataset::new(28, 28, pixels.iter().map(|&p| p as f32 / 255.0).collect(), Some(labels));
-        for name in ["convnetjs", "turnoff", "conv-1s-8s", "k-sparse", "tied-sigmoid"] {
-            let preset = crate::presets::find(name).unwrap();
+        for preset in crate::presets::all().iter().filter(|p| p.pretrain.is_none()) {
+            let name = &preset.name;
             let (data, _) = preset.data.build(Some(&digits), 1).unwrap();
             for backend in [Backend::Auto, Backend::Tiles] {
                 let train = |threads: usize| {

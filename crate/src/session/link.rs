@@ -546,7 +546,7 @@ mod tests {
                 "The network definition in the link cannot be used (network spec is not valid JSON (line 1, column 2: key must be a string)); showing convnetjs instead.",
             ]),
             (format!("spec={huge}"), "preset=convnetjs&seed=1", vec![
-                "The network definition in the link cannot be used (training this network at batch size 50 needs about 1.2 GB of memory (15900794 parameters, their gradients and adadelta state, activations and scratch), more than the 768 MB allowed); showing convnetjs instead.",
+                "The network definition in the link cannot be used (training this network at batch size 50 needs about 1.3 GB of memory (15900794 parameters, their gradients and adadelta state, activations and scratch), more than the 768 MB allowed); showing convnetjs instead.",
             ]),
             ("preset=turnoff&data={\"type\":\"mnist\"}".into(), "preset=turnoff&seed=1", vec![
                 "The data in the link goes only with a network definition of one's own (a preset brings its own data); it was ignored.",

@@ -346,7 +346,9 @@ impl Session {
     /// Train one minibatch of the run (not the comparison) and record it; None when the run
     /// has nothing left to train. A divergence is an error, and the parameters are restored.
     pub fn train_batch(&mut self) -> Result<Option<StepStats>, Error> {
-        let stats = self.run.step(&self.train, &*self.clock).map_err(|e| Error(e.to_string()))?;
+        // A run asked to stop at N examples takes a short last batch, so it stops at exactly N.
+        let left = self.stop.map(|n| n.saturating_sub(self.run.examples_seen()));
+        let stats = self.run.step(&self.train, &*self.clock, left).map_err(|e| Error(e.to_string()))?;
         if let Some(stats) = &stats {
             self.monitor.record_step(stats);
         }

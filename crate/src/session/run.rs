@@ -100,10 +100,11 @@ impl Run {
         }
     }
 
-    /// One minibatch of whatever the run trains now; None when there is nothing left to train.
-    pub fn step(&mut self, train: &Dataset, clock: &dyn Clock) -> Result<Option<StepStats>, TrainError> {
+    /// One minibatch of whatever the run trains now, of at most `at_most` examples (a stop at an
+    /// exact count; pretraining phases keep their batches); None when there is nothing left.
+    pub fn step(&mut self, train: &Dataset, clock: &dyn Clock, at_most: Option<u64>) -> Result<Option<StepStats>, TrainError> {
         match self {
-            Run::Plain(trainer) => trainer.step_timed(train, Some(clock)).map(Some),
+            Run::Plain(trainer) => trainer.step_at_most(train, Some(clock), at_most.map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX))).map(Some),
             Run::Pretraining(p) => p.step(Some(clock)),
         }
     }

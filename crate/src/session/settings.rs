@@ -357,7 +357,7 @@ fn rows() -> Vec<Row> {
         },
         Row {
             none: Some(("/stop", "never", "null")),
-            ..row("stop", "stopping point", "stop at", "Pause by itself once this many examples are trained (at the end of the batch that reaches it), so a link gives every machine the same network.", Door::Stop, &["/stop"], Kind::Whole { bound: Bound::Whole(1, MAX_COUNT) })
+            ..row("stop", "stopping point", "stop at", "Pause by itself at exactly this many examples trained (the last batch cut short if need be), so a link gives every machine the same network.", Door::Stop, &["/stop"], Kind::Whole { bound: Bound::Whole(1, MAX_COUNT) })
         },
         row("layer", "scatter's layer", "layer", "The layer whose units the code scatter plots.", Door::View, &["/view/layer"], Kind::Whole { bound: Bound::Whole(0, MAX_UNITS as u64) }),
         row("x", "scatter's x neuron", "x", "The unit plotted across.", Door::View, &["/view/x"], Kind::Whole { bound: Bound::Whole(0, MAX_UNITS as u64) }),

@@ -605,9 +605,10 @@ fn session_refuses_what_the_budget_cannot_hold_and_keeps_training() {
     };
     // Two 65,536-unit layers: 4.3 billion weights between them, past the parameter limit.
     check_refused(&mut session, Command::LoadSpec { spec: spec(65_536) }, "more than the limit of 16777216");
-    // 784-3000-3000-784 fits the limit on parameters (13.7 million), not in a snapshot a page
-    // could restore (the memory to train a network comes up only with conv scratch, below).
-    check_refused(&mut session, Command::LoadSpec { spec: spec(3_000) }, "more than the 128 MB a snapshot may be");
+    // 784-2900-2900-784 fits the limit on parameters (13.0 million) and the memory to train it
+    // at this batch (its two shards' gradients included), not in a snapshot a page could
+    // restore (the memory to train a network comes up only with conv scratch, below).
+    check_refused(&mut session, Command::LoadSpec { spec: spec(2_900) }, "more than the 128 MB a snapshot may be");
     // A snapshot whose data asks for the digits at 1024×1024.
     let saved = snapshot(&mut session);
     let huge_data = saved.replacen("\"data\":{\"type\":\"mnist\"}", "\"data\":{\"type\":\"mnist\",\"size\":[1024,1024]}", 1);
@@ -1026,20 +1027,20 @@ fn a_broken_network_is_said_and_the_change_undone() {
     assert!(session.examples_seen() > at);
 }
 
-/// `stop=N` in a link: training pauses by itself at N examples (the end of the batch that
-/// reaches it) and says so; the same link gives the same network on one thread and on two;
+/// `stop=N` in a link: training pauses by itself at exactly N examples (its last batch cut short
+/// where N is not a whole number of batches) and says so; the same link gives the same network on one thread and on two;
 /// resuming trains on past it, and the stop is spent.
 #[test]
 fn a_link_with_stop_pauses_at_exactly_that_many_examples_on_any_thread_count() {
-    let pairs: Vec<(String, String)> = [("preset", "tied-sigmoid"), ("seed", "3"), ("stop", "200")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let pairs: Vec<(String, String)> = [("preset", "tied-sigmoid"), ("seed", "3"), ("stop", "210")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {
             let (mut session, notes) = link::start(&pairs, Some(digits(30)), clock(0.01).0).unwrap();
             assert!(notes.is_empty(), "{notes:?}");
-            assert_eq!(session.state().stop, Some(200));
+            assert_eq!(session.state().stop, Some(210));
             let written = link::write(&session);
-            assert!(written.contains(&("stop".to_string(), "200".to_string())), "{written:?}");
+            assert!(written.contains(&("stop".to_string(), "210".to_string())), "{written:?}");
             let mut stats = session.stats();
             for _ in 0..1000 {
                 stats = session.run_for(5.0);
@@ -1048,15 +1049,15 @@ fn a_link_with_stop_pauses_at_exactly_that_many_examples_on_any_thread_count() {
                 }
             }
             assert!(stats.paused && stats.paused_reason.is_none(), "{stats:?}");
-            assert_eq!(stats.examples_seen, 200.0, "batch 20 reaches 200 exactly");
-            assert!(stats.stopped.as_deref().is_some_and(|s| s.contains("Paused at 200 examples, as asked")), "{:?}", stats.stopped);
+            assert_eq!(stats.examples_seen, 210.0, "ten batches of 20, then one cut to 10");
+            assert!(stats.stopped.as_deref().is_some_and(|s| s.contains("Paused at 210 examples, as asked")), "{:?}", stats.stopped);
             // Asked again, nothing more is trained.
-            assert_eq!(session.run_for(5.0).examples_seen, 200.0);
+            assert_eq!(session.run_for(5.0).examples_seen, 210.0);
             let out = outputs(&session);
             // Resuming trains on past the stop, which is spent.
             session.apply(Command::Resume).unwrap();
             assert_eq!(session.state().stop, None, "the stop is spent");
-            assert!(session.run_for(5.0).examples_seen > 200.0);
+            assert!(session.run_for(5.0).examples_seen > 210.0);
             assert!(session.stats().stopped.is_none());
             check_refused(&mut session, Command::SetStop { examples: Some(0) }, "at least 1 example");
             out
