@@ -1,12 +1,12 @@
 //! Asking the code questions: what the decoder draws at any point of the scatter, which digit is
 //! under the pointer and what the network makes of it, the path between two digits decoded in
 //! code space beside the same path blended in pixels, a drawn digit's code and reconstruction,
-//! and the decoded manifold behind the scatter. Everything here reads the session in a
-//! workspace of its own; nothing changes it.
+//! and the decoded manifold behind the scatter; `Session::query`, the door all these questions
+//! come through. Everything here reads the session in a workspace of its own; nothing changes it.
 
 use std::rc::Rc;
 
-use super::protocol::{DigitInfo, DrawingInfo, Image, Path, PointInfo, View};
+use super::protocol::{Answer, DigitInfo, DrawingInfo, Image, Path, PointInfo, Query, View};
 use super::{Error, Session};
 use crate::data::{drawing, transform, Dataset};
 use crate::model::network::Workspace;
@@ -14,6 +14,36 @@ use crate::model::pca::Pca;
 use crate::render::scatter::Scatter;
 use crate::render::Rgba;
 use crate::rng::Rng;
+
+impl Session {
+    /// Answer a question about the network without changing it.
+    pub fn query(&self, query: Query) -> Result<Answer, Error> {
+        let mut work = Workspace::default();
+        match query {
+            Query::Point { px, py, width } => Ok(Answer::Point(point(self, &mut work, px, py, crate::render::scene::clamp_width(width))?)),
+            Query::Interpolate { from, to, steps } => Ok(Answer::Path(interpolate(self, &mut work, from, to, steps)?)),
+            Query::Digitize { strokes, size, pen } => {
+                let digit = drawing::digitize(&strokes, size, pen)?;
+                Ok(Answer::Drawing(digit.map(|d| drawing(self, &mut work, d)).transpose()?))
+            }
+            Query::Picture { width, height, rgba } => {
+                let digit = drawing::from_picture(width, height, &rgba)?;
+                Ok(Answer::Drawing(digit.map(|d| drawing(self, &mut work, d)).transpose()?))
+            }
+            Query::Reconstruct { inputs } => {
+                let net = self.network();
+                let n_inputs = net.n_inputs();
+                if inputs.is_empty() || inputs.len() % n_inputs != 0 {
+                    return Err(Error(format!("{} numbers are not a whole number of {n_inputs}-number examples", inputs.len())));
+                }
+                if inputs.iter().any(|v| !v.is_finite()) {
+                    return Err("every input must be a finite number".into());
+                }
+                Ok(Answer::Outputs(net.infer(&mut work, &inputs, inputs.len() / n_inputs, None).output().to_vec()))
+            }
+        }
+    }
+}
 
 /// Cells a side of the decoded manifold behind the scatter.
 pub const MANIFOLD_CELLS: usize = 15;

@@ -355,34 +355,6 @@ impl Session {
         Ok(stats)
     }
 
-    /// Answer a question about the network without changing it.
-    pub fn query(&self, query: Query) -> Result<Answer, Error> {
-        let mut work = Workspace::default();
-        match query {
-            Query::Point { px, py, width } => Ok(Answer::Point(explore::point(self, &mut work, px, py, crate::render::scene::clamp_width(width))?)),
-            Query::Interpolate { from, to, steps } => Ok(Answer::Path(explore::interpolate(self, &mut work, from, to, steps)?)),
-            Query::Digitize { strokes, size, pen } => {
-                let digit = crate::data::drawing::digitize(&strokes, size, pen)?;
-                Ok(Answer::Drawing(digit.map(|d| explore::drawing(self, &mut work, d)).transpose()?))
-            }
-            Query::Picture { width, height, rgba } => {
-                let digit = crate::data::drawing::from_picture(width, height, &rgba)?;
-                Ok(Answer::Drawing(digit.map(|d| explore::drawing(self, &mut work, d)).transpose()?))
-            }
-            Query::Reconstruct { inputs } => {
-                let net = self.network();
-                let n_inputs = net.n_inputs();
-                if inputs.is_empty() || inputs.len() % n_inputs != 0 {
-                    return Err(Error(format!("{} numbers are not a whole number of {n_inputs}-number examples", inputs.len())));
-                }
-                if inputs.iter().any(|v| !v.is_finite()) {
-                    return Err("every input must be a finite number".into());
-                }
-                Ok(Answer::Outputs(net.infer(&mut work, &inputs, inputs.len() / n_inputs, None).output().to_vec()))
-            }
-        }
-    }
-
     /// How the network does on `data` (default: the validation set).
     pub fn evaluate(&self, data: Option<&Dataset>) -> Result<Eval, Error> {
         let data = data.unwrap_or(&self.valid);
