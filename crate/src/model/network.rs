@@ -1,6 +1,7 @@
-//! The runnable network: parameters, batched forward and backward passes, and read access to
-//! every layer's activations and weights. Optimisation lives in `optim.rs`; data and the
-//! training loop live outside the model.
+//! The runnable network: parameters, batched forward and backward passes (training's batch
+//! split into shards that run on the threads, their gradients added in a fixed order), and read
+//! access to every layer's activations and weights. Optimisation lives in `optim.rs`; data and
+//! the training loop live outside the model.
 
 use super::activation::Activation;
 use super::conv;
