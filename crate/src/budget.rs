@@ -74,7 +74,7 @@ impl TrainingCost {
         let activations = per_row.saturating_mul(training_rows.saturating_add(VIEW_ROWS));
         // A strided conv or deconv unfolds an image at a time, (c_big · size², positions); a
         // stride-1 one turns its input and output to lanes (conv::direct_scratch_bound).
-        // Each shard has its own, for its rows; the views' passes one more, for the batch.
+        // Each shard has its own, for its rows (one shard: the whole batch's, as before).
         let shard_rows = batch.div_ceil(shards as usize);
         let scratch_at = |rows: usize| {
             checked
@@ -85,7 +85,7 @@ impl TrainingCost {
                 .max()
                 .unwrap_or(0)
         };
-        let scratch = scratch_at(shard_rows).saturating_mul(shards).saturating_add(scratch_at(batch)).saturating_mul(2);
+        let scratch = scratch_at(shard_rows).saturating_mul(shards).max(scratch_at(batch)).saturating_mul(2);
         let step_flops = checked.matmul_flops_per_example().saturating_mul(batch as u64);
         TrainingCost { params, copies_per_param, activations, scratch, step_flops }
     }

@@ -12,7 +12,7 @@ use crate::clock::Clock;
 use crate::data::{Dataset, Noise};
 use crate::model::loss::LossSums;
 use crate::model::optim::{self, Decay, OptimState, Optimizer};
-use crate::model::network::Workspace;
+use crate::model::network::{step_uses_threads, Workspace};
 use crate::model::{NetSpec, Network};
 use crate::rng::{Rng, RngState};
 
@@ -65,7 +65,6 @@ impl KSchedule {
 
 pub const MAX_BATCH: usize = 4096;
 
-pub use crate::model::network::THREADED_STEP_FLOPS;
 /// L1 and L2 decay above this pull every weight to zero in a step or two (ConvNetJS's demo uses
 /// 0.001): refused rather than left to blow up.
 pub const MAX_DECAY: f32 = 1.0;
@@ -146,10 +145,8 @@ impl TryFrom<SavedProgress> for Progress {
         let order = match (s.order, &s.shuffled) {
             (Some(order), _) => order,
             (None, Some(shuffle)) => {
-                // Judged before the order is made: at least 4 bytes an example must fit the data budget.
-                if u64::from(shuffle.examples) * 4 > BUDGET.data_bytes {
-                    return Err(format!("progress.shuffled: {} examples are more than the data budget holds", shuffle.examples));
-                }
+                // Judged before the order is made, as data (a number an example).
+                BUDGET.judge_data(&format!("progress.shuffled: an order of {} examples", shuffle.examples), u64::from(shuffle.examples))?;
                 let mut rng = Rng::from_state(&shuffle.from).map_err(|e| format!("progress.shuffled.from: {e}"))?;
                 shuffled_order(&mut rng, shuffle.examples as usize)
             }
@@ -375,7 +372,7 @@ impl Trainer {
     }
 
     /// `step`, timing the forward pass and the backward pass with its update on `clock`. A step
-    /// of fewer than `THREADED_STEP_FLOPS` matrix-product flops runs on one thread.
+    /// under `model::network::THREADED_STEP_FLOPS` matrix-product flops runs on one thread.
     pub fn step_timed(&mut self, data: &Dataset, clock: Option<&dyn Clock>) -> Result<StepStats, TrainError> {
         self.step_at_most(data, clock, usize::MAX)
     }
@@ -384,11 +381,10 @@ impl Trainer {
     /// an exact count (a link's `stop=`). The next step starts where this one ended.
     pub fn step_at_most(&mut self, data: &Dataset, clock: Option<&dyn Clock>, rows: usize) -> Result<StepStats, TrainError> {
         let batch = self.config.batch_size.min(rows.max(1));
-        let flops = self.net.matmul_flops_per_example() * batch as f64;
-        if flops < THREADED_STEP_FLOPS {
-            crate::model::matmul::on_one_thread(|| self.step_on_threads(data, clock, batch))
-        } else {
+        if step_uses_threads(self.net.checked(), batch) {
             self.step_on_threads(data, clock, batch)
+        } else {
+            crate::model::matmul::on_one_thread(|| self.step_on_threads(data, clock, batch))
         }
     }
 

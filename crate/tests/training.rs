@@ -290,7 +290,7 @@ fn the_epoch_order_is_saved_as_its_shuffle_and_comes_back_exactly() {
         let err = snapshot::load(&v.to_string()).err().unwrap_or_else(|| panic!("loaded; wanted {fragment:?}"));
         assert!(err.contains(fragment), "{err:?} should mention {fragment:?}");
     };
-    damaged(&|v| v["progress"]["shuffled"]["examples"] = 4_000_000_000u64.into(), "more than the data budget holds");
+    damaged(&|v| v["progress"]["shuffled"]["examples"] = 4_000_000_000u64.into(), "more than the 768 MB allowed for data");
     damaged(&|v| v["progress"]["shuffled"]["from"]["state"] = "zz".into(), "progress.shuffled.from");
     damaged(&|v| v["progress"]["cursor"] = 101.into(), "cursor 101 is past");
 }

@@ -187,11 +187,17 @@ pub const THREADED_STEP_FLOPS: f64 = 2.0e8;
 /// evenly), each shard at least `SHARD_MIN_ROWS` rows (a shard's weight-gradient products sum
 /// over its rows: much shorter sums are memory-bound), at most `MAX_SHARDS`.
 pub fn shard_count(checked: &Checked, batch: usize) -> usize {
-    if checked.matmul_flops_per_example() as f64 * batch as f64 >= THREADED_STEP_FLOPS {
+    if step_uses_threads(checked, batch) {
         shards_for_rows(batch)
     } else {
         1
     }
+}
+
+/// Whether a training step of `batch` rows of the network `checked` is worth the threads (at
+/// least `THREADED_STEP_FLOPS`): the one test the trainer's threads and the shards both follow.
+pub fn step_uses_threads(checked: &Checked, batch: usize) -> bool {
+    checked.matmul_flops_per_example() as f64 * batch as f64 >= THREADED_STEP_FLOPS
 }
 
 /// The shards a batch of `batch` rows makes where it is split at all.
