@@ -596,18 +596,20 @@ function wire() {
       setMessage('snapshot-status', `Copy this link: ${location.href}`);
     }
   };
-  const restoreRun = async (id) => {
+  /** Restore run `id` into this tab; the answer goes to `where` (beside what was pressed). */
+  const restoreRun = async (id, where = 'opening-notes') => {
     try {
       const reply = await post({ type: 'restore', run: id });
       showReply(reply, true);
-      setMessage('opening-notes', reply.summary ? `Restored the run autosaved ${describeSave(reply.summary)}; this tab goes on with it.` : 'That run is no longer saved.');
+      setMessage(where, reply.summary ? `Restored the run autosaved ${describeSave(reply.summary)}; this tab goes on with a copy of it.` : 'That run is no longer saved.');
       $('restore').hidden = true;
     } catch (message) {
-      setMessage('opening-notes', `The run could not be restored: ${message}`, true);
+      setMessage(where, `The run could not be restored: ${message}`, true);
     }
+    runs.refresh();
   };
   $('restore').onclick = () => restoreRun(offered);
-  runs = wireRuns({ post, titleOf: (preset) => description?.presets.find((p) => p.name === preset)?.title ?? 'your own network', openHere: restoreRun, download, say: (text, isError) => setMessage('runs-status', text, isError) });
+  runs = wireRuns({ post, titleOf: (preset) => description?.presets.find((p) => p.name === preset)?.title ?? 'your own network', openHere: (id) => restoreRun(id, 'runs-status'), download, say: (text, isError) => setMessage('runs-status', text, isError) });
   $('fresh').onclick = async () => {
     await post({ type: 'forget' }).catch(() => {});
     sessionStorage.setItem('bottleneck-fresh', '1'); // the reload offers no earlier run

@@ -3,6 +3,8 @@
 // This module only draws the list and sends what the user asks for; it stores nothing itself.
 
 const $ = (id) => document.getElementById(id);
+/** The list is read again this often (ms), for what other tabs saved. */
+const REFRESH_MS = 10_000;
 const mb = (bytes) => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
 
 /** When a save happened, in words a person uses. */
@@ -64,7 +66,9 @@ export function wireRuns({ post, titleOf, openHere, download, say }) {
     $('runs-export').hidden = runs.length === 0;
     const room = usage == null ? '' : `They and the page take ${mb(usage)}${quota ? ` of the ${mb(quota)} this browser allows it` : ''}. `;
     const kept = persisted ? 'The browser keeps them until you delete them.' : 'The browser may clear them if it runs short of space; when the page\'s room is full, the oldest runs are deleted first, never the one in use.';
-    $('runs-storage').textContent = `${runs.length} run${runs.length === 1 ? '' : 's'} kept. ${room}${kept}`;
+    $('runs-storage').textContent = runs.length === 0
+      ? 'No run is saved yet: this tab\'s run is saved within seconds of training.'
+      : `${runs.length} run${runs.length === 1 ? '' : 's'} kept. ${room}${kept}`;
   }
   $('runs-delete-all').onclick = async () => {
     const { runs } = await post({ type: 'runs' });
@@ -79,6 +83,8 @@ export function wireRuns({ post, titleOf, openHere, download, say }) {
       say(`The runs could not be exported: ${message}.`, true);
     }
   };
+  // Other tabs save their runs too: look again now and then while this page is on screen.
+  setInterval(() => document.hidden || refresh(), REFRESH_MS);
   return {
     refresh,
     /** After each autosave: the list again, and (once) a request for persistent storage. */
