@@ -38,15 +38,46 @@ export function buildDataAsset({ force = false } = {}) {
     for (let k = 0; k < values.length / PIXELS; k++) labels.push(digit);
   });
   const n = labels.length;
+  const order = interleaved(labels);
   const header = Buffer.alloc(20);
   header.write('BNMN', 0, 'ascii');
   header.writeUInt32LE(1, 4); // format version
   header.writeUInt32LE(n, 8);
   header.writeUInt32LE(ROWS, 12);
   header.writeUInt32LE(COLS, 16);
+  const classOrdered = Buffer.concat(pixelChunks);
+  const pixels = Buffer.alloc(n * PIXELS);
+  order.forEach((from, to) => classOrdered.copy(pixels, to * PIXELS, from * PIXELS, (from + 1) * PIXELS));
   mkdirSync(dirname(outPath), { recursive: true });
-  writeFileSync(outPath, Buffer.concat([header, Buffer.from(labels), ...pixelChunks]));
+  writeFileSync(outPath, Buffer.concat([header, Buffer.from(order.map((i) => labels[i])), pixels]));
   return outPath;
+}
+
+/** The file's order, as indices into the package's class-by-class order: every prefix holds
+ * each class in proportion (so the page can train on the first 1,000 digits while the rest
+ * arrive), and each digit stays on its side of the fixed split (position % 10 == 9 is
+ * validation), so the training and validation digits are the ones the class-by-class file had.
+ * Within each side, a digit's place is its class's share so far: the r-th of n digits of its
+ * class (on that side) sorts at (r + 0.5) / n, ties by class. */
+export function interleaved(labels) {
+  const sides = [[], []];
+  labels.forEach((label, i) => sides[i % 10 === 9 ? 1 : 0].push(i));
+  const [train, valid] = sides.map((side) => {
+    const count = new Map();
+    for (const i of side) count.set(labels[i], (count.get(labels[i]) ?? 0) + 1);
+    const rank = new Map();
+    const keyed = side.map((i) => {
+      const r = rank.get(labels[i]) ?? 0;
+      rank.set(labels[i], r + 1);
+      return { i, key: (r + 0.5) / count.get(labels[i]) };
+    });
+    return keyed.sort((a, b) => a.key - b.key || labels[a.i] - labels[b.i]).map((k) => k.i);
+  });
+  const next = [0, 0];
+  return labels.map((_, position) => {
+    const side = position % 10 === 9 ? 1 : 0;
+    return (side ? valid : train)[next[side]++];
+  });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -1,7 +1,7 @@
 // Build steps shared by `npm start`, `npm test` and `npm run build`: each installs what it
 // needs when it is missing (the wasm32 target, wasm-bindgen-cli at the crate's pinned version,
 // npm packages, Debian's chromium) and never downloads a browser or a prebuilt toolchain.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -24,6 +24,15 @@ export function run(cmd, args, options = {}) {
   const result = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...options });
   if (result.error) throw new Error(`${cmd}: ${result.error.message}`);
   if (result.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${result.status}`);
+}
+
+/** `run`, without blocking: resolves when the command succeeds (a server keeps serving meanwhile). */
+export function runAsync(cmd, args, options = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: 'inherit', cwd: root, ...options });
+    child.on('error', (err) => reject(new Error(`${cmd}: ${err.message}`)));
+    child.on('exit', (status) => (status === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited with ${status}`))));
+  });
 }
 
 function output(cmd, args) {
@@ -140,17 +149,21 @@ export function glueDir(build) {
   return build.threads ? join('pkg', build.name) : 'pkg';
 }
 
-/** Compile every wasm build and generate its JS glue into www/pkg, without the "name" section
- * (function names for stack traces: panics still report their message). */
-export function buildWasm() {
+/** Every build: the page picks the fastest this browser can run that is there (www/simd.js). */
+export const ALL_BUILDS = [...WASM_BUILDS, ...THREADED_BUILDS];
+
+/** Compile `builds` (all of them unless told) and generate each one's JS glue into www/pkg,
+ * without the "name" section (function names for stack traces: panics still report their
+ * message). `runner` is `run`, or `runAsync` to build while serving. */
+export async function buildWasm(builds = ALL_BUILDS, runner = run) {
   ensureWasmTarget();
   ensureWasmBindgen();
-  ensureNightly();
-  for (const build of [...WASM_BUILDS, ...THREADED_BUILDS]) {
+  if (builds.some((b) => b.threads)) ensureNightly();
+  for (const build of builds) {
     log(`building the wasm module (${build.features})`);
-    run('cargo', [...cargoBuildArgs(build), '--target-dir', build.targetDir], { env: wasmBuildEnv(build) });
+    await runner('cargo', [...cargoBuildArgs(build), '--target-dir', build.targetDir], { env: wasmBuildEnv(build) });
     const outDir = join(root, 'www', glueDir(build));
-    run('wasm-bindgen', [
+    await runner('wasm-bindgen', [
       '--target', 'web',
       '--remove-name-section',
       '--out-dir', outDir,
@@ -182,11 +195,12 @@ export function copyPageModules() {
   copyFileSync(join(root, 'node_modules', 'fflate', 'esm', 'browser.js'), join(root, 'www', 'vendor', 'fflate.js'));
 }
 
-/** Everything the page needs: npm packages, the digits asset, the wasm module. */
-export async function buildAll() {
+/** Everything the page needs: npm packages, the digits asset, the wasm modules (`builds`: all
+ * four unless told; `npm start` builds one first and the rest while it serves). */
+export async function buildAll(builds = ALL_BUILDS) {
   ensureNpmPackages();
   const { buildDataAsset } = await import('./build-data.mjs');
   log(`digits asset: ${buildDataAsset()}`);
   copyPageModules();
-  buildWasm();
+  await buildWasm(builds);
 }

@@ -297,3 +297,42 @@ test('a link opens a snapshot hosted beside the page; one from another origin is
     await close();
   }
 });
+
+test('on a slow network the page trains on the first 1,000 digits while the rest arrive, says so, and reaches the network a fast one gives', async () => {
+  // Lighthouse's slow 4G (1.6 Mbit/s, 150 ms), through Chromium's DevTools protocol, from the
+  // first request; the same link then opens unthrottled in a tab of the same browser.
+  const link = '?preset=convnetjs&seed=5&stop=3000';
+  const { page, url, consoleErrors, close } = await openPage();
+  try {
+    const slow = await page.context().browser().newContext();
+    const slowPage = await slow.newPage();
+    const cdp = await slow.newCDPSession(slowPage);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 150, downloadThroughput: (1.6 * 1024 * 1024) / 8, uploadThroughput: (750 * 1024) / 8 });
+    const errors = [];
+    slowPage.on('pageerror', (err) => errors.push(String(err)));
+    await slowPage.goto(url + link);
+    // Training starts before the rest of the digits are here, and the page says on what.
+    const early = await waitFor(slowPage, () => {
+      const s = window.bottleneck?.stats();
+      const note = document.getElementById('arriving');
+      return s?.examples_seen > 0 && !note.hidden && { seen: s.examples_seen, note: note.textContent };
+    }, undefined, 60_000);
+    assert.match(early.note, /first 900 training digits/);
+    assert.ok(early.seen <= 900, `${early.seen} examples before the rest arrived`);
+    await slowPage.screenshot({ path: join(root, 'tests', 'output', 'arriving-slow-4g.png') });
+    // Then they arrive: the note goes, and the run trains on to its stop.
+    await waitFor(slowPage, () => document.getElementById('arriving').hidden && window.bottleneck.stats().paused, undefined, 120_000);
+    const slowRun = { seen: (await stats(slowPage)).examples_seen, outputs: await outputs(slowPage) };
+    await page.goto(url + link);
+    await waitFor(page, () => window.bottleneck?.stats()?.paused, undefined, 60_000);
+    assert.equal(slowRun.seen, 3000);
+    assert.equal((await stats(page)).examples_seen, 3000);
+    assert.deepEqual(await outputs(page), slowRun.outputs, 'the same seed gives the same network however fast the digits came');
+    assert.deepEqual(errors, []);
+    assert.deepEqual(consoleErrors, []);
+    await slow.close();
+  } finally {
+    await close();
+  }
+});

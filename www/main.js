@@ -239,6 +239,9 @@ function showStats(next) {
   if (next.paused_reason) setMessage('status', `Paused: ${next.paused_reason}`, true);
   else if (next.stopped && next.stopped !== shownStop) setMessage('status', next.stopped);
   shownStop = next.stopped ?? null;
+  // While the digits arrive: what training does meanwhile.
+  if ($('arriving').textContent !== (next.arriving ?? '')) $('arriving').textContent = next.arriving ?? '';
+  $('arriving').hidden = !next.arriving;
   // A network broken but finite (dead or saturated units, a stalled loss): said by the rate box.
   if ($('health').textContent !== (next.health ?? '')) $('health').textContent = next.health ?? '';
   $('health').hidden = !next.health;

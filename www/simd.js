@@ -27,20 +27,31 @@ export const threadsSupported = () => typeof SharedArrayBuffer === 'function' &&
 
 /** The glue module of the chosen build ("relaxed-simd", "simd128", or "best"), initialised.
  * `threads`: how many threads to train on; the default is every core the browser reports, and
- * without cross-origin isolation it is one (the unthreaded build). Call only from a worker:
- * a threaded build's calling thread blocks while the pool works. */
+ * without cross-origin isolation it is one (the unthreaded build). A build that is not there
+ * (`npm start` serves the page while it builds the faster ones) gives way to the next: threads
+ * first, then relaxed-simd, then plain simd128. Call only from a worker: a threaded build's
+ * calling thread blocks while the pool works. */
 export async function loadBottleneck(level = 'best', threads = navigator.hardwareConcurrency || 1) {
   if (!simd128Supported()) throw new Error('this browser cannot run WebAssembly SIMD (simd128), which the trainer needs');
   const relaxedOk = relaxedSimdSupported();
   if (level === 'relaxed-simd' && !relaxedOk) throw new Error('this browser cannot run the relaxed-simd build');
   const relaxed = level === 'relaxed-simd' || (level === 'best' && relaxedOk);
-  const name = relaxed ? 'bottleneck_relaxed' : 'bottleneck';
+  const names = relaxed && level === 'best' ? ['bottleneck_relaxed', 'bottleneck'] : [relaxed ? 'bottleneck_relaxed' : 'bottleneck'];
   const threaded = threads > 1 && threadsSupported();
-  const glue = await import(threaded ? `./pkg/${name}_threads/${name}_threads.js` : `./pkg/${name}.js`);
-  await glue.default();
-  if (threaded) {
-    await glue.initThreadPool(threads);
-    glue.single_threaded(false);
+  const choices = [...(threaded ? names.map((name) => ({ name, threaded: true })) : []), ...names.map((name) => ({ name, threaded: false }))];
+  let failure;
+  for (const { name, threaded } of choices) {
+    try {
+      const glue = await import(threaded ? `./pkg/${name}_threads/${name}_threads.js` : `./pkg/${name}.js`);
+      await glue.default();
+      if (threaded) {
+        await glue.initThreadPool(threads);
+        glue.single_threaded(false);
+      }
+      return glue;
+    } catch (err) {
+      failure ??= err;
+    }
   }
-  return glue;
+  throw failure;
 }

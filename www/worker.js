@@ -39,6 +39,50 @@ let lastTextPost = 0;
 const wake = new MessageChannel();
 const autosave = { last: 0, cost: 0, dirtySince: null, busy: false };
 
+/** The built-in digits, read as they arrive (from the moment this worker starts, beside the wasm
+ * module): a fresh run trains on their first part while the rest come (Rust says how many bytes
+ * that is: digits_needed), and `complete` settles once Rust has all of them. */
+const digits = { chunks: [], length: 0, done: false, error: null, waiters: [] };
+function digitsChanged() {
+  for (const wake of digits.waiters.splice(0)) wake();
+}
+(async () => {
+  const response = await fetch(new URL('./data/mnist10k.bin', import.meta.url));
+  if (!response.ok) throw new Error(`could not fetch the digits (HTTP ${response.status}): run npm start`);
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    digits.chunks.push(value);
+    digits.length += value.length;
+    digitsChanged();
+  }
+  digits.done = true;
+  digitsChanged();
+})().catch((err) => {
+  digits.error = new Error(`the digits did not arrive (${err.message ?? err}); reload the page`);
+  digitsChanged();
+});
+
+/** The digits' bytes once at least `count` of them (or all, with Infinity) are here. */
+async function digitsUpTo(count) {
+  while (!digits.error && !digits.done && digits.length < count) await new Promise((resolve) => digits.waiters.push(resolve));
+  if (digits.error) throw digits.error;
+  const bytes = new Uint8Array(digits.length);
+  let at = 0;
+  for (const chunk of digits.chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  digits.chunks = [bytes];
+  return bytes;
+}
+
+/** Settles when the session has every digit (at once when it started with all of them). */
+let complete = Promise.resolve();
+/** What needs every digit in the session first: a snapshot or run to open. */
+const needsAllDigits = (data) => data.type === 'restore' || (data.type === 'command' && data.command?.load !== undefined);
+
 /** Whether an exception from a call into Rust means the wasm instance is gone. A Rust panic
  * aborts with a trap (a RuntimeError, as do out-of-bounds memory and running out of memory);
  * running out of stack is a RangeError, and leaves Rust's own stack pointer wrong. A handle a
@@ -89,8 +133,9 @@ function loop() {
     die(err);
     return;
   }
-  // Paused: redraw now and then; training: come straight back after pending messages.
-  if (stats.paused) setTimeout(loop, 50);
+  // Paused, or waiting for digits: redraw now and then; training: come straight back after
+  // pending messages.
+  if (stats.paused || stats.waiting) setTimeout(loop, 50);
   else wake.port2.postMessage(null);
 }
 wake.port1.onmessage = loop;
@@ -303,9 +348,21 @@ async function restoreAutosave(id = runId) {
 async function start({ canvases: given, link, layout, simd, restore, run, open, fresh }) {
   runId = run;
   const wasm = await loadBottleneck(simd ?? 'best');
-  const response = await fetch(new URL('./data/mnist10k.bin', import.meta.url));
-  if (!response.ok) throw new Error(`could not fetch the digits (HTTP ${response.status}): run npm start`);
-  handle = new wasm.Handle(new Uint8Array(await response.arrayBuffer()), link);
+  await adoptLegacy().catch(() => {});
+  const mine = (await get(runKey(runId)).catch(() => undefined))?.summary ?? null;
+  // A run to restore (or pretraining) waits for every digit; a fresh one starts on the first part.
+  const restoring = (open && !mine) || (mine && !(restore === 'link' && mine.link !== linkText(link)));
+  const needed = restoring || wasm.link_needs_all_digits(link) ? Infinity : wasm.digits_needed(await digitsUpTo(20));
+  handle = new wasm.Handle(await digitsUpTo(needed), link);
+  if (!digits.done) {
+    complete = digitsUpTo(Infinity).then((bytes) => {
+      rust('digits_arrived', bytes);
+      postText(true);
+    });
+    complete.catch((err) => {
+      if (!dead) postMessage({ type: 'fatal', message: String(err.message ?? err), starting: true });
+    });
+  }
   layoutNow ??= layout;
   if (layoutNow) rust('layout', layoutNow);
   canvases = given;
@@ -315,8 +372,6 @@ async function start({ canvases: given, link, layout, simd, restore, run, open, 
   // something else opens that, with the run one click away. A new tab starts its own run,
   // with the newest run of another tab (or visit) one click away.
   const autosaved = { restored: null, available: null };
-  await adoptLegacy().catch(() => {});
-  const mine = (await get(runKey(runId)).catch(() => undefined))?.summary ?? null;
   // A reload keeps the link the page last showed: that is this tab's run, so it comes back.
   if (open && !mine) {
     // "open in a new tab" from the list of runs: a copy of that run becomes this tab's.
@@ -396,6 +451,7 @@ onmessage = async ({ data }) => {
   }
   try {
     if (dead) throw new Error(dead);
+    if (needsAllDigits(data)) await complete;
     if (data.type === 'png') return postMessage({ type: 'reply', id: data.id, reply: await png(data.panels) });
     if (data.type === 'restore') {
       const summary = await restoreAutosave(data.run ?? runId);

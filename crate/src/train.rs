@@ -402,7 +402,7 @@ impl Trainer {
         if self.net.is_classifier() && data.labels.is_none() {
             return Err(TrainError::Data("a classifier needs labelled data".into()));
         }
-        self.next_batch_indices(data.n_images, batch);
+        self.next_batch_indices(data, batch);
         data.gather(&self.batch_idx, &mut self.targets);
         self.inputs.clone_from(&self.targets);
         self.config.noise.apply(&mut self.inputs, &mut self.rng);
@@ -524,20 +524,33 @@ impl Trainer {
         format!("training diverged at step {step}: {problem}, and there is no earlier state to return to. Lower the learning rate or reset.")
     }
 
-    /// Fill `batch_idx` from the epoch order, reshuffling when an epoch ends.
-    fn next_batch_indices(&mut self, n_images: usize, batch: usize) {
+    /// Fill `batch_idx` from the epoch order, reshuffling when an epoch ends. Epoch 0 trains on
+    /// the data's first part, later ones on all of it (`Dataset::epoch_len`); an order kept from
+    /// a snapshot runs to its end whatever its length.
+    fn next_batch_indices(&mut self, data: &Dataset, batch: usize) {
         self.batch_idx.clear();
-        if self.progress.order.len() != n_images {
-            self.new_order(n_images);
+        if self.progress.order.is_empty() || self.progress.order.len() > data.n_images {
+            self.new_order(data.epoch_len(self.progress.epoch));
         }
         while self.batch_idx.len() < batch {
-            if self.progress.cursor >= n_images {
+            if self.progress.cursor >= self.progress.order.len() {
                 self.progress.epoch += 1;
-                self.new_order(n_images);
+                self.new_order(data.epoch_len(self.progress.epoch));
             }
             self.batch_idx.push(self.progress.order[self.progress.cursor]);
             self.progress.cursor += 1;
         }
+    }
+
+    /// Whether the next batch of `rows` examples is in `data`: always, unless its images are
+    /// still arriving, when only the first epoch's (its first part's) can be trained. Training
+    /// waits there rather than start the next epoch on fewer digits, so a seeded run takes the
+    /// same examples in the same order however fast its data came.
+    pub fn has_next_batch(&self, data: &Dataset, rows: usize) -> bool {
+        let progress = &self.progress;
+        let order_here = progress.order.is_empty() || progress.order.len() <= data.n_images;
+        let rows = self.config.batch_size.min(rows.max(1));
+        !data.arriving || (progress.epoch == 0 && order_here && progress.cursor + rows <= data.first_part)
     }
 
     fn new_order(&mut self, n_images: usize) {

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use bottleneck::budget::{Budget, BUDGET};
 use bottleneck::clock::Manual;
-use bottleneck::data::{idx, synthetic, Dataset};
+use bottleneck::data::{asset, idx, synthetic, Dataset};
 use bottleneck::model::network::Workspace;
 use bottleneck::model::{NetSpec, Network, Optimizer};
 use bottleneck::presets;
@@ -24,7 +24,7 @@ use bottleneck::session::{link, Command, Experiment, Payload, Session};
 use bottleneck::snapshot::{self, convnetjs, Opened};
 
 /// All targets, by the names `cargo fuzz run` and the corpus directories use.
-pub const ALL: [(&str, fn(&[u8])); 6] = [("snapshot", snapshot), ("convnetjs", convnetjs), ("idx", idx), ("spec", spec), ("command", command), ("link", link)];
+pub const ALL: [(&str, fn(&[u8])); 7] = [("snapshot", snapshot), ("convnetjs", convnetjs), ("idx", idx), ("spec", spec), ("command", command), ("link", link), ("asset", asset)];
 
 /// The commands of one `command` input that are applied (the rest are ignored).
 pub const MAX_COMMANDS: usize = 8;
@@ -240,8 +240,19 @@ pub fn command(data: &[u8]) {
     }
     let clock = Manual::ticking(1.0);
     let experiment = Experiment::preset(presets::DEFAULT, 1).expect("the default preset");
-    let mut session = Session::start(experiment, Some(digits().clone()), clock.boxed()).expect("a session on synthetic digits starts");
+    // An input of odd length starts on the first 400 digits while the rest arrive (its first
+    // epoch on the first 300), and they arrive after its second command.
+    let late = data.len() % 2 == 1;
+    let all = digits().clone().with_first_part(300);
+    let first = if late { all.first_images(400) } else { all.clone() };
+    let mut session = Session::start(experiment, Some(first), clock.boxed()).expect("a session on synthetic digits starts");
     for (i, (name, command)) in commands.into_iter().enumerate() {
+        if late && i == 2 {
+            if let Err(e) = session.digits_arrived(all.clone()) {
+                assert_sentence("digits_arrived", &e.0, data);
+            }
+            assert!(session.stats().arriving.is_none(), "the digits arrived but the session says they are arriving");
+        }
         let before = fingerprint(&session);
         match session.apply(command) {
             Ok(reply) => match reply.payload {
@@ -272,6 +283,28 @@ pub fn command(data: &[u8]) {
             panels::scene(panel, &session, &mut work, width);
         }
     }
+}
+
+/// The built-in digits asset as far as it has arrived (`asset::parse_arriving`): what it accepts
+/// is whole images with a label each, the first part in them, arriving exactly when the file is
+/// shorter than its header says; `parse` accepts exactly the complete ones; the split and the
+/// first images keep the first part.
+pub fn asset(data: &[u8]) {
+    let Some(parsed) = refused("asset::parse_arriving", asset::parse_arriving(data), data) else {
+        assert!(asset::parse(data).is_err(), "parse accepts what parse_arriving refuses");
+        return;
+    };
+    assert_eq!(parsed.pixels.len(), parsed.n_images * parsed.n_pixels(), "pixels for {} images", parsed.n_images);
+    assert!(parsed.labels.as_ref().is_some_and(|l| l.len() == parsed.n_images), "a label for each image");
+    assert!(parsed.first_part <= parsed.n_images && parsed.first_part == asset::FIRST_PART.min(parsed.n_images));
+    let needed = asset::bytes_needed(data).unwrap_or_else(|e| panic!("bytes_needed refuses a header parse_arriving accepts: {e}"));
+    assert!(data.len() as u64 >= needed, "parsed {} bytes, fewer than the {needed} it needs", data.len());
+    assert_eq!(asset::parse(data).is_ok(), !parsed.arriving, "parse accepts a file exactly when it is complete");
+    let (train, valid) = parsed.split();
+    assert_eq!(train.first_part + valid.first_part, parsed.first_part);
+    assert_eq!((train.arriving, valid.arriving), (parsed.arriving, parsed.arriving));
+    let part = parsed.first_images(parsed.first_part);
+    assert_eq!(part.pixels[..], parsed.pixels[..part.pixels.len()]);
 }
 
 /// `%XX` and `+` decoded as the page's URLSearchParams does (bad escapes kept as they are,

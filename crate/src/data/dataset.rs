@@ -1,5 +1,7 @@
 //! A set of images in [0, 1] with optional labels, the fixed train/validation split of the
-//! built-in digits, and minibatch gathering.
+//! built-in digits, and minibatch gathering. A set can still be arriving (the page trains on the
+//! built-in digits' first part while the rest downloads); what the first epoch trains on is part
+//! of the set, so a seeded run is the same however fast its images came.
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {
@@ -8,6 +10,13 @@ pub struct Dataset {
     pub n_images: usize,
     pub pixels: Vec<f32>, // (n_images, width * height), 0 = background, 1 = ink
     pub labels: Option<Vec<u8>>,
+    /// The leading images a run's first epoch trains on (all of them unless the set says
+    /// otherwise: the built-in digits' first 1,000, which the page has first). Later epochs
+    /// train on every image.
+    pub first_part: usize,
+    /// More images of this set are on their way (only the first ones are here yet): training
+    /// may take its first epoch, not more.
+    pub arriving: bool,
 }
 
 impl Dataset {
@@ -17,7 +26,30 @@ impl Dataset {
         if let Some(labels) = &labels {
             assert_eq!(labels.len(), n_images);
         }
-        Dataset { width, height, n_images, pixels, labels }
+        Dataset { width, height, n_images, pixels, labels, first_part: n_images, arriving: false }
+    }
+
+    /// This set with its first epoch on its first `count` images (all of them if fewer).
+    pub fn with_first_part(mut self, count: usize) -> Dataset {
+        self.first_part = count.min(self.n_images);
+        self
+    }
+
+    /// The first `count` images, as a page has them while the rest are arriving.
+    pub fn first_images(&self, count: usize) -> Dataset {
+        let count = count.min(self.n_images);
+        let mut part = self.subset(&(0..count).collect::<Vec<_>>());
+        part.arriving = self.arriving || count < self.n_images;
+        part
+    }
+
+    /// How many images a run's epoch number `epoch` trains on.
+    pub fn epoch_len(&self, epoch: u64) -> usize {
+        if epoch == 0 && self.first_part > 0 {
+            self.first_part
+        } else {
+            self.n_images
+        }
     }
 
     pub fn n_pixels(&self) -> usize {
@@ -29,11 +61,16 @@ impl Dataset {
         &self.pixels[image_idx * n..(image_idx + 1) * n]
     }
 
-    /// The images at `indices`, in order.
+    /// The images at `indices`, in order. Its first part is the leading indices that lie in
+    /// this set's first part (for ascending indices, those of the first part); it is arriving
+    /// when this set is.
     pub fn subset(&self, indices: &[usize]) -> Dataset {
         let pixels = indices.iter().flat_map(|&i| self.image(i).iter().copied()).collect();
         let labels = self.labels.as_ref().map(|l| indices.iter().map(|&i| l[i]).collect());
-        Dataset::new(self.width, self.height, pixels, labels)
+        let mut subset = Dataset::new(self.width, self.height, pixels, labels);
+        subset.first_part = indices.iter().take_while(|&&i| i < self.first_part).count();
+        subset.arriving = self.arriving;
+        subset
     }
 
     /// `count` images spread evenly over the set (so over the classes of class-ordered digits).
@@ -79,5 +116,23 @@ mod tests {
         let mut batch = Vec::new();
         train.gather(&[0, 9], &mut batch);
         assert_eq!(batch, vec![0.0, 10.0]);
+    }
+
+    /// The first part goes through the split and the first images the way the images do: the
+    /// first 30 of 100 give the training set 27 and the validation set 3 (i % 10 == 9), and the
+    /// first 50 images that have arrived split the same way, arriving.
+    #[test]
+    fn the_first_part_follows_the_split() {
+        let data = Dataset::new(1, 1, (0..100).map(|i| i as f32).collect(), None).with_first_part(30);
+        let (train, valid) = data.split();
+        assert_eq!((train.first_part, valid.first_part), (27, 3));
+        assert_eq!((train.epoch_len(0), train.epoch_len(1)), (27, 90));
+        let here = data.first_images(50);
+        assert!(here.arriving && !data.arriving);
+        let (train_here, _) = here.split();
+        assert_eq!((train_here.n_images, train_here.first_part, train_here.arriving), (45, 27, true));
+        assert_eq!(train_here.pixels[..27], train.pixels[..27]);
+        assert!(!data.first_images(100).arriving, "all of them is not arriving");
+        assert_eq!(Dataset::new(1, 1, vec![], None).epoch_len(0), 0);
     }
 }

@@ -49,7 +49,9 @@ pub fn resize_bilinear(data: &Dataset, width: usize, height: usize) -> Result<Da
             }
         }
     }
-    Ok(Dataset::new(width, height, pixels, data.labels.clone()))
+    let mut resized = Dataset::new(width, height, pixels, data.labels.clone());
+    (resized.first_part, resized.arriving) = (data.first_part, data.arriving);
+    Ok(resized)
 }
 
 #[cfg(test)]

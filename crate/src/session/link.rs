@@ -94,6 +94,15 @@ pub fn start(pairs: &[(String, String)], digits: Option<Dataset>, clock: Box<dyn
     start_with(settings::table(), pairs, digits, clock)
 }
 
+/// Whether the experiment a link opens needs every digit before it starts (pretraining draws
+/// its labelled digits from all of them), rather than training on the first part while the
+/// rest arrive.
+pub fn needs_all_digits(pairs: &[(String, String)]) -> bool {
+    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, text)| text.as_str());
+    let seed = get("seed").and_then(|text| text.trim().parse::<u64>().ok()).unwrap_or(DEFAULT_SEED);
+    base_of(get("preset"), get("spec"), get("data"), seed, &mut Vec::new()).experiment.pretrain.is_some()
+}
+
 /// `start`, with the rows of `table`.
 pub fn start_with(table: &[Row], pairs: &[(String, String)], digits: Option<Dataset>, clock: Box<dyn Clock>) -> Result<(Session, Vec<String>), Error> {
     let mut notes = Vec::new();

@@ -194,6 +194,9 @@ impl Session {
                 if let Some(done) = self.finished() {
                     return Err(Error(done));
                 }
+                if self.waiting_for_digits() {
+                    return Err(Error("the next batch is not here yet: the rest of the digits are still arriving".into()));
+                }
                 self.paused = true;
                 self.paused_reason = None;
                 self.train_one();
@@ -496,11 +499,15 @@ impl Session {
         ))
     }
 
-    /// Train one batch; false when training had to stop (the run is done, or diverged).
+    /// Train one batch; false when training had to stop (the run is done, or diverged) or
+    /// waits for digits still arriving.
     fn train_one(&mut self) -> bool {
         let stop_at = |s: &Self| s.stop.is_some_and(|n| s.run.examples_seen() >= n);
         if stop_at(self) {
             self.paused = true;
+            return false;
+        }
+        if self.waiting_for_digits() {
             return false;
         }
         match self.train_batch() {

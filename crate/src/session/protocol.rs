@@ -330,6 +330,11 @@ pub struct Stats {
     pub health: Option<String>,
     /// The k in force of a top-k layer (it anneals toward the spec's k).
     pub top_k: Option<usize>,
+    /// While the built-in digits are still arriving: what training does meanwhile, in a
+    /// sentence.
+    pub arriving: Option<String>,
+    /// Training waits for the rest of the digits (its first epoch, on the first part, is done).
+    pub waiting: bool,
 }
 
 /// How fast training goes: examples per second of training time (validation and drawing not

@@ -103,6 +103,18 @@ impl Session {
                 None => h.clone(),
             }),
             top_k: self.network().layers().iter().find_map(|l| l.kind().top_k().and(l.top_k())),
+            arriving: self.train.arriving.then(|| self.arriving_sentence()),
+            waiting: self.waiting_for_digits(),
+        }
+    }
+
+    /// What training does while the digits arrive, in a sentence.
+    fn arriving_sentence(&self) -> String {
+        let first = crate::decimal::group_thousands(self.train.first_part as u64);
+        if self.waiting_for_digits() {
+            format!("One pass over the first {first} training digits is done; training goes on as soon as the rest of the digits have arrived (every run takes that first pass, so a seed gives the same network however fast they come).")
+        } else {
+            format!("Training on the first {first} training digits while the rest arrive.")
         }
     }
 

@@ -1,7 +1,8 @@
 //! The training that runs an experiment: a plain trainer, or greedy layer-wise pretraining
 //! (which owns the classifier it pretrains and the randomly initialised twin it is compared
 //! with), and a companion network trained beside for comparison. One `step` for all of them,
-//! so the session never asks which kind it holds.
+//! so the session never asks which kind it holds; whether its next batch has arrived (the
+//! digits' first part trains while the rest download), and the rest's arrival.
 
 use super::experiment::{Experiment, Saved};
 use super::monitor::Curves;
@@ -30,6 +31,7 @@ impl Run {
     pub fn start(experiment: &Experiment, train: &Dataset, valid: &Dataset) -> Result<Run, String> {
         match &experiment.pretrain {
             None => Ok(Run::Plain(Trainer::new(&experiment.spec, experiment.train.clone(), experiment.seed)?)),
+            Some(_) if train.arriving => Err("pretraining draws its labelled digits from all of them, and they are still arriving: pick it again in a few seconds".into()),
             Some(plan) => {
                 let pretrainer = Pretrainer::new(&experiment.spec, experiment.train.clone(), plan.clone(), experiment.seed, train, valid.clone())?;
                 Ok(Run::Pretraining(Box::new(pretrainer)))
@@ -109,6 +111,16 @@ impl Run {
         }
     }
 
+    /// Whether the next batch of at most `at_most` examples has arrived
+    /// (`Trainer::has_next_batch`); pretraining, which holds digits of its own from its start,
+    /// waits for all of them.
+    pub fn has_next_batch(&self, train: &Dataset, at_most: Option<u64>) -> bool {
+        match self {
+            Run::Plain(trainer) => trainer.has_next_batch(train, at_most.map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX))),
+            Run::Pretraining(_) => !train.arriving,
+        }
+    }
+
     /// New settings for every network the user trains (both classifiers while pretraining);
     /// on an error nothing changed.
     pub fn set_config(&mut self, config: TrainConfig) -> Result<(), String> {
@@ -170,19 +182,70 @@ impl Session {
             .collect()
     }
 
+    /// Whether training waits for the rest of the digits: they are still arriving, and the
+    /// run's next batch is not among those here (`Run::has_next_batch`).
+    pub fn waiting_for_digits(&self) -> bool {
+        let left = self.stop.map(|n| n.saturating_sub(self.run.examples_seen()));
+        self.train.arriving && !self.run.has_next_batch(&self.train, left)
+    }
+
+    /// The rest of the built-in digits have arrived (the session started on their first part,
+    /// `asset::parse_arriving`): the run goes on, on all of them. Its data is built anew; what
+    /// was measured on the first part (PCA, what the code knows) is measured again.
+    /// (Pretraining never starts on the first part: `build_data`.)
+    pub fn digits_arrived(&mut self, digits: Dataset) -> Result<(), Error> {
+        if digits.arriving {
+            return Err("the digits are still incomplete".into());
+        }
+        // Digits of your own are in use: the built-in ones wait, complete, for "use the built-in digits".
+        if self.built_in.as_ref().is_some_and(|d| d.arriving) {
+            self.built_in = Some(digits);
+            return Ok(());
+        }
+        if !self.digits.as_ref().is_some_and(|d| d.arriving) {
+            return Err("the digits had all arrived already".into());
+        }
+        let previous = self.digits.replace(digits);
+        if !self.experiment.data.is_mnist() {
+            // Data of its own (synthetic): the digits wait for a digits preset.
+            return Ok(());
+        }
+        let (train, valid) = match build_data(&self.experiment, self.digits.as_ref()).and_then(|(t, v)| check_run(&self.run, &self.comparisons, &t).map(|()| (t, v))) {
+            Ok(sets) => sets,
+            Err(e) => {
+                self.digits = previous;
+                return Err(Error(e));
+            }
+        };
+        self.train = train;
+        self.valid = valid;
+        self.scatter_seen.get_mut().take();
+        self.pca.clear();
+        self.probes = None;
+        self.knowledge = None;
+        self.next_measure = 0.0;
+        Ok(())
+    }
+
     /// One batch for each comparison network (they share the main network's time); one that
     /// fails stops, and says so.
     pub(super) fn train_comparison(&mut self) {
         let train = &self.train;
         let mut stopped = None;
-        self.comparisons.retain_mut(|companion| match companion.trainer.step(train) {
-            Ok(stats) => {
-                companion.curves.note_batch(stats.mse_per_pixel);
-                true
+        self.comparisons.retain_mut(|companion| {
+            // A comparison waits for digits still arriving as the run does.
+            if !companion.trainer.has_next_batch(train, usize::MAX) {
+                return true;
             }
-            Err(e) => {
-                stopped = Some(format!("the comparison with {} stopped: {e}", companion.label));
-                false
+            match companion.trainer.step(train) {
+                Ok(stats) => {
+                    companion.curves.note_batch(stats.mse_per_pixel);
+                    true
+                }
+                Err(e) => {
+                    stopped = Some(format!("the comparison with {} stopped: {e}", companion.label));
+                    false
+                }
             }
         });
         if stopped.is_some() {
@@ -224,8 +287,14 @@ pub(super) fn check_run(run: &Run, companions: &[Companion], train: &Dataset) ->
     let trainers = std::iter::once(("the network", run.trainer())).chain(companions.iter().map(|c| ("the comparison", &c.trainer)));
     for (what, trainer) in trainers {
         check_fits(trainer.net(), train).map_err(|e| if what == "the network" { e } else { format!("the comparison network does not fit: {e}") })?;
-        let order = trainer.progress().order.len();
-        if run.pretrainer().is_none() && train.n_images > 0 && order != 0 && order != train.n_images {
+        // A saved order is this epoch's: of the first part in epoch 0 (or, as older files
+        // have it, of all the data), of all the data later.
+        let (order, epoch) = (trainer.progress().order.len(), trainer.progress().epoch);
+        let fits = order == 0 || order == train.n_images || (epoch == 0 && order == train.first_part);
+        if run.pretrainer().is_none() && train.n_images > 0 && !fits {
+            if train.arriving && order > train.n_images {
+                return Err("the digits are still arriving, and this run has trained on more of them than are here yet: open it again in a moment".into());
+            }
             return Err(format!("{what}'s saved data order lists {order} examples, but its training data has {}", train.n_images));
         }
     }

@@ -83,6 +83,56 @@ fn session_starts_every_preset_and_trains_its_first_steps() {
     }
 }
 
+/// A run started on the first part of its digits while the rest arrive is the run that had all
+/// of them from the start: it trains its first epoch on the first part, waits there (a step is
+/// refused, `run_for` trains nothing, and the figures say why), and goes on once they have
+/// arrived, bit for bit as the other. What it saved while waiting resumes the same way.
+#[test]
+fn digits_that_arrive_late_give_the_same_run() {
+    let all = digits(40).with_first_part(100); // 400 digits; 90 training digits in the first part
+    let open = |data: Dataset| Session::start(Experiment::preset("convnetjs", 3).unwrap(), Some(data), clock(0.01).0).unwrap();
+    let (mut early, mut late) = (open(all.first_images(150)), open(all.clone()));
+    assert_eq!(early.train_set().first_part, 90);
+    let batch = early.trainer().config().batch_size as u64;
+    assert!(early.stats().arriving.is_some_and(|s| s.contains("first 90 training digits")), "{:?}", early.stats().arriving);
+    while !early.waiting_for_digits() {
+        early.apply(Command::Step).unwrap();
+    }
+    assert_eq!(early.examples_seen(), 90 / batch * batch, "the first part's whole batches");
+    let stats = early.stats();
+    assert!(stats.waiting && stats.arriving.is_some_and(|s| s.contains("One pass over the first 90")));
+    check_refused(&mut early, Command::Step, "still arriving");
+    let waiting = snapshot(&mut early);
+    early.apply(Command::Resume).unwrap();
+    early.run_for(30.0);
+    assert_eq!(early.examples_seen(), 90 / batch * batch, "run_for trains nothing while it waits");
+    // A snapshot of a later epoch cannot open on the first part: it says why, and changes nothing.
+    let mut ahead = open(all.clone());
+    steps(&mut ahead, 30);
+    check_refused(&mut early, Command::Load { bytes: snapshot(&mut ahead).into_bytes() }, "still arriving");
+    // Pretraining draws its labels from every digit: it waits for them.
+    let err = early.apply(Command::LoadPreset { name: "pretrain".into(), seed: None }).err();
+    assert!(err.as_ref().is_some_and(|e| e.0.contains("still arriving")), "{err:?}");
+
+    early.digits_arrived(all.clone()).unwrap();
+    assert!(early.stats().arriving.is_none() && !early.stats().waiting);
+    assert!(early.digits_arrived(all.clone()).unwrap_err().0.contains("already"));
+    let mut resumed = Session::open(waiting.as_bytes(), Some(all.clone()), 3, clock(0.01).0).unwrap();
+    for session in [&mut early, &mut late, &mut resumed] {
+        session.apply(Command::Pause).unwrap();
+        while session.examples_seen() < 3 * 360 {
+            session.apply(Command::Step).unwrap();
+        }
+    }
+    assert_eq!(early.trainer().progress().epoch, late.trainer().progress().epoch);
+    assert!(early.trainer().progress().epoch >= 2, "past the first part, on all 360 training digits");
+    assert_eq!(early.trainer().progress().order.len(), 360);
+    assert_eq!(early.trainer().progress(), late.trainer().progress());
+    assert_eq!(outputs(&early), outputs(&late));
+    assert_eq!(resumed.trainer().progress(), late.trainer().progress());
+    assert_eq!(outputs(&resumed), outputs(&late));
+}
+
 #[test]
 fn session_run_for_trains_until_the_clock_says_stop() {
     // Each step reads the clock four times (the loop, forward, backward, the end), so a

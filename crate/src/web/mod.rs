@@ -63,14 +63,23 @@ pub struct Handle {
 
 #[wasm_bindgen]
 impl Handle {
-    /// Parse the digits asset and start what the page's link asks for: its query string as
+    /// Parse the digits asset (all of it, or as much as has arrived: at least its first part,
+    /// `asset::parse_arriving`) and start what the page's link asks for: its query string as
     /// `[key, value]` pairs (`[...new URLSearchParams(location.search)]`; none: the defaults).
     #[wasm_bindgen(constructor)]
     pub fn new(asset_bytes: &[u8], link: JsValue) -> Result<Handle, JsError> {
         let pairs: Vec<(String, String)> = from_js(link, "link")?;
-        let digits = asset::parse(asset_bytes).map_err(js_error)?;
+        let digits = asset::parse_arriving(asset_bytes).map_err(js_error)?;
         let (session, notes) = session::link::start(&pairs, Some(digits), Box::new(PageClock)).map_err(js_error)?;
         Ok(Handle { session, notes, canvases: Vec::new(), display: Display::default() })
+    }
+
+    /// The whole digits asset, once it has arrived: training goes on, on all of it.
+    pub fn digits_arrived(&mut self, asset_bytes: &[u8]) -> Result<(), JsError> {
+        let digits = asset::parse(asset_bytes).map_err(js_error)?;
+        self.session.digits_arrived(digits).map_err(js_error)?;
+        self.display.schedule.all_due();
+        Ok(())
     }
 
     /// What the link asked for that could not be had, in sentences (shown once at the start).
@@ -145,6 +154,20 @@ impl Handle {
 }
 
 /// Which matrix-product tile this build carries: "relaxed-simd" or "simd128".
+/// How many bytes of the digits asset training needs before it can start (its header, labels
+/// and first part, `asset::FIRST_PART`), from its first 20 bytes.
+#[wasm_bindgen]
+pub fn digits_needed(header: &[u8]) -> Result<f64, JsError> {
+    asset::bytes_needed(header).map(|n| n as f64).map_err(js_error)
+}
+
+/// Whether the experiment the link opens waits for every digit (`session::link::needs_all_digits`).
+#[wasm_bindgen]
+pub fn link_needs_all_digits(link: JsValue) -> Result<bool, JsError> {
+    let pairs: Vec<(String, String)> = from_js(link, "link")?;
+    Ok(session::link::needs_all_digits(&pairs))
+}
+
 #[wasm_bindgen]
 pub fn simd_level() -> String {
     crate::model::matmul::simd_level().to_string()
