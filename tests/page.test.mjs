@@ -297,6 +297,68 @@ test('linear-20: one click trains 19 hidden units beside 20, and they cannot kee
   }
 });
 
+test('vae: beside its beta-0 twin, its prior samples change as it trains and on "new samples"; the spreads toggle; the scatter covers the prior', async () => {
+  for (const viewport of [{ width: 1366, height: 768 }, { width: 390, height: 844 }]) {
+    const { page, consoleErrors, close } = await openPage('?preset=vae&seed=2', { viewport });
+    try {
+      const words = (name) => page.evaluate((n) => document.querySelector(`[data-panel="${n}"]`).getAttribute('aria-label'), name);
+      const ink = async () => Number((await words('recon')).match(/their mean ink ([0-9.]+)/)[1]);
+      await training(page);
+      // The scatter plots the code's two units over at least the prior's ±2.5, spreads drawn.
+      await waitFor(page, () => /prior's ±2.5/.test(document.querySelector('[data-panel="scatter"]').getAttribute('aria-label')), undefined, 20_000);
+      assert.match(await words('scatter'), /drawn as an ellipse around it/);
+      assert.equal((await state(page)).view.ellipses, true);
+      // The prior's samples are redrawn as it trains: their ink changes.
+      await waitFor(page, () => /mean ink/.test(document.querySelector('[data-panel="recon"]').getAttribute('aria-label')), undefined, 20_000);
+      const first = await ink();
+      await seenMore(page, (await stats(page)).examples_seen + 3000);
+      await waitFor(page, (before) => Number(document.querySelector('[data-panel="recon"]').getAttribute('aria-label').match(/their mean ink ([0-9.]+)/)[1]) !== before, first, 20_000);
+      // Its beta-0 twin beside it decodes the same codes.
+      assert.match(await page.textContent('#compare'), /beta 0/);
+      await page.click('#compare');
+      await waitFor(page, () => window.bottleneck.stats().comparisons[0]?.valid_mse != null, undefined, 30_000);
+      await page.click('#pause');
+      await waitFor(page, () => window.bottleneck.stats().paused);
+      // New samples: another draw of codes, other digits.
+      assert.equal(await page.isVisible('#resample'), true);
+      // (Paused, the samples are all that can change in the panel's picture.)
+      const draw = (await state(page)).prior_draw;
+      const recon = page.locator('[data-panel="recon"]');
+      const before = await recon.screenshot();
+      await page.click('#resample');
+      await waitFor(page, (d) => window.bottleneck.state().prior_draw === d + 1, draw);
+      for (let tries = 0; (await recon.screenshot()).equals(before); tries++) {
+        assert.ok(tries < 50, 'new samples changed nothing in the picture');
+        await page.waitForTimeout(200);
+      }
+      assert.match(await words('recon'), /codes drawn at random from N\(0, I\)/);
+      // The loss graph shows the bound and its two parts; β is a setting of this network.
+      assert.match(await words('loss'), /negative ELBO on the validation digits is [0-9.]+ nats per digit: reconstruction [0-9.]+ plus KL [0-9.]+\. beta 0 \(no KL term\): reconstruction/);
+      assert.equal(await page.isVisible('[data-setting="beta"]'), true);
+      // The spreads toggle off and on.
+      await page.locator('[data-section="scatter"]').scrollIntoViewIfNeeded();
+      const name = viewport.width > 500 ? 'laptop' : 'phone';
+      await page.screenshot({ path: join(outputDir, `vae-${name}.png`) });
+      await page.locator('[data-section="recon"]').scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(outputDir, `vae-samples-${name}.png`) });
+      await page.locator('[data-section="scatter"]').scrollIntoViewIfNeeded();
+      await page.click('#ellipses');
+      await waitFor(page, () => window.bottleneck.state().view.ellipses === false);
+      await waitFor(page, () => !/drawn as an ellipse/.test(document.querySelector('[data-panel="scatter"]').getAttribute('aria-label')), undefined, 10_000);
+      await page.click('#ellipses');
+      await waitFor(page, () => window.bottleneck.state().view.ellipses === true);
+      // The decoded map over the prior's range.
+      await page.click('#manifold');
+      await waitFor(page, () => window.bottleneck.state().view.manifold === true);
+      await page.waitForTimeout(1500);
+      await page.screenshot({ path: join(outputDir, `vae-map-${name}.png`) });
+      assert.deepEqual(consoleErrors, []);
+    } finally {
+      await close();
+    }
+  }
+});
+
 test('pretrain: layer-wise pretraining, then the pretrained classifier beats random init on 1,000 labels', async () => {
   const { page, consoleErrors, close } = await openPage('?preset=pretrain');
   try {

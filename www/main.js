@@ -285,6 +285,7 @@ function applyState(next, refillSpec) {
   $('look-for').textContent = preset?.look_for ?? '';
   $('compare').hidden = !next.comparison && !next.comparing;
   $('compare').textContent = next.comparing ? `stop comparing with ${next.comparing}` : `train ${next.comparison} beside it`;
+  $('resample').hidden = next.prior_draw === null || next.prior_draw === undefined;
   const type = next.config.optimizer.type;
   const withRate = (next.choices.find(([key]) => key === 'optimizer')?.[1] ?? []).filter((o) => 'lr' in o).map((o) => titleOf('optimizer', o.type));
   $('lr-apply').disabled = !('lr' in next.config.optimizer);
@@ -301,7 +302,7 @@ function applyState(next, refillSpec) {
   if (refillSpec) $('spec').value = next.spec;
   const layers = next.layers;
   $('scatter-layer').replaceChildren(
-    ...layers.map((l, i) => new Option(`${i + 1}: ${l.name} (${l.units} ${l.activation})${i === next.code_layer ? ' · code' : ''}`, String(i))),
+    ...layers.map((l, i) => new Option(`${i + 1}: ${l.name} (${l.units} ${l.kind === 'gaussian' ? 'gaussian' : l.activation})${i === next.code_layer ? ' · code' : ''}`, String(i))),
   );
   $('scatter-layer').value = String(next.view.layer);
   const units = layers[next.view.layer].units;
@@ -309,6 +310,9 @@ function applyState(next, refillSpec) {
   fillSelect($('scatter-y'), units, next.view.y, (i) => `neuron ${i}`);
   $('manifold').checked = next.view.manifold;
   $('components').checked = next.view.components;
+  // A variational code's spreads: offered where the scatter plots two of its units.
+  $('ellipses').checked = next.view.ellipses === true;
+  $('ellipses').closest('label').hidden = next.view.ellipses === undefined || next.view.ellipses === null;
   // Two units plot as they are: the switch is offered only on wider layers.
   $('components').closest('label').hidden = units <= 2;
   $('log-scale').checked = next.view.log_y;
@@ -471,7 +475,7 @@ async function savePng(panels) {
   }
 }
 
-const view = (change) => run({ view: { layer: null, x: null, y: null, log_y: null, manifold: null, components: null, ...change } });
+const view = (change) => run({ view: { layer: null, x: null, y: null, log_y: null, manifold: null, components: null, ellipses: null, ...change } });
 
 /** Keys: Space pauses anywhere but in a control; arrows and brackets on the scatter. */
 function onKey(e) {
@@ -509,6 +513,7 @@ function wire() {
   $('seed').oninput = showSeedNote;
   $('seed').onkeydown = (e) => { if (e.key === 'Enter') $('reset').click(); };
   $('compare').onclick = () => run(state.comparing ? 'stop-compare' : { compare: { label: null, spec: null, config: null } });
+  $('resample').onclick = () => run('resample');
   $('preset').onchange = () => run({ 'load-preset': { name: $('preset').value, seed: Number($('seed').value) } });
   $('speed').oninput = () => {
     const i = Number($('speed').value);
@@ -579,6 +584,7 @@ function wire() {
   $('drop-answer-close').onclick = () => { $('drop-answer').hidden = true; };
   $('log-scale').onchange = () => view({ log_y: $('log-scale').checked });
   $('manifold').onchange = () => view({ manifold: $('manifold').checked });
+  $('ellipses').onchange = () => view({ ellipses: $('ellipses').checked });
   $('clear-graph').onclick = () => run('clear-graph');
   $('scatter-layer').onchange = () => view({ layer: Number($('scatter-layer').value) });
   $('components').onchange = () => view({ components: $('components').checked });

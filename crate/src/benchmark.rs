@@ -97,7 +97,7 @@ pub fn conv(clock: &dyn Clock, preset: &str, layer_idx: usize, batch: usize, sec
     let (g, deconv) = match layer.kind {
         Kind::Conv(g) => (g, false),
         Kind::Deconv { geometry, .. } => (geometry, true),
-        Kind::Dense { .. } => return Err(format!("layer {layer_idx} of {preset} is not a conv or deconv layer")),
+        Kind::Dense { .. } | Kind::Gaussian => return Err(format!("layer {layer_idx} of {preset} is not a conv or deconv layer")),
     };
     let (n_in, n_out) = (layer.n_in, layer.n_out);
     let pattern = |len: usize, salt: usize| (0..len).map(|i| ((i * 7 + salt) % 13) as f32 * 0.01 - 0.06).collect::<Vec<f32>>();

@@ -63,13 +63,15 @@ impl TrainingCost {
         let copies_per_param = 3 + 2 * slots + (CHECKPOINTS + UNDO_POINTS) * (1 + slots) + (shards - 1);
         let widest = checked.layers.iter().map(|l| l.n_out.max(l.n_in) as u64).max().unwrap_or(0);
         let n_outputs = checked.layers.last().map_or(0, |l| l.n_out as u64);
-        // Per row: the input, every layer's output, the logits, two gradient buffers, and the
-        // top-k selections (counted as values: they are bytes, an over-estimate).
+        // Per row: the input, every layer's output, the logits, two gradient buffers, the
+        // top-k selections (counted as values: they are bytes, an over-estimate), and a
+        // gaussian layer's heads, their gradient and its ε (5 values a unit).
         let per_row = (checked.n_inputs as u64)
             .saturating_add(checked.layers.iter().map(|l| l.n_out as u64).fold(0, u64::saturating_add))
             .saturating_add(n_outputs)
             .saturating_add(widest.saturating_mul(2))
-            .saturating_add(checked.layers.iter().filter(|l| l.kind.top_k().is_some()).map(|l| l.n_out as u64).fold(0, u64::saturating_add));
+            .saturating_add(checked.layers.iter().filter(|l| l.kind.top_k().is_some()).map(|l| l.n_out as u64).fold(0, u64::saturating_add))
+            .saturating_add(checked.layers.iter().filter(|l| l.kind.heads() == 2).map(|l| 5 * l.n_out as u64).fold(0, u64::saturating_add));
         let training_rows = batch as u64;
         let activations = per_row.saturating_mul(training_rows.saturating_add(VIEW_ROWS));
         // A strided conv or deconv unfolds an image at a time, (c_big · size², positions); a

@@ -463,7 +463,7 @@ fn train_epochs(session: &mut Session, done: u64, epochs: u64, out: &Output) -> 
             "epoch {epoch:>3}  train {} MSE/px  validation {} MSE/px{}  {:>8.0} ex/s  {:>7.1} s",
             loss_text(sum_mse / n_batches.max(1) as f64),
             loss_text(valid.mse_per_pixel),
-            valid.bce_per_pixel.map(|b| format!(" ({b:.5} BCE/px)")).unwrap_or_default(),
+            valid.bce_per_pixel.map(|b| format!(" ({b:.5} BCE/px)")).unwrap_or_default() + &valid.elbo.map(|e| format!("  -ELBO {:.2} = {:.2} + KL {:.2}", e.negative_elbo, e.reconstruction, e.kl)).unwrap_or_default(),
             rate,
             started.elapsed().as_secs_f64()
         );
@@ -614,6 +614,15 @@ fn eval(args: &Args) -> Result<(), String> {
         }
         if let Some(bce) = result.bce_per_pixel {
             println!("{bce:.5} BCE/px");
+        }
+        if let Some(elbo) = &result.elbo {
+            println!(
+                "negative ELBO {:.2} nats per image = reconstruction {:.2} + KL {:.2} (each image's code drawn {} times; MSE/px above is of the decoded mean)",
+                elbo.negative_elbo,
+                elbo.reconstruction,
+                elbo.kl,
+                crate::train::ELBO_DRAWS
+            );
         }
         if let Some(k) = &knowledge {
             let pct = |v: f64| format!("{:.1} %", 100.0 * v);

@@ -17,6 +17,15 @@ pub fn f32<S: Serializer>(value: &f32, serializer: S) -> Result<S::Ok, S::Error>
     serializer.serialize_f64(widen(*value))
 }
 
+/// `#[serde(serialize_with = "crate::decimal::option_f32")]` (with `skip_serializing_if`
+/// leaving None out).
+pub fn option_f32<S: Serializer>(value: &Option<f32>, serializer: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) => serializer.serialize_some(&widen(*v)),
+        None => serializer.serialize_none(),
+    }
+}
+
 /// The shortest text that reads back as exactly `value`: plain decimals up to 8 characters,
 /// past that whichever of plain and exponent form (`1e-8`) is shorter.
 pub fn f32_text(value: f32) -> String {

@@ -18,8 +18,10 @@ pub struct Preset {
     pub title: String,
     /// One line for `bottleneck presets`.
     pub description: String,
-    /// The seed document (in shared/seeds/) the experiment comes from.
-    pub seed_doc: String,
+    /// The seed document (in shared/seeds/) the experiment comes from; none for one that comes
+    /// from the literature (its caption names the paper).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed_doc: Option<String>,
     /// Two or three sentences shown beside the experiment.
     pub caption: String,
     /// "What to look for: …": the finding the experiment reproduces, in a sentence or two.
@@ -154,7 +156,7 @@ mod tests {
         assert_eq!(labels, extra.comparisons, "{}: comparisons", want.name);
         assert_eq!(preset.pretrain.as_ref().map(|p| (p.n_labels, p.epochs_per_layer)), extra.pretrain, "{}: pretrain", want.name);
         assert_eq!(preset.filters_range, extra.filters_range, "{}: filters", want.name);
-        assert!(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/seeds").join(&preset.seed_doc).exists()
+        assert!(preset.seed_doc.as_ref().is_none_or(|doc| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/seeds").join(doc).exists())
             || !std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/seeds").exists(), "{}: seed document", want.name);
     }
 
@@ -277,6 +279,23 @@ mod tests {
             l2_decay: 0.0,
             extra: Extra { pretrain: Some((1000, 2)), ..Extra::default() },
         });
+        // Issue 24: 784-512 relu-2 (gaussian)-512 relu-784 sigmoid, Adam lr 0.001, batch 128,
+        // beta 1, beside its beta-0 twin.
+        check(&Want {
+            name: "vae",
+            sizes: &[784, 512, 2, 512, 784],
+            activations: &[Relu, Linear, Relu, Sigmoid],
+            tied: false,
+            code_units: 2,
+            loss: Loss::Bce,
+            optimizer: Optimizer::Adam { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+            batch_size: 128,
+            l2_decay: 0.0,
+            extra: Extra { comparisons: &["beta 0 (no KL term)"], ..Extra::default() },
+        });
+        let vae = find("vae").unwrap();
+        assert_eq!(vae.spec.check().unwrap().layers[1].kind, crate::model::spec::Kind::Gaussian);
+        assert_eq!((vae.train.beta, vae.comparisons[0].train.as_ref().unwrap().beta), (Some(1.0), Some(0.0)));
         let mut names: Vec<&str> = all().iter().map(|p| p.name.as_str()).collect();
         names.sort();
         let n = names.len();

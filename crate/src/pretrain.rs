@@ -293,7 +293,7 @@ mod tests {
     use crate::model::optim::Optimizer;
 
     fn config(batch_size: usize) -> TrainConfig {
-        TrainConfig { optimizer: Optimizer::Sgd { lr: 0.1, momentum: 0.0, nesterov: false }, batch_size, l1_decay: 0.0, l2_decay: 0.0, noise: Default::default(), k_schedule: None }
+        TrainConfig { optimizer: Optimizer::Sgd { lr: 0.1, momentum: 0.0, nesterov: false }, batch_size, l1_decay: 0.0, l2_decay: 0.0, noise: Default::default(), k_schedule: None, beta: None }
     }
 
     /// Twenty copies of each of the ten bar images, class by class (as the digits are stored),

@@ -32,7 +32,16 @@ pub struct TrainConfig {
     /// Lower top-k layers' k linearly from `start` to their spec's k (Makhzani & Frey).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub k_schedule: Option<KSchedule>,
+    /// A gaussian (variational) layer's weight on its KL term, β: 1 is the variational
+    /// autoencoder's ELBO, 0 a plain autoencoder with a noisy code (Higgins et al.'s β-VAE
+    /// beyond 1). None for a network without one (`Experiment` keeps the two in step); a
+    /// gaussian layer without it trains with 1.
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "crate::decimal::option_f32")]
+    pub beta: Option<f32>,
 }
+
+/// β at most this: beyond it the KL term pins every code to the prior and nothing is learned.
+pub const MAX_BETA: f32 = 100.0;
 
 /// k falls linearly from `start` to the layer's target over the first `anneal_examples`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -74,6 +83,9 @@ impl TrainConfig {
         self.optimizer.validate()?;
         if self.batch_size == 0 || self.batch_size > MAX_BATCH {
             return Err(format!("batch_size must be between 1 and {MAX_BATCH}, got {}", self.batch_size));
+        }
+        if let Some(beta) = self.beta.filter(|b| !(b.is_finite() && (0.0..=MAX_BETA).contains(b))) {
+            return Err(format!("beta must be a number between 0 and {MAX_BETA}, got {beta}"));
         }
         for (name, v) in [("l1_decay", self.l1_decay), ("l2_decay", self.l2_decay)] {
             if !(v.is_finite() && (0.0..=MAX_DECAY).contains(&v)) {
@@ -193,7 +205,25 @@ pub struct Eval {
     pub accuracy: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cross_entropy: Option<f64>,
+    /// A variational autoencoder's negative ELBO and its two parts (`Elbo`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elbo: Option<Elbo>,
 }
+
+/// A variational autoencoder's bound, per image in nats, averaged over `ELBO_DRAWS` draws of
+/// its code: the reconstruction term (the loss summed over pixels: for `bce`, −ln p(x | z)) and
+/// KL(q(z | x) ‖ N(0, I)); their sum is the negative ELBO, an upper bound on −ln p(x).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Elbo {
+    pub negative_elbo: f64,
+    pub reconstruction: f64,
+    pub kl: f64,
+}
+
+/// Draws of ε per image behind `Elbo`, from a generator of their own (seeded by
+/// `ELBO_SEED`, never the run's, so measuring changes no run).
+pub const ELBO_DRAWS: usize = 4;
+const ELBO_SEED: u64 = 0x0e1b0;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum TrainError {
@@ -274,6 +304,7 @@ pub struct Trainer {
     batch_idx: Vec<u32>,
     inputs: Vec<f32>,  // (batch, n_inputs), corrupted when noise is on
     targets: Vec<f32>, // (batch, n_inputs), clean
+    eps: Vec<f32>,     // a gaussian layer's ε (batch, its units)
 }
 
 impl Trainer {
@@ -313,6 +344,7 @@ impl Trainer {
             batch_idx: Vec::new(),
             inputs: Vec::new(),
             targets: Vec::new(),
+            eps: Vec::new(),
         }
     }
 
@@ -418,10 +450,18 @@ impl Trainer {
         }
 
         self.apply_k_schedule();
+        // A gaussian layer's ε for the whole batch, in example order, from the run's generator
+        // (after the input noise): the same on any number of shards or threads.
+        self.eps.clear();
+        if let Some(g) = self.net.gaussian_layer() {
+            let units = self.net.layers()[g].n_out();
+            self.eps.extend((0..batch * units).map(|_| self.rng.normal()));
+            self.net.set_beta(self.config.beta.unwrap_or(1.0));
+        }
         let now = || clock.map_or(0.0, |c| c.now_ms());
         let t0 = now();
         // The batch in shards on the threads (`Network::forward_shards`).
-        self.net.forward_shards(&self.inputs, batch);
+        self.net.forward_shards(&self.inputs, batch, (!self.eps.is_empty()).then_some(&self.eps[..]));
         let t1 = now();
         self.note_selection();
         let sums = self.net.backward_shards(&self.targets);
@@ -631,7 +671,7 @@ pub fn evaluate(net: &Network, data: &Dataset) -> Eval {
     let classifier = net.is_classifier() && check_labels(data, net.n_outputs()).is_ok();
     if net.is_classifier() && !classifier {
         // Without usable labels there is nothing to score a classifier against.
-        return Eval { n_images: data.n_images, mse_per_pixel: f64::NAN, bce_per_pixel: None, accuracy: None, cross_entropy: None };
+        return Eval { n_images: data.n_images, mse_per_pixel: f64::NAN, bce_per_pixel: None, accuracy: None, cross_entropy: None, elbo: None };
     }
     let mut sums = LossSums::default();
     let mut targets = Vec::new();
@@ -662,7 +702,40 @@ pub fn evaluate(net: &Network, data: &Dataset) -> Eval {
         bce_per_pixel: net.output_is_sigmoid().then(|| sums.bce / n_values),
         accuracy: classifier.then(|| sums.correct as f64 / n),
         cross_entropy: classifier.then(|| sums.ce / n),
+        elbo: elbo(net, data),
     }
+}
+
+/// The negative ELBO of a network with a gaussian layer over `data`, in chunks, each image's
+/// code drawn `ELBO_DRAWS` times (None without a gaussian layer, or without images).
+pub fn elbo(net: &Network, data: &Dataset) -> Option<Elbo> {
+    let units = net.layers()[net.gaussian_layer()?].n_out();
+    if data.n_images == 0 || net.is_classifier() {
+        return None;
+    }
+    const CHUNK: usize = crate::budget::EVAL_ROWS;
+    let n_px = data.n_pixels();
+    let mut rng = Rng::from_seed(ELBO_SEED);
+    let (mut reconstruction, mut kl) = (0.0, 0.0);
+    let mut work = Workspace::default();
+    let mut eps = Vec::new();
+    for _ in 0..ELBO_DRAWS {
+        let mut start = 0;
+        while start < data.n_images {
+            let end = (start + CHUNK).min(data.n_images);
+            let x = &data.pixels[start * n_px..end * n_px];
+            eps.clear();
+            eps.extend((0..(end - start) * units).map(|_| rng.normal()));
+            net.infer_noisy(&mut work, x, end - start, &eps);
+            let sums = net.loss_sums_of(&work, x);
+            reconstruction += crate::model::loss::objective(net.checked().loss, &sums);
+            kl += sums.kl;
+            start = end;
+        }
+    }
+    let n = (data.n_images * ELBO_DRAWS) as f64;
+    let (reconstruction, kl) = (reconstruction / n, kl / n);
+    Some(Elbo { negative_elbo: reconstruction + kl, reconstruction, kl })
 }
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ fn spec(code: usize) -> NetSpec {
 }
 
 fn config(optimizer: Optimizer, noise: Noise) -> TrainConfig {
-    TrainConfig { optimizer, batch_size: 16, l1_decay: 0.0, l2_decay: 0.0001, noise, k_schedule: None }
+    TrainConfig { optimizer, batch_size: 16, l1_decay: 0.0, l2_decay: 0.0001, noise, k_schedule: None, beta: None }
 }
 
 const ADAM: Optimizer = Optimizer::Adam { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8 };

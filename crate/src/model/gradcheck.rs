@@ -11,11 +11,23 @@ use crate::rng::Rng;
 /// J = Σ_batch objective + l2/2·Σw² + l1·Σ|w| (divided by the batch, as updates use it)
 /// must match (J(w + ε) − J(w − ε)) / 2ε.
 fn check(label: &str, spec_json: &str, mask: Option<UnitMask>, l1: f32, l2: f32) {
+    check_with(label, spec_json, mask, l1, l2, None);
+}
+
+/// `check`; with `beta`, the network's gaussian layer weighs its KL term by it and samples its
+/// code with one fixed draw of ε (the objective is then a smooth function of the parameters).
+fn check_with(label: &str, spec_json: &str, mask: Option<UnitMask>, l1: f32, l2: f32, beta: Option<f32>) {
     let spec = NetSpec::from_json(spec_json).unwrap_or_else(|e| panic!("{label}: {e}"));
     let mut rng = Rng::from_seed(42);
     let mut net = Network::new(&spec, &mut rng).unwrap();
     let batch = 3;
     let n = net.n_inputs();
+    let noise: Option<Vec<f32>> = beta.map(|beta| {
+        net.set_beta(beta);
+        let units = net.layers()[net.gaussian_layer().expect("a gaussian layer")].n_out();
+        (0..batch * units).map(|_| rng.normal()).collect()
+    });
+    let noise = noise.as_deref();
     // Inputs in (0, 1) like pixels; targets in (0.05, 0.95) so cross-entropy is smooth.
     let x: Vec<f32> = (0..batch * n).map(|_| rng.uniform()).collect();
     let n_out = net.n_outputs();
@@ -32,7 +44,7 @@ fn check(label: &str, spec_json: &str, mask: Option<UnitMask>, l1: f32, l2: f32)
     // The objective, and which units sit on the zero side of a relu (or of a mask): where a
     // nudge flips that pattern, the difference straddles a kink and says nothing.
     let total = |net: &mut Network| -> (f64, Vec<bool>) {
-        net.forward(&x, batch, mask.as_ref());
+        net.forward_noisy(&x, batch, mask.as_ref(), noise);
         let data = net.objective(&net.loss_sums(&t));
         let pattern = (0..net.layers().len())
             .flat_map(|l| {
@@ -46,7 +58,7 @@ fn check(label: &str, spec_json: &str, mask: Option<UnitMask>, l1: f32, l2: f32)
     let (_, base_pattern) = total(&mut net);
 
     net.zero_grads();
-    net.forward(&x, batch, mask.as_ref());
+    net.forward_noisy(&x, batch, mask.as_ref(), noise);
     net.backward(&t);
     let analytic: Vec<Vec<f32>> = net
         .params()
@@ -111,6 +123,34 @@ fn gradients_of_every_activation_and_loss() {
             check(&label, &spec(&layers(act, out_act), &format!(r#"{{"type":"output","loss":"{loss}"}}"#)), None, 0.0, 0.0);
         }
     }
+}
+
+/// The variational code: both heads (mean and log-variance) through the sampled code and
+/// through the KL term, at β 1, at 0 (reconstruction alone) and at 4, with a decoder after it
+/// and a layer before it; summed and mean cross-entropy; and with ε = 0 (reading the means),
+/// where only the KL term reaches the log-variances.
+#[test]
+fn gradients_of_the_gaussian_code_and_its_kl_term() {
+    let layers = r#"{"type":"fc","name":"enc","units":5,"activation":"tanh"},{"type":"gaussian","name":"z","units":2},{"type":"fc","name":"dec","units":4,"activation":"relu"},{"type":"fc","units":6,"activation":"sigmoid"}"#;
+    for beta in [1.0, 0.0, 4.0] {
+        for output in [r#"{"type":"output","loss":"bce"}"#, r#"{"type":"output","loss":"bce","mean":true}"#, r#"{"type":"output","loss":"mse"}"#] {
+            check_with(&format!("gaussian, beta {beta}, {output}"), &spec(layers, output), None, 0.0, 0.0, Some(beta));
+        }
+    }
+    check("gaussian read at its means", &spec(layers, r#"{"type":"output","loss":"bce"}"#), None, 0.0, 0.0);
+    let first = r#"{"type":"gaussian","name":"z","units":3},{"type":"fc","units":6,"activation":"sigmoid"}"#;
+    check_with("gaussian first", &spec(first, r#"{"type":"output","loss":"bce"}"#), None, 0.0, 0.001, Some(1.0));
+}
+
+/// KL(N(μ, σ²) ‖ N(0, 1)) against the closed form checked by hand: 0 at the prior, ½ μ² for a
+/// shifted mean, ½ (σ² − 1 − ln σ²) for another spread.
+#[test]
+fn the_kl_term_is_the_closed_form() {
+    use super::network::gaussian_kl;
+    assert_eq!(gaussian_kl(&[0.0, 0.0, 0.0, 0.0], 2), 0.0);
+    assert!((gaussian_kl(&[1.5, 0.0], 1) - 0.5 * 1.5 * 1.5).abs() < 1e-9);
+    let lv = 0.7f64;
+    assert!((gaussian_kl(&[0.0, lv as f32], 1) - 0.5 * (lv.exp() - 1.0 - lv)).abs() < 1e-6);
 }
 
 #[test]

@@ -44,6 +44,8 @@ pub struct LossSums {
     /// (classifiers only).
     pub ce: f64,
     pub correct: usize,
+    /// Σ over examples of a gaussian layer's KL(N(μ, σ²) ‖ N(0, 1)) in nats; zero without one.
+    pub kl: f64,
 }
 
 /// Binary cross-entropy of target t given the pre-activation z of a sigmoid output, in the form
@@ -58,7 +60,7 @@ pub fn bce_from_logit(z: f32, t: f32) -> f64 {
 pub fn sums(outputs: &[f32], logits: Option<&[f32]>, targets: &[f32]) -> LossSums {
     let sse = outputs.iter().zip(targets).map(|(&y, &t)| ((y - t) as f64).powi(2)).sum();
     let bce = logits.map_or(0.0, |z| z.iter().zip(targets).map(|(&z, &t)| bce_from_logit(z, t)).sum());
-    LossSums { sse, bce, ce: 0.0, correct: 0 }
+    LossSums { sse, bce, ce: 0.0, correct: 0, kl: 0.0 }
 }
 
 /// Softmax each row of `values` (n_classes wide) in place, stably.

@@ -47,6 +47,7 @@ fn layout(checked: &Checked) -> Vec<ParamLayout> {
             // Fan-in: n_in for fc, the patch for conv, c_small · size² for deconv.
             let (rows, cols, fan_in, init_std) = match layer.kind {
                 Kind::Dense { init_std, .. } => (layer.n_out, layer.n_in, layer.n_in, init_std),
+                Kind::Gaussian => (2 * layer.n_out, layer.n_in, layer.n_in, None),
                 Kind::Conv(g) => (g.small.0, g.patch_len(), g.patch_len(), None),
                 Kind::Deconv { geometry: g, .. } => (g.small.0, g.patch_len(), g.small.0 * g.size * g.size, None),
             };
@@ -54,7 +55,7 @@ fn layout(checked: &Checked) -> Vec<ParamLayout> {
             arrays.push(ParamLayout { name: format!("{}.w", layer.name), rows, cols, init: Init::Normal(std) });
         }
         let bias = if layer.activation == Activation::Relu { 0.1 } else { 0.0 };
-        arrays.push(ParamLayout { name: format!("{}.b", layer.name), rows: 1, cols: layer.out_shape.0, init: Init::Constant(bias) });
+        arrays.push(ParamLayout { name: format!("{}.b", layer.name), rows: 1, cols: layer.kind.heads() * layer.out_shape.0, init: Init::Constant(bias) });
     }
     arrays
 }
@@ -72,6 +73,8 @@ pub struct Layer {
     bias: usize,
     /// The k in force for a top-k layer (training may anneal it toward the spec's k).
     top_k: Option<usize>,
+    /// A gaussian layer's weight on its KL term (the trainer sets it from its settings).
+    beta: f32,
 }
 
 impl Layer {
@@ -96,6 +99,10 @@ impl Layer {
     }
     pub fn is_dense(&self) -> bool {
         self.spec.kind.is_dense()
+    }
+    /// Conv or deconv: its outputs are feature maps.
+    pub fn is_conv(&self) -> bool {
+        self.spec.kind.is_conv()
     }
     /// Uses another layer's weights (transposed).
     pub fn tied(&self) -> bool {
@@ -127,6 +134,9 @@ pub struct Workspace {
     mask: Option<UnitMask>,   // the mask of the last forward pass
     selected: Vec<Vec<bool>>, // per layer (batch, n_out): kept by top-k in the last forward pass
     cols: Vec<f32>,           // scratch for conv unfolding (patch, positions)
+    heads: Vec<f32>,          // a gaussian layer's (batch, 2 · units): each row its means, then its log-variances
+    noise: Vec<f32>,          // a gaussian layer's ε of the last forward pass (batch, units); empty: it gave its means
+    dheads: Vec<f32>,         // scratch: dL/d(heads) (batch, 2 · units)
 }
 
 impl Workspace {
@@ -144,6 +154,26 @@ impl Workspace {
     pub fn batch(&self) -> usize {
         self.batch
     }
+
+    /// A gaussian layer's means and log-variances from the last forward pass, (batch, 2 ·
+    /// units), each row its means then its log-variances; empty without one.
+    pub fn gaussian_heads(&self) -> &[f32] {
+        &self.heads
+    }
+}
+
+/// Σ over rows of KL(N(μ, σ²) ‖ N(0, 1)) = −½ Σ_j (1 + ln σ²_j − μ_j² − σ²_j), from heads
+/// (rows, 2 · units) as a gaussian layer keeps them. In nats.
+pub fn gaussian_kl(heads: &[f32], units: usize) -> f64 {
+    let mut total = 0.0;
+    for row in heads.chunks_exact(2 * units) {
+        let (mean, log_var) = row.split_at(units);
+        for (&m, &lv) in mean.iter().zip(log_var) {
+            let (m, lv) = (m as f64, lv as f64);
+            total -= 0.5 * (1.0 + lv - m * m - lv.exp());
+        }
+    }
+    total
 }
 
 /// Channels per task when bias gradients are summed over the batch.
@@ -284,7 +314,7 @@ impl Network {
             };
             let array = arrays.next().expect("a bias array per layer");
             params.push(Param::new(array.name.clone(), array.rows, array.cols, values(&array), false));
-            layers.push(Layer { spec: layer_spec.clone(), weight, bias: params.len() - 1, top_k: layer_spec.kind.top_k() });
+            layers.push(Layer { spec: layer_spec.clone(), weight, bias: params.len() - 1, top_k: layer_spec.kind.top_k(), beta: 1.0 });
         }
         Ok(Network { spec: spec.clone(), checked, params, layers, work: Workspace::default(), delta: Vec::new(), delta_next: Vec::new(), partials: Vec::new(), shards: Vec::new() })
     }
@@ -379,21 +409,32 @@ impl Network {
     /// Forward a batch x (batch, n_inputs) in the training workspace; with a mask, the masked
     /// units of one layer read 0.
     pub fn forward(&mut self, x: &[f32], batch: usize, mask: Option<&UnitMask>) {
+        self.forward_noisy(x, batch, mask, None);
+    }
+
+    /// `forward`, a gaussian layer sampling its code with `noise` (ε, (batch, its units)).
+    pub fn forward_noisy(&mut self, x: &[f32], batch: usize, mask: Option<&UnitMask>, noise: Option<&[f32]>) {
         let Network { layers, params, checked, work, .. } = self;
-        forward_pass(layers, params, checked, work, x, batch, mask, 0);
+        forward_pass(layers, params, checked, work, x, batch, mask, noise, 0);
     }
 
     /// Forward a batch into a workspace of the caller's: the network itself is not touched, so
     /// any number of readers can look at it (panels, probes) between training steps.
     pub fn infer<'w>(&self, work: &'w mut Workspace, x: &[f32], batch: usize, mask: Option<&UnitMask>) -> &'w Workspace {
-        forward_pass(&self.layers, &self.params, &self.checked, work, x, batch, mask, 0);
+        forward_pass(&self.layers, &self.params, &self.checked, work, x, batch, mask, None, 0);
+        work
+    }
+
+    /// `infer`, a gaussian layer sampling its code with `noise` (ε, (batch, its units)).
+    pub fn infer_noisy<'w>(&self, work: &'w mut Workspace, x: &[f32], batch: usize, noise: &[f32]) -> &'w Workspace {
+        forward_pass(&self.layers, &self.params, &self.checked, work, x, batch, None, Some(noise), 0);
         work
     }
 
     /// Run the layers after `layer_idx` on given activations of it (batch, its n_out): what the
     /// decoder makes of a code. The workspace then holds those layers' outputs.
     pub fn decode<'w>(&self, work: &'w mut Workspace, layer_idx: usize, activations: &[f32], batch: usize) -> &'w Workspace {
-        forward_pass(&self.layers, &self.params, &self.checked, work, activations, batch, None, layer_idx + 1);
+        forward_pass(&self.layers, &self.params, &self.checked, work, activations, batch, None, None, layer_idx + 1);
         work
     }
 
@@ -417,12 +458,14 @@ impl Network {
     /// thread count (shards depend on the batch only), with one hand-off to the threads per half
     /// instead of one per product. The training workspace (`activations`, `output`) is not
     /// filled: `shard_selections` gives what top-k kept.
-    pub fn forward_shards(&mut self, x: &[f32], batch: usize) {
+    /// A gaussian layer samples with `noise` (ε, (batch, its units)), drawn for the whole batch
+    /// before it is split, so the shards change nothing.
+    pub fn forward_shards(&mut self, x: &[f32], batch: usize, noise: Option<&[f32]>) {
         let shards = shard_count(&self.checked, batch);
-        self.forward_in_shards(x, batch, shards);
+        self.forward_in_shards(x, batch, shards, noise);
     }
 
-    fn forward_in_shards(&mut self, x: &[f32], batch: usize, shards: usize) {
+    fn forward_in_shards(&mut self, x: &[f32], batch: usize, shards: usize, noise: Option<&[f32]>) {
         let n_in = self.checked.n_inputs;
         assert_eq!(x.len(), batch * n_in, "forward_shards: x is not (batch, n_inputs)");
         self.shards.truncate(shards);
@@ -431,7 +474,9 @@ impl Network {
         matmul::for_each_chunk(&mut states[..], 1, |idx, one| {
             let (start, rows) = shard_rows(batch, shards, idx);
             one[0].batch = batch;
-            forward_pass(layers, params, checked, &mut one[0].work, &x[start * n_in..(start + rows) * n_in], rows, None, 0);
+            let units = noise.map_or(0, |eps| eps.len() / batch.max(1));
+            let eps = noise.map(|eps| &eps[start * units..(start + rows) * units]);
+            forward_pass(layers, params, checked, &mut one[0].work, &x[start * n_in..(start + rows) * n_in], rows, None, eps, 0);
         });
     }
 
@@ -480,7 +525,7 @@ impl Network {
                 g.iter_mut().zip(&shard.grads[p_idx][at..]).for_each(|(g, s)| *g += s);
             }
         });
-        self.shards.iter().fold(LossSums::default(), |t, s| LossSums { sse: t.sse + s.sums.sse, bce: t.bce + s.sums.bce, ce: t.ce + s.sums.ce, correct: t.correct + s.sums.correct })
+        self.shards.iter().fold(LossSums::default(), |t, s| LossSums { sse: t.sse + s.sums.sse, bce: t.bce + s.sums.bce, ce: t.ce + s.sums.ce, correct: t.correct + s.sums.correct, kl: t.kl + s.sums.kl })
     }
 
     /// What top-k kept in layer `layer_idx` in the last `forward_shards`, shard by shard, each
@@ -491,12 +536,27 @@ impl Network {
     }
 
     /// The training objective of a batch's sums, summed over examples (see model/loss.rs).
+    /// A gaussian layer adds β · KL (per output unit where the loss is a mean, as the
+    /// reconstruction term is).
     pub fn objective(&self, sums: &LossSums) -> f64 {
+        let kl = self.gaussian_layer().map_or(0.0, |g| self.layers[g].beta as f64 * sums.kl);
         if self.checked.mean_loss {
             let per_unit = if self.checked.loss == Loss::Mse { sums.sse } else { loss::objective(self.checked.loss, sums) };
-            return per_unit / self.n_outputs() as f64;
+            return (per_unit + kl) / self.n_outputs() as f64;
         }
-        loss::objective(self.checked.loss, sums)
+        loss::objective(self.checked.loss, sums) + kl
+    }
+
+    /// The gaussian (variational) layer's index, if the network has one.
+    pub fn gaussian_layer(&self) -> Option<usize> {
+        self.layers.iter().position(|l| l.kind() == Kind::Gaussian)
+    }
+
+    /// Set the gaussian layer's weight on its KL term (β ≥ 0); other networks ignore it.
+    pub fn set_beta(&mut self, beta: f32) {
+        if let Some(g) = self.gaussian_layer() {
+            self.layers[g].beta = beta;
+        }
     }
 
     /// The loss sums of the last training forward pass against `targets` (batch, n_outputs).
@@ -510,7 +570,11 @@ impl Network {
             return loss::softmax_sums(work.output(), &work.logits, targets, self.n_outputs());
         }
         let logits = self.output_is_sigmoid().then_some(&work.logits[..]);
-        loss::sums(work.output(), logits, targets)
+        let mut sums = loss::sums(work.output(), logits, targets);
+        if let Some(g) = self.gaussian_layer() {
+            sums.kl = gaussian_kl(&work.heads, self.layers[g].n_out());
+        }
+        sums
     }
 
     /// Which units top-k kept in the last training forward pass, (batch, n_out); None for
@@ -596,18 +660,39 @@ fn backward_pass(layers: &[Layer], params: &[Param], grads: &mut [Vec<f32>], che
     let through_activation = (checked.loss == Loss::Mse).then_some(last_activation);
     let logits = sigmoid_logits.then_some(&work.logits[..]);
     let fused = loss::sums_and_grad(&work.outputs[n_layers - 1], logits, targets, last_units, scale, through_activation, delta, partials);
-    let sums = if classifier { loss::with_softmax(fused, &work.outputs[n_layers - 1], &work.logits, targets, last_units) } else { fused };
+    let mut sums = if classifier { loss::with_softmax(fused, &work.outputs[n_layers - 1], &work.logits, targets, last_units) } else { fused };
     for layer_idx in (0..n_layers).rev() {
         let layer = &layers[layer_idx];
         let (n_in, n_out) = (layer.n_in(), layer.n_out());
         let input = if layer_idx == 0 { &work.input[..] } else { &work.outputs[layer_idx - 1][..] };
-        let dy = &delta[..batch * n_out];
+        // A gaussian layer passes dL/dz to its heads, adding the KL term's gradient (β, per
+        // output unit where the loss is a mean): with σ = e^(ln σ² / 2) and z = μ + σ ε,
+        //   dμ = dz + β μ,    d ln σ² = dz · ε σ / 2 + β (σ² − 1) / 2
+        // (KL = −½ Σ (1 + ln σ² − μ² − σ²); model/gradcheck.rs checks both against differences).
+        let gaussian = layer.kind() == Kind::Gaussian;
+        if gaussian {
+            let beta = layer.beta * scale;
+            sums.kl = gaussian_kl(&work.heads, n_out);
+            work.dheads.resize(batch * 2 * n_out, 0.0);
+            for (row, (dh, h)) in work.dheads.chunks_exact_mut(2 * n_out).zip(work.heads.chunks_exact(2 * n_out)).enumerate() {
+                let dz = &delta[row * n_out..(row + 1) * n_out];
+                let (mean, log_var) = h.split_at(n_out);
+                let (d_mean, d_log_var) = dh.split_at_mut(n_out);
+                for j in 0..n_out {
+                    let var = log_var[j].exp();
+                    let eps = work.noise.get(row * n_out + j).copied().unwrap_or(0.0);
+                    d_mean[j] = dz[j] + beta * mean[j];
+                    d_log_var[j] = if eps == 0.0 { 0.0 } else { dz[j] * eps * 0.5 * (0.5 * log_var[j]).exp() } + beta * 0.5 * (var - 1.0);
+                }
+            }
+        }
+        let (dy, n_dy) = if gaussian { (&work.dheads[..], 2 * n_out) } else { (&delta[..batch * n_out], n_out) };
         let positions = layer.out_shape().1 * layer.out_shape().2;
         // Bias gradients: each channel summed over the batch in row order, channels
         // spread over the threads (the same sums in the same order on any count).
         matmul::for_each_chunk(&mut grads[layer.bias], BIAS_CHANNELS, |chunk_idx, grads| {
             let first = chunk_idx * BIAS_CHANNELS * positions;
-            for row in dy.chunks_exact(n_out) {
+            for row in dy.chunks_exact(n_dy) {
                 for (g, channel) in grads.iter_mut().zip(row[first..].chunks_exact(positions)) {
                     *g += channel.iter().sum::<f32>();
                 }
@@ -650,6 +735,12 @@ fn backward_pass(layers: &[Layer], params: &[Param], grads: &mut [Vec<f32>], che
             }
             Kind::Conv(g) => conv::conv_backward(input, w, dy, dw, dx, &g, batch, &mut work.cols, to_pre_activation),
             Kind::Deconv { geometry: g, .. } => conv::deconv_backward(input, w, dy, dw, dx, &g, batch, &mut work.cols, to_pre_activation),
+            Kind::Gaussian => {
+                matmul::backward_weights(dy, input, dw, batch, n_in, 2 * n_out);
+                if let Some(dx) = dx {
+                    matmul::gemm_then(batch, 2 * n_out, n_in, dy, Op::N, w, Op::N, 0.0, dx, to_pre_activation);
+                }
+            }
         }
         if layer_idx == 0 {
             break;
@@ -659,11 +750,12 @@ fn backward_pass(layers: &[Layer], params: &[Param], grads: &mut [Vec<f32>], che
     sums
 }
 
-/// One forward pass of `layers` over x (batch, n_inputs) into `work`.
+/// One forward pass of `layers` over x (batch, n_inputs) into `work`. A gaussian layer samples
+/// its code with `noise` (ε, (batch, its units)), or gives its means without.
 /// `first` 0: x is the input (batch, n_inputs). `first` > 0: x is layer `first − 1`'s
 /// activations (batch, its n_out), and the pass starts from there (decoding a code).
 #[allow(clippy::too_many_arguments)]
-fn forward_pass(layers: &[Layer], params: &[Param], checked: &Checked, work: &mut Workspace, x: &[f32], batch: usize, mask: Option<&UnitMask>, first: usize) {
+fn forward_pass(layers: &[Layer], params: &[Param], checked: &Checked, work: &mut Workspace, x: &[f32], batch: usize, mask: Option<&UnitMask>, noise: Option<&[f32]>, first: usize) {
     let width = if first == 0 { checked.n_inputs } else { layers[first - 1].n_out() };
     assert_eq!(x.len(), batch * width, "forward: input is not (batch, {width})");
     if let Some(mask) = mask {
@@ -707,6 +799,33 @@ fn forward_pass(layers: &[Layer], params: &[Param], checked: &Checked, work: &mu
             }
             Kind::Conv(g) => conv::conv_forward(input, w, b, activation, out, &g, batch, &mut work.cols),
             Kind::Deconv { geometry: g, .. } => conv::deconv_forward(input, w, b, activation, out, &g, batch, &mut work.cols),
+            Kind::Gaussian => {
+                // heads = x · Wᵀ + b, (batch, 2 · units); then z = μ + e^(ln σ² / 2) · ε.
+                let heads = &mut work.heads;
+                heads.resize(batch * 2 * n_out, 0.0);
+                matmul::gemm_then(batch, n_in, 2 * n_out, input, Op::N, w, Op::T, 0.0, heads, |_, rows| {
+                    for row in rows.chunks_exact_mut(2 * n_out) {
+                        row.iter_mut().zip(b).for_each(|(v, bias)| *v += bias);
+                    }
+                });
+                work.noise.clear();
+                if let Some(eps) = noise {
+                    assert_eq!(eps.len(), batch * n_out, "forward: noise is not (batch, units)");
+                    work.noise.extend_from_slice(eps);
+                }
+                for (row, (z, h)) in out.chunks_exact_mut(n_out).zip(heads.chunks_exact(2 * n_out)).enumerate() {
+                    let (mean, log_var) = h.split_at(n_out);
+                    match noise {
+                        Some(eps) => {
+                            let eps = &eps[row * n_out..(row + 1) * n_out];
+                            for j in 0..n_out {
+                                z[j] = mean[j] + (0.5 * log_var[j]).exp() * eps[j];
+                            }
+                        }
+                        None => z.copy_from_slice(mean),
+                    }
+                }
+            }
         }
         if last_keeps_logits {
             work.logits.clear();
@@ -757,6 +876,39 @@ fn zero_masked(values: &mut [f32], keep: &[bool]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// β weighs the KL term and nothing else: at 0 the objective is the reconstruction term
+    /// exactly (the KL is still measured), at 1 their sum; reading the code gives its means.
+    #[test]
+    fn beta_weighs_the_kl_term_alone() {
+        let spec = NetSpec::from_json(
+            r#"{"layers":[{"type":"input","width":4,"height":4,"depth":1},
+                {"type":"fc","units":8,"activation":"relu"},{"type":"gaussian","name":"z","units":2},
+                {"type":"fc","units":16,"activation":"sigmoid"},{"type":"output","loss":"bce"}]}"#,
+        )
+        .unwrap();
+        let mut rng = Rng::from_seed(5);
+        let mut net = Network::new(&spec, &mut rng).unwrap();
+        let (batch, code) = (6, net.gaussian_layer().unwrap());
+        assert_eq!(code, 1);
+        let x: Vec<f32> = (0..batch * 16).map(|_| rng.uniform()).collect();
+        let eps: Vec<f32> = (0..batch * 2).map(|_| rng.normal()).collect();
+        net.forward_noisy(&x, batch, None, Some(&eps));
+        let sums = net.loss_sums(&x);
+        assert!(sums.kl > 0.0 && sums.bce > 0.0);
+        net.set_beta(0.0);
+        assert_eq!(net.objective(&sums), sums.bce);
+        net.set_beta(1.0);
+        assert_eq!(net.objective(&sums), sums.bce + sums.kl);
+        // The sampled code differs from the means; read without noise, it is the means.
+        let sampled = net.activations(code).to_vec();
+        let mut work = Workspace::default();
+        let read = net.infer(&mut work, &x, batch, None).activations(code).to_vec();
+        let means: Vec<f32> = work.gaussian_heads().chunks_exact(4).flat_map(|h| h[..2].to_vec()).collect();
+        assert_eq!(read, means);
+        assert_ne!(sampled, read);
+        assert_eq!(net.params()[2].rows, 4, "the gaussian layer's weights are (2 · units, n_in)");
+    }
 
     #[test]
     fn top_k_keeps_exactly_k_units_per_example() {
@@ -854,7 +1006,7 @@ mod tests {
             let whole = net.backward(&t);
             let want: Vec<Vec<f32>> = net.params().iter().map(|p| p.grad.clone()).collect();
             net.zero_grads();
-            net.forward_in_shards(&x, batch, 2);
+            net.forward_in_shards(&x, batch, 2, None);
             let sharded = net.backward_shards(&t);
             assert!((whole.sse - sharded.sse).abs() <= 1e-9 * whole.sse.max(1.0), "{} vs {}", whole.sse, sharded.sse);
             assert!((whole.bce - sharded.bce).abs() <= 1e-9 * whole.bce.abs().max(1.0));

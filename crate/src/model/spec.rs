@@ -72,6 +72,17 @@ pub enum LayerSpec {
         #[serde(default, skip_serializing_if = "is_false")]
         code: bool,
     },
+    /// A stochastic code (a variational autoencoder's, Kingma & Welling 2014): two linear
+    /// heads read the input, a mean μ and a log-variance ln σ² per unit, and the layer outputs
+    /// z = μ + σ · ε with ε ~ N(0, 1) from the run's generator while training (the mean when
+    /// reading the code). Training adds β · KL(N(μ, σ²) ‖ N(0, 1)) per example to the loss.
+    Gaussian {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        units: usize,
+        #[serde(default, skip_serializing_if = "is_false")]
+        code: bool,
+    },
     /// The loss the last layer's output is trained with; an autoencoder's target is its input.
     /// `mean: true` averages the loss over output units instead of summing it (`mse` then is
     /// exactly MSE/px per example, as Keras defines mean squared error).
@@ -103,6 +114,9 @@ pub enum Kind {
     Conv(Geometry),
     /// The transposed convolution; with `tied_to`, the named conv layer's filters.
     Deconv { geometry: Geometry, tied_to: Option<usize> },
+    /// A stochastic code (`LayerSpec::Gaussian`): weights (2 · n_out, n_in), the mean heads'
+    /// rows first, then the log-variance heads'; biases likewise (1, 2 · n_out).
+    Gaussian,
 }
 
 impl Kind {
@@ -112,6 +126,17 @@ impl Kind {
             Kind::Dense { .. } => "fc",
             Kind::Conv(_) => "conv",
             Kind::Deconv { .. } => "deconv",
+            Kind::Gaussian => "gaussian",
+        }
+    }
+
+    /// Rows of the layer's weights (fc, gaussian) per output unit: 2 for a gaussian layer's
+    /// two heads, else 1.
+    pub fn heads(&self) -> usize {
+        if matches!(self, Kind::Gaussian) {
+            2
+        } else {
+            1
         }
     }
 
@@ -119,10 +144,15 @@ impl Kind {
         matches!(self, Kind::Dense { .. })
     }
 
+    /// A convolution or transposed convolution (feature maps, not units).
+    pub fn is_conv(&self) -> bool {
+        self.geometry().is_some()
+    }
+
     /// The window of a conv or deconv layer.
     pub fn geometry(&self) -> Option<Geometry> {
         match *self {
-            Kind::Dense { .. } => None,
+            Kind::Dense { .. } | Kind::Gaussian => None,
             Kind::Conv(g) | Kind::Deconv { geometry: g, .. } => Some(g),
         }
     }
@@ -130,7 +160,7 @@ impl Kind {
     pub fn tied_to(&self) -> Option<usize> {
         match *self {
             Kind::Dense { tied_to, .. } | Kind::Deconv { tied_to, .. } => tied_to,
-            Kind::Conv(_) => None,
+            Kind::Conv(_) | Kind::Gaussian => None,
         }
     }
 
@@ -184,7 +214,7 @@ impl Checked {
         let mut flops = 0u64;
         for (layer_idx, layer) in self.layers.iter().enumerate() {
             let one_product = match layer.kind.geometry() {
-                None => product(&[2, layer.n_in, layer.n_out]),
+                None => product(&[2, layer.n_in, layer.kind.heads() * layer.n_out]),
                 Some(g) => product(&[2, g.small.0, g.patch_len(), g.small.1 * g.small.2]),
             };
             flops = flops.saturating_add(one_product.saturating_mul(if layer_idx == 0 { 2 } else { 3 }));
@@ -199,10 +229,10 @@ impl Checked {
             .map(|l| {
                 let weights = match (l.kind, l.kind.tied_to()) {
                     (_, Some(_)) => 0,
-                    (Kind::Dense { .. }, None) => product(&[l.n_in, l.n_out]),
+                    (Kind::Dense { .. } | Kind::Gaussian, None) => product(&[l.n_in, l.kind.heads() * l.n_out]),
                     (Kind::Conv(g), None) | (Kind::Deconv { geometry: g, .. }, None) => product(&[g.small.0, g.patch_len()]),
                 };
-                weights.saturating_add(l.out_shape.0 as u64)
+                weights.saturating_add((l.kind.heads() * l.out_shape.0) as u64)
             })
             .fold(0, u64::saturating_add)
     }
@@ -232,6 +262,7 @@ fn layer_prefix(layer: &LayerSpec) -> &'static str {
     match layer {
         LayerSpec::Conv { .. } => "conv",
         LayerSpec::Deconv { .. } => "deconv",
+        LayerSpec::Gaussian { .. } => "gaussian",
         _ => "fc",
     }
 }
@@ -320,8 +351,8 @@ impl NetSpec {
         for (idx, layer) in self.layers.iter().enumerate().take(n_layers - 1).skip(1) {
             let n_in = shape.0 * shape.1 * shape.2;
             let (name, code) = match layer {
-                LayerSpec::Fc { name, code, .. } | LayerSpec::Conv { name, code, .. } | LayerSpec::Deconv { name, code, .. } => (name, *code),
-                _ => return Err(format!("layer {idx}: only fc, conv and deconv layers may stand between input and output")),
+                LayerSpec::Fc { name, code, .. } | LayerSpec::Conv { name, code, .. } | LayerSpec::Deconv { name, code, .. } | LayerSpec::Gaussian { name, code, .. } => (name, *code),
+                _ => return Err(format!("layer {idx}: only fc, conv, deconv and gaussian layers may stand between input and output")),
             };
             let name = name.clone().unwrap_or_else(|| format!("{}{idx}", layer_prefix(layer)));
             let here = format!("layer {idx} ({name:?})");
@@ -418,9 +449,19 @@ impl NetSpec {
                     };
                     CheckedLayer { name, n_in, n_out, activation: *activation, kind: Kind::Deconv { geometry, tied_to }, out_shape: big }
                 }
+                LayerSpec::Gaussian { units, .. } => {
+                    if *units == 0 || *units > MAX_UNITS / 2 {
+                        return Err(format!("{here}: units must be between 1 and {}, got {units}", MAX_UNITS / 2));
+                    }
+                    if let Some(other) = dense.iter().find(|d| d.kind == Kind::Gaussian) {
+                        return Err(format!("{here}: a network has at most one gaussian layer ({:?} is one)", other.name));
+                    }
+                    n_params = n_params.saturating_add(product(&[2, *units, n_in]));
+                    CheckedLayer { name, n_in, n_out: *units, activation: Activation::Linear, kind: Kind::Gaussian, out_shape: (*units, 1, 1) }
+                }
                 _ => unreachable!("matched above"),
             };
-            n_params = n_params.saturating_add(spec.out_shape.0 as u64); // biases: one per unit (fc) or per channel (conv)
+            n_params = n_params.saturating_add((spec.kind.heads() * spec.out_shape.0) as u64); // biases: one per unit (fc; two for gaussian) or per channel (conv)
             if code {
                 if let Some(prev) = code_marked {
                     return Err(format!("{here}: code: only one layer may be the code layer (layer {:?} already is)", dense[prev].name));
@@ -455,6 +496,9 @@ impl NetSpec {
         }
         if last.kind.top_k().is_some() {
             return Err(format!("layer {} ({:?}): top_k is for hidden layers, not the output", out_idx - 1, last.name));
+        }
+        if last.kind == Kind::Gaussian {
+            return Err(format!("layer {} ({:?}): a gaussian layer is a code, not the output; a decoder follows it", out_idx - 1, last.name));
         }
         if loss == Loss::Bce && last.activation != Activation::Sigmoid {
             return Err(format!(
@@ -517,7 +561,7 @@ mod tests {
             (format!(r#"{{"layers":[{IN},{{"type":"fc","name":"a","units":3,"activation":"tanh"}},{{"type":"fc","units":3,"activation":"tanh","tied":"a"}},{{"type":"fc","units":4,"activation":"tanh"}},{{"type":"output","loss":"mse"}}]}}"#), Err("must map 3 inputs to 4 units")),
             (format!(r#"{{"layers":[{IN},{{"type":"fc","units":3,"activation":"tanh","code":true}},{{"type":"fc","units":4,"activation":"tanh","code":true}},{{"type":"output","loss":"mse"}}]}}"#), Err("only one layer may be the code layer")),
             (r#"{"layers":[{"type":"input","width":0,"height":2,"depth":1},{"type":"output","loss":"mse"}]}"#.into(), Err("width must be between")),
-            (format!(r#"{{"layers":[{IN},{{"type":"output","loss":"mse"}},{},{{"type":"output","loss":"mse"}}]}}"#, fc("")), Err("layer 1: only fc, conv and deconv layers")),
+            (format!(r#"{{"layers":[{IN},{{"type":"output","loss":"mse"}},{},{{"type":"output","loss":"mse"}}]}}"#, fc("")), Err("layer 1: only fc, conv, deconv and gaussian layers")),
             (format!(r#"{{"layers":[{IN},{},{{"type":"output","loss":"mse"}}]}}"#, fc(r#","top_k":5"#)), Err("top_k must be between 1 and the layer's 4 units")),
             // Seed 001: 36x36 -> conv 20x(17x17) -> conv 2x(11x11) -> tied deconvs back to 36x36.
             (SEED_001.into(), Ok(())),

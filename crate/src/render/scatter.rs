@@ -21,6 +21,13 @@ pub struct Scatter<'a> {
     pub background: Option<Rgba>,
     /// Points to mark with a ring (a drawn digit's code), in data coordinates.
     pub marks: &'a [(f32, f32)],
+    /// The axes cover at least [−at_least, at_least] (a variational code's prior, ±2.5 σ);
+    /// 0: the data's range alone.
+    pub at_least: f32,
+    /// Each point's standard deviation along x and y (a variational code's), then each mark's,
+    /// drawn as an ellipse around it in its class colour (a mark's in the accent colour);
+    /// empty: none drawn.
+    pub spreads: &'a [(f32, f32)],
 }
 
 const PAD: usize = 8;
@@ -76,6 +83,7 @@ impl Scatter<'_> {
     fn ranges(&self) -> ((f64, f64), (f64, f64)) {
         let range = |sel: fn(&(f32, f32)) -> f32| {
             let (lo, hi) = self.points.iter().chain(self.marks).map(sel).filter(|v| v.is_finite()).fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+            let (lo, hi) = if self.at_least > 0.0 { (lo.min(-self.at_least), hi.max(self.at_least)) } else { (lo, hi) };
             if !lo.is_finite() {
                 (-1.0, 1.0)
             } else if hi > lo {
@@ -175,6 +183,26 @@ impl Scatter<'_> {
             }
             scene.text(x0 as f32 - 6.0, y_axis.map(tick), format_tick(tick), TICK_SIZE, MUTED, Align::Right);
         }
+        // Ellipses under the digits: each point's one-σ outline, in its class colour, dimmed.
+        for (idx, (&(mx, my), &(sx, sy))) in self.points.iter().chain(self.marks).zip(self.spreads).enumerate() {
+            let mark = idx >= self.points.len();
+            let colour = if mark { ACCENT } else { self.labels.get(idx).map_or(ACCENT, |&l| CLASS_COLOURS[l as usize % 10]) };
+            let dim = if mark { colour } else { [colour[0] / 2 + 12, colour[1] / 2 + 12, colour[2] / 2 + 12, 255] };
+            let (cx, cy) = (x_axis.map(mx as f64), y_axis.map(my as f64));
+            let (rx, ry) = ((x_axis.map((mx + sx) as f64) - cx).abs(), (y_axis.map((my + sy) as f64) - cy).abs());
+            if !(cx.is_finite() && cy.is_finite() && rx.is_finite() && ry.is_finite()) {
+                continue;
+            }
+            // Enough steps for a pixel apart along the outline, at most 2,000.
+            let steps = ((2.0 * std::f32::consts::PI * rx.max(ry)).ceil() as usize).clamp(8, 2000);
+            for step in 0..steps {
+                let angle = step as f32 / steps as f32 * std::f32::consts::TAU;
+                let (px, py) = ((cx + rx * angle.cos()).round() as i64 - x0 as i64, (cy + ry * angle.sin()).round() as i64 - y0 as i64);
+                if px >= 0 && py >= 0 && px < w as i64 && py < h as i64 {
+                    plot.set(px as usize, py as usize, dim);
+                }
+            }
+        }
         let tile = self.thumb_w * self.thumb_h;
         let (dw, dh) = self.thumb_size();
         for (idx, (left, top)) in self.positions().into_iter().enumerate() {
@@ -249,7 +277,7 @@ mod tests {
         let points = [(-2.0, 0.0), (2.0, 1.0), (0.0, 0.5)];
         let labels = [3, 7, 1];
         let images = vec![0.5; 3 * 16];
-        let scatter = Scatter { width: 280, points: &points, labels: &labels, images: &images, thumb_w: 4, thumb_h: 4, title: "t".into(), background: None, marks: &[] };
+        let scatter = Scatter { width: 280, points: &points, labels: &labels, images: &images, thumb_w: 4, thumb_h: 4, title: "t".into(), background: None, marks: &[], at_least: 0.0, spreads: &[] };
         // At 280 px, half of 560: thumbnails at half size, a square plot under the title.
         assert_eq!(scatter.thumb_size(), (2, 2));
         let (x0, y0, w, h) = scatter.plot_area();
@@ -283,7 +311,7 @@ mod tests {
         assert_eq!(resample(&image, (4, 2), (2, 1)), vec![0.25, 1.0]);
         assert_eq!(resample(&image, (4, 2), (4, 2)), image.to_vec());
         // 28 px digits: full size from 560 px, 17 px at 340, never under 14.
-        let scatter = |width| Scatter { width, points: &[], labels: &[], images: &[], thumb_w: 28, thumb_h: 28, title: String::new(), background: None, marks: &[] };
+        let scatter = |width| Scatter { width, points: &[], labels: &[], images: &[], thumb_w: 28, thumb_h: 28, title: String::new(), background: None, marks: &[], at_least: 0.0, spreads: &[] };
         assert_eq!([1200, 560, 340, 280].map(|w| scatter(w).thumb_size().0), [28, 28, 17, 14]);
     }
 
@@ -295,7 +323,7 @@ mod tests {
         let labels = [0, 1, 2, 3, 4];
         let images = vec![1.0; 5 * 16];
         let marks = [(f32::NAN, 0.5), (f32::INFINITY, f32::NEG_INFINITY)];
-        let scatter = Scatter { width: 280, points: &points, labels: &labels, images: &images, thumb_w: 4, thumb_h: 4, title: "t".into(), background: None, marks: &marks };
+        let scatter = Scatter { width: 280, points: &points, labels: &labels, images: &images, thumb_w: 4, thumb_h: 4, title: "t".into(), background: None, marks: &marks, at_least: 0.0, spreads: &[] };
         let (x0, _, w, _) = scatter.plot_area();
         let pos = scatter.positions();
         assert_eq!((pos[2].0, pos[3].0 + 4), (x0 as i64, (x0 + w) as i64), "finite codes span the plot");

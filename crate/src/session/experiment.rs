@@ -116,9 +116,12 @@ impl Experiment {
             .collect()
     }
 
-    /// A network from the editor: the same data, settings and seed, a fresh start.
+    /// A network from the editor: the same data, settings and seed, a fresh start. β comes
+    /// with a variational (gaussian) layer, at 1 unless the settings had one, and goes with it.
     pub fn with_spec(&self, spec: NetSpec) -> Experiment {
-        Experiment { origin: Origin::Custom, spec, pretrain: None, ..self.clone() }
+        let variational = spec.layers.iter().any(|l| matches!(l, crate::model::spec::LayerSpec::Gaussian { .. }));
+        let beta = if variational { self.train.beta.or(Some(1.0)) } else { None };
+        Experiment { origin: Origin::Custom, spec, pretrain: None, train: TrainConfig { beta, ..self.train.clone() }, ..self.clone() }
     }
 
     pub fn with_seed(&self, seed: u64) -> Experiment {

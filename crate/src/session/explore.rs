@@ -51,6 +51,10 @@ pub const MANIFOLD_CELLS: usize = 15;
 pub const MAX_STEPS: usize = 32;
 
 /// Validation digits in the scatter.
+/// A variational code's scatter covers at least ±this on both axes: 2.5 standard deviations of
+/// its prior N(0, I), the range of Kingma and Welling's decoded map.
+pub const PRIOR_SPAN: f32 = 2.5;
+
 pub const SCATTER_DIGITS: usize = crate::budget::EVAL_ROWS;
 
 /// How long the scatter's codes may be reused by the pointer's questions (ms): half the
@@ -72,6 +76,18 @@ pub struct ScatterData {
     pub units: usize,
     pub basis: Option<Basis>,
     pub points: Vec<(f32, f32)>,
+    /// Where the scatter plots two units of a variational code: each digit's standard
+    /// deviation along them (drawn as ellipses when the view says so), and the axes cover
+    /// the prior's ±2.5 σ.
+    pub spreads: Vec<(f32, f32)>,
+    pub prior: bool,
+    pub show_spreads: bool,
+}
+
+/// Whether (and how) the view draws spreads: Some(on) where it plots two units of a
+/// variational code, else None.
+pub(super) fn spreads_shown(net: &crate::model::Network, view: View) -> Option<bool> {
+    (net.gaussian_layer() == Some(view.layer) && !view.components).then_some(view.ellipses.unwrap_or(true))
 }
 
 /// The scatter's two principal axes, and the share of the codes' variance they hold.
@@ -106,7 +122,24 @@ impl ScatterData {
             let share = if total > 0.0 { (pca.variances.iter().sum::<f64>() / total).min(1.0) } else { 0.0 };
             Basis { pca, share }
         });
-        let mut data = ScatterData { digits, codes: Vec::new(), units, basis, points: Vec::new() };
+        let prior = spreads_shown(net, view).is_some();
+        let mut spreads = Vec::new();
+        if prior {
+            // σ = e^(ln σ² / 2) of the two plotted units, from the heads of a forward pass: the
+            // plotted digits', then your marked digits' (their ellipses drawn with their rings).
+            let (x, y) = (view.x.min(units - 1), view.y.min(units - 1));
+            let sigmas = |heads: &[f32]| -> Vec<(f32, f32)> {
+                let sigma = |h: &[f32], unit: usize| (0.5 * h[units + unit]).exp();
+                heads.chunks_exact(2 * units).map(|h| (sigma(h, x), sigma(h, y))).collect()
+            };
+            spreads = sigmas(work.gaussian_heads());
+            if !session.marked.is_empty() {
+                net.infer(work, &session.marked.concat(), session.marked.len(), None);
+                spreads.extend(sigmas(work.gaussian_heads()));
+            }
+        }
+        let show_spreads = spreads_shown(net, view) == Some(true);
+        let mut data = ScatterData { digits, codes: Vec::new(), units, basis, points: Vec::new(), spreads, prior, show_spreads };
         data.points = data.place(&codes, view);
         data.codes = codes;
         data
@@ -154,7 +187,9 @@ impl ScatterData {
     /// The chart of these points drawn `width` pixels wide (its axes map data to canvas pixels
     /// and back; the pointer's pixels must be mapped at the width the scatter was drawn at).
     pub fn chart<'a>(&'a self, width: usize, labels: &'a [u8], title: String, background: Option<Rgba>, marks: &'a [(f32, f32)]) -> Scatter<'a> {
-        Scatter { width, points: &self.points, labels, images: &self.digits.pixels, thumb_w: self.digits.width, thumb_h: self.digits.height, title, background, marks }
+        let spreads: &[(f32, f32)] = if self.show_spreads { &self.spreads } else { &[] };
+        let at_least = if self.prior { PRIOR_SPAN } else { 0.0 };
+        Scatter { width, points: &self.points, labels, images: &self.digits.pixels, thumb_w: self.digits.width, thumb_h: self.digits.height, title, background, marks, at_least, spreads }
     }
 }
 
@@ -180,7 +215,7 @@ pub fn scatter_title(session: &Session, data: &ScatterData) -> String {
         view.layer + 1,
         layer.name(),
         layer.n_out(),
-        layer.activation().name(),
+        if layer.kind() == crate::model::spec::Kind::Gaussian { "gaussian" } else { layer.activation().name() },
         if view.layer == net.code_layer() { ", code" } else { "" },
         data.digits.n_images
     )
@@ -395,6 +430,8 @@ impl Session {
     /// The view with the given changes, if they name a layer and neurons that exist.
     /// A new layer starts at its own default (its principal components when wider than two
     /// units); naming a neuron plots neurons, unless the change also asks for components.
+    /// The view's ellipses switch: kept (on at first) where the scatter plots two units of a
+    /// variational code, else None.
     pub(super) fn checked_view(&self, layer: Option<usize>, x: Option<usize>, y: Option<usize>, log_y: Option<bool>, components: Option<bool>) -> Result<View, Error> {
         let layers = self.network().layers();
         let mut view = self.view;
@@ -420,6 +457,7 @@ impl Session {
         if let Some(components) = components {
             view.components = components;
         }
+        view.ellipses = spreads_shown(self.network(), view);
         Ok(view)
     }
 }

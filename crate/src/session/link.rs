@@ -367,7 +367,7 @@ mod tests {
             .map(|row| if row.key == "manifold" { Row { key: "decoded", label: "decoded map", ..row.clone() } } else { row.clone() })
             .collect();
         let mut original = session("convnetjs", 4);
-        apply(&mut original, Command::View { layer: None, x: Some(1), y: Some(0), manifold: Some(true), log_y: None, components: None });
+        apply(&mut original, Command::View { layer: None, x: Some(1), y: Some(0), manifold: Some(true), log_y: None, components: None, ellipses: None });
         let written = write_with(&table, &original);
         assert_eq!(query(&written), "preset=convnetjs&seed=4&x=1&y=0&decoded=true");
         let (copy, notes) = start_with(&table, &written, Some(some_digits()), still()).unwrap();
@@ -389,7 +389,7 @@ mod tests {
             edit(&mut config);
             Command::SetConfig { config }
         };
-        let view = |layer, x, y, manifold, log_y| Command::View { layer, x, y, manifold, log_y, components: None };
+        let view = |layer, x, y, manifold, log_y| Command::View { layer, x, y, manifold, log_y, components: None, ellipses: None };
         let k_sparse_30 = presets::find("k-sparse").unwrap().spec.to_json().replace("\"top_k\": 25", "\"top_k\": 30");
         assert!(k_sparse_30.contains("\"top_k\": 30"));
         let narrow_conv = presets::find("conv-1s-8s").unwrap().spec.to_json().replace("\"filters\": 20", "\"filters\": 6");

@@ -96,6 +96,8 @@ pub struct Session {
     speed: Option<f64>,
     /// Training pauses by itself at this many examples.
     stop: Option<u64>,
+    /// Which draw of prior samples the panels decode (`Command::Resample` moves to the next).
+    pub(crate) prior_draw: u64,
     next_step_at: f64,
     /// The scatter's codes as last computed, when (session clock, ms), and for which view: the
     /// pointer's questions between two scatter paints reuse them (`ScatterData::recent`).
@@ -164,6 +166,7 @@ impl Session {
             next_health: 0.0,
             speed: None,
             stop: None,
+            prior_draw: 0,
             next_step_at: 0.0,
             scatter_seen: Default::default(),
         })
@@ -241,8 +244,15 @@ impl Session {
                 Payload::Loaded(loaded)
             }
             Command::ExportConvnetjs => Payload::Convnetjs(convnetjs::export(self.network())?),
-            Command::View { layer, x, y, manifold, log_y, components } => {
-                self.view = self.checked_view(layer, x, y, log_y, components)?;
+            Command::View { layer, x, y, manifold, log_y, components, ellipses } => {
+                let mut view = self.checked_view(layer, x, y, log_y, components)?;
+                if let Some(on) = ellipses {
+                    if view.ellipses.is_none() {
+                        return Err("the scatter does not plot two units of a variational (gaussian) code, so it has no spreads to draw".into());
+                    }
+                    view.ellipses = Some(on);
+                }
+                self.view = view;
                 if let Some(manifold) = manifold {
                     self.view.manifold = manifold;
                 }
@@ -304,6 +314,13 @@ impl Session {
             }
             Command::Compare { label, spec, config } => {
                 self.comparisons = self.companions(label, spec, config)?;
+                Payload::None
+            }
+            Command::Resample => {
+                if self.network().gaussian_layer().is_none() {
+                    return Err("only a variational autoencoder (a network with a gaussian code) has a prior to sample from".into());
+                }
+                self.prior_draw += 1;
                 Payload::None
             }
             Command::StopCompare => {
@@ -485,20 +502,6 @@ impl Session {
         Ok(())
     }
 
-    /// When the run has nothing left to train (layer-wise pretraining ends after its last
-    /// fine-tuning epoch), what it reached and what to do next, in a sentence.
-    fn finished(&self) -> Option<String> {
-        let p = self.run.pretrainer().filter(|p| p.phase == crate::pretrain::Phase::Done)?;
-        let score = |curve: &[(f64, f64)]| curve.last().map_or("—".to_string(), |c| format!("{:.1} %", 100.0 * c.1));
-        Some(format!(
-            "Pretraining is finished: after {} epochs on {} labels the pretrained classifier reads {} of the validation digits and the one from random weights {}. There is nothing left to train; reset runs it again from the seed.",
-            p.plan.finetune_epochs,
-            crate::decimal::group_thousands(p.plan.n_labels as u64),
-            score(&p.pretrained_curve),
-            score(&p.baseline_curve)
-        ))
-    }
-
     /// Train one batch; false when training had to stop (the run is done, or diverged) or
     /// waits for digits still arriving.
     fn train_one(&mut self) -> bool {
@@ -549,6 +552,9 @@ impl Session {
         if now >= self.monitor.next_validation && (self.monitor.curves.valid_mse.is_none() || stale) {
             let eval = evaluate(self.network(), &self.valid);
             self.monitor.curves.push_valid(seen, eval.mse_per_pixel);
+            if let Some(elbo) = eval.elbo {
+                self.monitor.curves.push_elbo(seen, elbo);
+            }
             // Every validation digit, as the turn-off grid counts dead units; at most a tenth
             // of the time, like the other measures.
             if self.valid.n_images > 0 && now >= self.next_health {
@@ -568,7 +574,11 @@ impl Session {
             }
             // Scored whenever the main network is, on the same digits.
             if self.monitor.curves.validated_at(seen) && !companion.curves.validated_at(companion_seen) {
-                companion.curves.push_valid(companion_seen, evaluate(companion.trainer.net(), &self.valid).mse_per_pixel);
+                let eval = evaluate(companion.trainer.net(), &self.valid);
+                companion.curves.push_valid(companion_seen, eval.mse_per_pixel);
+                if let Some(elbo) = eval.elbo {
+                    companion.curves.push_elbo(companion_seen, elbo);
+                }
             }
             companion.curves.thin();
         }
@@ -591,5 +601,8 @@ fn default_view(checked: &Checked, log_y: bool) -> View {
     let layers = &checked.layers;
     let classifier = checked.loss == crate::model::Loss::Softmax;
     let layer = if classifier && layers.len() > 1 { layers.len() - 2 } else { checked.code_layer };
-    View { layer, x: 0, y: 1.min(layers[layer].n_out - 1), manifold: false, log_y, components: layers[layer].n_out > 2 }
+    let view = View { layer, x: 0, y: 1.min(layers[layer].n_out - 1), manifold: false, log_y, components: layers[layer].n_out > 2, ellipses: None };
+    // A variational code's spreads are drawn from the start.
+    let variational = layers[layer].kind == crate::model::spec::Kind::Gaussian && !view.components;
+    View { ellipses: variational.then_some(true), ..view }
 }

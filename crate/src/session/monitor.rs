@@ -25,6 +25,11 @@ pub struct Curves {
     pub smoothed_mse: Option<f64>,
     /// The latest validation MSE/px.
     pub valid_mse: Option<f64>,
+    /// A variational autoencoder's validation bound, in nats per image: the negative ELBO and
+    /// its two parts (`train::Elbo`).
+    pub elbo: Vec<(f64, f64)>,
+    pub reconstruction: Vec<(f64, f64)>,
+    pub kl: Vec<(f64, f64)>,
 }
 
 impl Curves {
@@ -42,6 +47,13 @@ impl Curves {
         push_new(&mut self.valid, seen, mse);
     }
 
+    /// A variational autoencoder's bound at `seen` examples.
+    pub fn push_elbo(&mut self, seen: f64, elbo: crate::train::Elbo) {
+        push_new(&mut self.elbo, seen, elbo.negative_elbo);
+        push_new(&mut self.reconstruction, seen, elbo.reconstruction);
+        push_new(&mut self.kl, seen, elbo.kl);
+    }
+
     /// Whether a validation point exists for `seen` examples.
     pub fn validated_at(&self, seen: f64) -> bool {
         self.valid.last().is_some_and(|p| p.0 >= seen)
@@ -49,7 +61,7 @@ impl Curves {
 
     /// Halve curves that grew past the limit.
     pub fn thin(&mut self) {
-        for curve in [&mut self.train, &mut self.valid] {
+        for curve in [&mut self.train, &mut self.valid, &mut self.elbo, &mut self.reconstruction, &mut self.kl] {
             if curve.len() > MAX_HISTORY {
                 *curve = curve.iter().step_by(2).copied().collect();
             }
@@ -57,8 +69,9 @@ impl Curves {
     }
 
     pub fn clear_graph(&mut self) {
-        self.train.clear();
-        self.valid.clear();
+        for curve in [&mut self.train, &mut self.valid, &mut self.elbo, &mut self.reconstruction, &mut self.kl] {
+            curve.clear();
+        }
     }
 }
 

@@ -59,6 +59,9 @@ pub enum Command {
         /// a neuron turns this off).
         #[serde(default)]
         components: Option<bool>,
+        /// Draw each digit's spread (one σ) around it: for the units of a variational code.
+        #[serde(default)]
+        ellipses: Option<bool>,
     },
     /// Your digits (drawn, or from pictures), as `Query::Digitize` and `Query::Picture` made
     /// them: each one's code is marked on the scatter. An empty list clears them.
@@ -81,6 +84,8 @@ pub enum Command {
     /// settings; with neither, the preset's own comparison.
     Compare { label: Option<String>, spec: Option<String>, config: Option<TrainConfig> },
     StopCompare,
+    /// New samples from a variational code's prior (`State::prior_draw`).
+    Resample,
     /// The defaults, limits and names the page builds its controls from.
     Describe,
 }
@@ -227,6 +232,9 @@ pub struct State {
     /// The comparisons the preset offers, and those training now ("k = 70 and k = 10").
     pub comparison: Option<String>,
     pub comparing: Option<String>,
+    /// Which draw of codes from the prior N(0, I) the reconstructions panel decodes, for a
+    /// network with a variational (gaussian) code; None without one.
+    pub prior_draw: Option<u64>,
     pub data: DataSpec,
     /// Each panel's title and note for this network.
     pub panels: Vec<PanelInfo>,
@@ -278,6 +286,11 @@ pub struct View {
     /// instead of neurons x and y; the default on layers wider than two units.
     #[serde(default)]
     pub components: bool,
+    /// Each digit's spread (one standard deviation) drawn as an ellipse around it: None where
+    /// the scatter does not plot two units of a variational (gaussian) code, whose codes have
+    /// none; on by default where it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ellipses: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -33,6 +33,7 @@ impl Session {
             view: self.view,
             comparison: self.experiment.preset_info().map(|p| and_list(p.comparisons.iter().map(|c| c.label.as_str()))).filter(|l| !l.is_empty()),
             comparing: Some(and_list(self.comparisons.iter().map(|c| c.label.as_str()))).filter(|l| !l.is_empty()),
+            prior_draw: self.network().gaussian_layer().map(|_| self.prior_draw),
             data: self.experiment.data.clone(),
             panels: panels::info(self),
             optimizer_choices: self.experiment.optimizer_choices(),

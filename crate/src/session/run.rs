@@ -182,6 +182,20 @@ impl Session {
             .collect()
     }
 
+    /// When the run has nothing left to train (layer-wise pretraining ends after its last
+    /// fine-tuning epoch), what it reached and what to do next, in a sentence.
+    pub(super) fn finished(&self) -> Option<String> {
+        let p = self.run.pretrainer().filter(|p| p.phase == crate::pretrain::Phase::Done)?;
+        let score = |curve: &[(f64, f64)]| curve.last().map_or("—".to_string(), |c| format!("{:.1} %", 100.0 * c.1));
+        Some(format!(
+            "Pretraining is finished: after {} epochs on {} labels the pretrained classifier reads {} of the validation digits and the one from random weights {}. There is nothing left to train; reset runs it again from the seed.",
+            p.plan.finetune_epochs,
+            crate::decimal::group_thousands(p.plan.n_labels as u64),
+            score(&p.pretrained_curve),
+            score(&p.baseline_curve)
+        ))
+    }
+
     /// Whether training waits for the rest of the digits: they are still arriving, and the
     /// run's next batch is not among those here (`Run::has_next_batch`).
     pub fn waiting_for_digits(&self) -> bool {

@@ -19,7 +19,7 @@ use crate::budget::MAX_COUNT;
 use crate::data::Noise;
 use crate::model::optim::{self, Bound};
 use crate::model::spec::MAX_UNITS;
-use crate::train::{TrainConfig, MAX_BATCH, MAX_DECAY};
+use crate::train::{TrainConfig, MAX_BATCH, MAX_BETA, MAX_DECAY};
 
 /// What a link and the controls change on top of an experiment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -220,6 +220,7 @@ impl Settings {
                     manifold: (a.manifold != b.manifold).then_some(b.manifold),
                     log_y: (a.log_y != b.log_y).then_some(b.log_y),
                     components: (a.components != b.components).then_some(b.components),
+                    ellipses: (a.ellipses != b.ellipses).then_some(b.ellipses).flatten(),
                 }
             }
         }
@@ -330,6 +331,17 @@ fn rows() -> Vec<Row> {
             )
         },
         Row {
+            absent: "the network has no variational (gaussian) code",
+            ..config(
+                "beta",
+                "β, the weight of the KL term",
+                "β (KL weight)",
+                "A variational autoencoder pays, beside its reconstruction error, β times how far each digit's code distribution strays from a standard normal (the KL divergence). β = 1 is the true variational bound; 0 drops that price, and the code space gets holes again; above 1 the codes crowd toward 0 and the digits blur.",
+                "/config/beta",
+                f32_number(Bound::AtMost(MAX_BETA as f64)),
+            )
+        },
+        Row {
             none: Some(("/config/k_schedule", "off", "{}")),
             ..config(
                 "k_start",
@@ -363,6 +375,18 @@ fn rows() -> Vec<Row> {
         row("x", "scatter's x neuron", "x", "The unit plotted across.", Door::View, &["/view/x"], Kind::Whole { bound: Bound::Whole(0, MAX_UNITS as u64) }),
         row("y", "scatter's y neuron", "y", "The unit plotted up.", Door::View, &["/view/y"], Kind::Whole { bound: Bound::Whole(0, MAX_UNITS as u64) }),
         row("pc", "principal-components switch", "principal components", "Plot the code's two principal components (the two directions along which the plotted codes vary most, found by PCA) instead of two of its units.", Door::View, &["/view/components"], Kind::Switch),
+        Row {
+            absent: "the scatter does not plot two units of a variational (gaussian) code",
+            ..row(
+                "ellipses",
+                "spread ellipses switch",
+                "spreads (σ)",
+                "A variational code gives each digit a spread, not a point: draw around each digit the ellipse one standard deviation wide, where the encoder says its code may lie (training draws the code from it).",
+                Door::View,
+                &["/view/ellipses"],
+                Kind::Switch,
+            )
+        },
         row("manifold", "manifold switch", "decoded map", "Fill the scatter's background with what the decoder draws at each point.", Door::View, &["/view/manifold"], Kind::Switch),
         row("log", "log-scale switch", "log scale", "Draw the loss graph on a logarithmic scale, where halving the loss is always the same step.", Door::View, &["/view/log_y"], Kind::Switch),
     ]);
@@ -416,7 +440,7 @@ mod tests {
     fn every_row_reads_and_writes_its_own_value_in_every_preset() {
         for preset in presets::all() {
             let experiment = Experiment::preset(&preset.name, 1).unwrap();
-            let settings = Settings { config: experiment.train.clone(), view: View { layer: 1, x: 0, y: 1, manifold: false, log_y: true, components: false }, speed: Some(2.5), stop: None };
+            let settings = Settings { config: experiment.train.clone(), view: View { layer: 1, x: 0, y: 1, manifold: false, log_y: true, components: false, ellipses: None }, speed: Some(2.5), stop: None };
             let json = settings.to_json();
             for row in table() {
                 let Some(text) = row.text(&json) else {
@@ -453,7 +477,7 @@ mod tests {
     #[test]
     fn the_top_k_schedule_turns_off_and_on() {
         let experiment = Experiment::preset("k-sparse", 1).unwrap();
-        let settings = Settings { config: experiment.train.clone(), view: View { layer: 0, x: 0, y: 1, manifold: false, log_y: false, components: false }, speed: None, stop: None };
+        let settings = Settings { config: experiment.train.clone(), view: View { layer: 0, x: 0, y: 1, manifold: false, log_y: false, components: false, ellipses: None }, speed: None, stop: None };
         let row = find("k_start").unwrap();
         let off = row.set(&settings.to_json(), row.parse("off", &experiment).unwrap(), &experiment).unwrap();
         assert_eq!(Settings::from_json(off.clone()).unwrap().config.k_schedule, None);

@@ -267,7 +267,7 @@ fn session_load_spec_builds_a_network_of_ones_own_with_the_same_settings() {
 /// same network, optimiser state, data order and generator to the bit.
 #[test]
 fn session_save_load_continue_is_bit_for_bit() {
-    for preset in ["convnetjs", "denoising", "k-sparse"] {
+    for preset in ["convnetjs", "denoising", "k-sparse", "vae"] {
         let (n, m) = (4, 5);
         let mut straight = start(preset, 7);
         steps(&mut straight, n + m);
@@ -282,6 +282,51 @@ fn session_save_load_continue_is_bit_for_bit() {
         steps(&mut second, m);
         assert_eq!(snapshot(&mut second), snapshot(&mut straight), "{preset}: the resumed run differs");
     }
+}
+
+/// The variational autoencoder: validation reports the negative ELBO and its two parts, its
+/// β-0 twin trains beside it with the KL term measured but free, β is a setting that comes and
+/// goes with the gaussian layer, and ConvNetJS export refuses it naming the layer.
+#[test]
+fn the_variational_autoencoder_reports_its_bound_and_trains_its_beta_0_twin() {
+    let mut session = start("vae", 2);
+    steps(&mut session, 3);
+    let elbo = session.evaluate(None).unwrap().elbo.expect("a VAE reports its bound");
+    assert!(elbo.kl > 0.0 && elbo.reconstruction > 0.0, "{elbo:?}");
+    assert!((elbo.negative_elbo - elbo.reconstruction - elbo.kl).abs() < 1e-9);
+    assert_eq!(session.evaluate(None).unwrap().elbo, Some(elbo), "measuring draws from its own generator: the same twice");
+    assert!(start("convnetjs", 2).evaluate(None).unwrap().elbo.is_none());
+    check_refused(&mut session, Command::ExportConvnetjs, "variational (gaussian) code");
+    // β is a setting of this network, and only of networks with a gaussian layer.
+    assert_eq!(session.state().config.beta, Some(1.0));
+    let mut config = session.state().config;
+    config.beta = Some(0.25);
+    session.apply(Command::SetConfig { config }).unwrap();
+    assert_eq!(session.trainer().config().beta, Some(0.25));
+    let plain = NetSpec::from_json(&crate::presets::find("convnetjs").unwrap().spec.to_json()).unwrap();
+    session.apply(Command::LoadSpec { spec: plain.to_json() }).unwrap();
+    assert_eq!(session.state().config.beta, None, "no gaussian layer, no beta");
+    let mut vae = start("vae", 2);
+    vae.apply(Command::Compare { label: None, spec: None, config: None }).unwrap();
+    steps(&mut vae, 2);
+    let stats = vae.stats();
+    assert_eq!(stats.comparisons.len(), 1);
+    assert!(stats.comparisons[0].label.contains("beta 0"));
+    // The prior's samples: another draw on request; nothing to sample without a gaussian code.
+    assert_eq!(vae.state().prior_draw, Some(0));
+    vae.apply(Command::Resample).unwrap();
+    assert_eq!(vae.state().prior_draw, Some(1));
+    assert_eq!(start("convnetjs", 1).state().prior_draw, None);
+    check_refused(&mut start("convnetjs", 1), Command::Resample, "only a variational autoencoder");
+    // The scatter's spreads: on from the start on the code's two units, off on request, and
+    // refused where the scatter plots another layer.
+    let view = |layer, ellipses| Command::View { layer, x: None, y: None, manifold: None, log_y: None, components: None, ellipses };
+    assert_eq!(vae.view().ellipses, Some(true));
+    vae.apply(view(None, Some(false))).unwrap();
+    assert_eq!(vae.view().ellipses, Some(false));
+    vae.apply(view(Some(0), None)).unwrap();
+    assert_eq!(vae.view().ellipses, None, "the encoder's 512 units have no spreads");
+    check_refused(&mut vae, view(None, Some(true)), "no spreads to draw");
 }
 
 #[test]
@@ -317,15 +362,15 @@ fn session_view_picks_layers_and_neurons_and_cycle_moves_on() {
     let mut session = start("convnetjs", 1);
     let view = session.state().view;
     assert_eq!((view.layer, view.x, view.y), (2, 0, 1), "the code layer's two units");
-    let reply = session.apply(Command::View { layer: Some(0), x: None, y: Some(7), manifold: None, log_y: Some(true), components: None }).unwrap();
-    assert_eq!(reply.state.view, View { layer: 0, x: 0, y: 7, manifold: false, log_y: true, components: false });
+    let reply = session.apply(Command::View { layer: Some(0), x: None, y: Some(7), manifold: None, log_y: Some(true), components: None, ellipses: None }).unwrap();
+    assert_eq!(reply.state.view, View { layer: 0, x: 0, y: 7, manifold: false, log_y: true, components: false, ellipses: None });
     let reply = session.apply(Command::Cycle).unwrap();
     assert_eq!((reply.state.view.x, reply.state.view.y), (1, 8));
-    check_refused(&mut session, Command::View { layer: Some(9), x: None, y: None, manifold: None, log_y: None, components: None }, "there is no layer 9");
-    check_refused(&mut session, Command::View { layer: Some(2), x: Some(5), y: None, manifold: None, log_y: None, components: None }, "no neuron 5");
-    check_refused(&mut session, Command::View { layer: None, x: Some(99), y: None, manifold: None, log_y: Some(false), components: None }, "no neuron 99");
+    check_refused(&mut session, Command::View { layer: Some(9), x: None, y: None, manifold: None, log_y: None, components: None, ellipses: None }, "there is no layer 9");
+    check_refused(&mut session, Command::View { layer: Some(2), x: Some(5), y: None, manifold: None, log_y: None, components: None, ellipses: None }, "no neuron 5");
+    check_refused(&mut session, Command::View { layer: None, x: Some(99), y: None, manifold: None, log_y: Some(false), components: None, ellipses: None }, "no neuron 99");
     // Cycling wraps around the layer's units.
-    session.apply(Command::View { layer: Some(2), x: None, y: None, manifold: None, log_y: None, components: None }).unwrap();
+    session.apply(Command::View { layer: Some(2), x: None, y: None, manifold: None, log_y: None, components: None, ellipses: None }).unwrap();
     let reply = session.apply(Command::Cycle).unwrap();
     assert_eq!((reply.state.view.x, reply.state.view.y), (1, 0));
 }
@@ -402,7 +447,7 @@ fn session_refused_commands_leave_it_exactly_as_it_was() {
         (Command::Load { bytes: saved.replacen("\"data\":\"", "\"data\":\"!", 1).into_bytes() }, "not valid base64"),
         (Command::Load { bytes: vec![0x1f, 0x8b, 0x08, 0x00, 0x01, 0x02] }, "not a valid gzip stream"),
         (Command::Load { bytes: saved.replacen("\"train\":{", "\"extra\":1,\"train\":{", 1).into_bytes() }, "unknown field `extra`"),
-        (Command::View { layer: None, x: None, y: Some(10), manifold: None, log_y: None, components: None }, "no neuron 10"),
+        (Command::View { layer: None, x: None, y: Some(10), manifold: None, log_y: None, components: None, ellipses: None }, "no neuron 10"),
         (Command::Compare { label: None, spec: Some("nope".into()), config: None }, "not valid JSON"),
     ];
     let mut config = session.state().config;
@@ -880,7 +925,7 @@ fn session_draws_digits_and_the_manifold() {
     let mut session = start("convnetjs", 1);
     steps(&mut session, 3);
     let flat = plot(&panels::scene(panels::Panel::Scatter, &session, &mut work, 560));
-    session.apply(Command::View { layer: None, x: None, y: None, manifold: Some(true), log_y: None, components: None }).unwrap();
+    session.apply(Command::View { layer: None, x: None, y: None, manifold: Some(true), log_y: None, components: None, ellipses: None }).unwrap();
     let filled = plot(&panels::scene(panels::Panel::Scatter, &session, &mut work, 560));
     let background = [24, 24, 27, 255];
     let count = |p: &[[u8; 4]]| p.iter().filter(|&&c| c == background).count();

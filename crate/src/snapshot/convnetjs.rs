@@ -283,6 +283,13 @@ pub fn export(net: &Network) -> Result<String, String> {
             ));
         }
         match layer.kind() {
+            Kind::Gaussian => {
+                return Err(format!(
+                    "layer {} ({}) is a variational (gaussian) code that draws each example's code at random around a mean; ConvNetJS has no such layer, so this network cannot be written in its format",
+                    layer_idx + 1,
+                    layer.name()
+                ))
+            }
             Kind::Deconv { .. } => {
                 return Err(format!(
                     "layer {} ({}) is a transposed convolution (deconv); ConvNetJS has no such layer, so this network cannot be written in its format",

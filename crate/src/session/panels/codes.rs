@@ -55,6 +55,19 @@ pub struct Reconstructions {
     pub outputs: Vec<f32>, // (n_digits, n_outputs)
     /// Each comparison's label and outputs (n_digits, n_outputs).
     pub beside: Vec<(String, Vec<f32>)>,
+    /// A variational autoencoder's samples: codes drawn from its prior N(0, I), decoded by it
+    /// (n_samples, n_outputs), and by each comparison of the same code size, labelled.
+    pub samples: Vec<(String, Vec<f32>)>,
+}
+
+/// Samples from a variational code's prior shown at a time.
+pub const PRIOR_SAMPLES: usize = 20;
+
+/// `PRIOR_SAMPLES` codes from N(0, I) of `units` numbers: draw `draw` of the run's seed, from a
+/// generator of their own (drawing never touches training's).
+pub fn prior_codes(seed: u64, draw: u64, units: usize) -> Vec<f32> {
+    let mut rng = Rng::from_seed(seed ^ 0x5a3b_1e00 ^ draw.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    (0..PRIOR_SAMPLES * units).map(|_| rng.normal()).collect()
 }
 
 impl Reconstructions {
@@ -74,7 +87,20 @@ impl Reconstructions {
             .filter(|c| c.trainer.net().n_outputs() == n_out)
             .map(|c| (c.label.clone(), c.trainer.net().infer(work, &seen, digits.n_images, None).output().to_vec()))
             .collect();
-        Reconstructions { digits, noise, seen, outputs, beside }
+        let mut samples = Vec::new();
+        let net = session.network();
+        if let Some(g) = net.gaussian_layer() {
+            let units = net.layers()[g].n_out();
+            let codes = prior_codes(session.trainer().seed(), session.prior_draw, units);
+            samples.push(("samples: codes drawn from N(0, I), decoded".to_string(), net.decode(work, g, &codes, PRIOR_SAMPLES).output().to_vec()));
+            for c in session.comparisons() {
+                let other = c.trainer.net();
+                if other.code_layer() == g && other.layers()[g].n_out() == units && other.n_outputs() == n_out {
+                    samples.push((format!("the same codes decoded by {}", c.label), other.decode(work, g, &codes, PRIOR_SAMPLES).output().to_vec()));
+                }
+            }
+        }
+        Reconstructions { digits, noise, seen, outputs, beside, samples }
     }
 
     /// Each digit's squared error per pixel against the clean x, for (outputs, then beside).
@@ -113,7 +139,8 @@ pub fn reconstructions(session: &Session, work: &mut Workspace, width: usize) ->
     };
     let mut scene = Scene::new(width, 0);
     let room = width as f32 - 2.0 * PAD;
-    let mut y = scene.paragraph(PAD, 4.0, &caption, CAPTION, INK, room) + 4.0;
+    // A variational autoencoder's samples come first, the caption of the reconstructions after.
+    let mut y = if recon.samples.is_empty() { scene.paragraph(PAD, 4.0, &caption, CAPTION, INK, room) + 4.0 } else { 4.0 };
     let n_px = digits.n_pixels();
     if digits.height <= 1 {
         // Vectors: one heat strip each, a block per vector.
@@ -130,6 +157,23 @@ pub fn reconstructions(session: &Session, work: &mut Workspace, width: usize) ->
         return scene;
     }
     let (cols, shown) = tile_columns(digits.width, room, &[20, 10, 5]);
+    if !recon.samples.is_empty() {
+        // The prior's samples first (the point of a variational code), in blocks as wide as
+        // the digits below.
+        y = scene.paragraph(PAD, y, "Sampling: the decoder draws a digit for any code; here for codes drawn at random from the standard normal the variational code is trained toward", CAPTION, INK, room) + 4.0;
+        for block in 0..PRIOR_SAMPLES.div_ceil(cols) {
+            let range = block * cols * n_px..((block + 1) * cols).min(PRIOR_SAMPLES) * n_px;
+            for (label, values) in &recon.samples {
+                y = scene.paragraph(PAD, y, label, LABEL, MUTED, room);
+                let image = TileGrid { tile_w: digits.width, tile_h: digits.height, cols, scale: 1, gap: 2 }.render(&values[range.clone()], Some((0.0, 1.0)));
+                y += show_fitted(&mut scene, PAD, y, image, room, shown / digits.width as f32).1 + 2.0;
+            }
+            y += 8.0;
+        }
+    }
+    if !recon.samples.is_empty() {
+        y = scene.paragraph(PAD, y, &format!("{caption}, each decoded from its mean code"), CAPTION, INK, room) + 4.0;
+    }
     for block in 0..digits.n_images.div_ceil(cols) {
         let range = block * cols * n_px..((block + 1) * cols).min(digits.n_images) * n_px;
         for (label, values) in &kinds {
@@ -192,7 +236,7 @@ pub fn turnoff_applies(session: &Session) -> bool {
     let net = session.network();
     let code = &net.layers()[net.code_layer()];
     let (_, h, _) = net.input_shape();
-    !net.is_classifier() && h > 1 && net.n_outputs() == net.n_inputs() && code.is_dense() && (2..=TURNOFF_MAX_UNITS).contains(&code.n_out())
+    !net.is_classifier() && h > 1 && net.n_outputs() == net.n_inputs() && !code.is_conv() && (2..=TURNOFF_MAX_UNITS).contains(&code.n_out())
 }
 
 /// Seed 000's experiment: the decoder's output when every code unit but one is set to 0, a
@@ -200,7 +244,7 @@ pub fn turnoff_applies(session: &Session) -> bool {
 /// digits filling the rest of the width.
 pub fn turnoff(session: &Session, work: &mut Workspace, width: usize) -> Scene {
     let net = session.network();
-    if net.layers().iter().any(|l| !l.is_dense()) {
+    if net.layers().iter().any(|l| l.is_conv()) {
         return layers::sample_activations(session, work, width);
     }
     let code = net.code_layer();

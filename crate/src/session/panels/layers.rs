@@ -57,7 +57,7 @@ pub fn network(session: &Session, work: &mut Workspace, width: usize) -> Scene {
                 title: layer_title(net, idx),
                 activations: acts.activations(idx),
                 image_shape: (idx == n_layers - 1 && depth == 1 && layer.n_out() == w * h).then_some((w, h)),
-                maps: (!layer.is_dense()).then_some(layer.out_shape()),
+                maps: layer.is_conv().then_some(layer.out_shape()),
             }
         })
         .collect();
@@ -70,7 +70,7 @@ pub fn layer_title(net: &crate::model::Network, idx: usize) -> String {
     let tied = if l.tied() { " (tied)" } else { "" };
     let code = if idx == net.code_layer() { " · code" } else { "" };
     let (c, h, w) = l.out_shape();
-    let shape = if l.is_dense() { format!("{}→{}", l.n_in(), l.n_out()) } else { format!("{c}×{h}×{w}") };
+    let shape = if !l.is_conv() { format!("{}→{}", l.n_in(), l.n_out()) } else { format!("{c}×{h}×{w}") };
     format!("layer {} · {} {} · {shape} {}{tied}{code}", idx + 1, l.kind().name(), l.name(), l.activation().name())
 }
 
@@ -122,7 +122,7 @@ struct Block {
 /// the random-init twin's. (The network view shows activations only: the weights are here.)
 pub fn filters(session: &Session, width: usize) -> Scene {
     let net = session.network();
-    if net.layers().iter().any(|l| !l.is_dense()) {
+    if net.layers().iter().any(|l| l.is_conv()) {
         return conv_filters(session, width);
     }
     let (w, h, depth) = net.input_shape();

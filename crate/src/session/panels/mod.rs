@@ -93,7 +93,7 @@ fn always(_: &Session) -> bool {
 }
 
 fn is_conv(session: &Session) -> bool {
-    session.network().layers().iter().any(|l| !l.is_dense())
+    session.network().layers().iter().any(|l| l.is_conv())
 }
 
 pub const PANELS: [PanelRow; 8] = [
@@ -119,6 +119,10 @@ pub const PANELS: [PanelRow; 8] = [
         shown: always,
         titled: |s| match () {
             _ if s.network().is_classifier() => ("Answers", String::new()),
+            _ if s.network().gaussian_layer().is_some() => (
+                "Reconstructions and samples",
+                "Validation digits x and their reconstructions F(x), each decoded from its mean code; below, digits decoded from codes drawn at random from N(0, I), the prior: a variational code can be sampled, a plain one has holes where its decoder draws nothing like a digit. New samples draws other codes.".into(),
+            ),
             _ if !s.trainer().config().noise.is_none() => {
                 ("Reconstructions", "Each digit clean (x), corrupted as in training (H(x)), and the network's reconstruction of the corrupted digit (F(H(x))).".into())
             }
@@ -192,6 +196,10 @@ fn loss_title(session: &Session) -> (&'static str, String) {
             ("Loss and accuracy", "While pretraining: each layer's autoencoder loss, the phases marked; then both classifiers' validation accuracy, and the final accuracies once done.".into())
         }
         _ if classifier => ("Loss", String::new()),
+        _ if net.gaussian_layer().is_some() => (
+            "Loss",
+            format!("On the validation digits, in nats per digit: the negative ELBO, the price a variational autoencoder trains down, and its two parts: the reconstruction error and the KL divergence of each digit's code distribution from N(0, I).{knn_note}"),
+        ),
         _ if pca => ("Loss", format!("Dashed, once fitted: PCA with {units} component{} (the best linear code of that size).{knn_note}", if units == 1 { "" } else { "s" })),
         _ => ("Loss", knn_note.trim_start().to_string()),
     }

@@ -159,6 +159,14 @@ pub fn stats_rows(session: &Session) -> Vec<(String, String)> {
         rows.insert(7, row("train BCE/px (moving avg.)", loss_text(loss.train_bce)));
         rows.insert(9, row("validation BCE/px", loss_text(loss.valid_bce)));
     }
+    let curves = &session.monitor.curves;
+    if let (Some(elbo), Some(recon), Some(kl)) = (curves.elbo.last(), curves.reconstruction.last(), curves.kl.last()) {
+        rows.push(row("validation negative ELBO (nats per digit)", loss_text(Some(elbo.1))));
+        rows.push(row("its reconstruction · KL terms", format!("{} · {}", loss_text(Some(recon.1)), loss_text(Some(kl.1)))));
+        if let Some(beta) = session.trainer().config().beta {
+            rows.push(row("β (weight of the KL term in training)", crate::decimal::f32_text(beta)));
+        }
+    }
     if let Some((now, target)) = top_k(session.network()) {
         let value = if now == target { format!("{target}") } else { format!("{now}, annealing to {target}") };
         rows.push(row("k in force (top-k units kept)", value));
@@ -253,6 +261,27 @@ pub fn with_loss_graph<T>(session: &Session, width: usize, use_graph: impl FnOnc
     let curves = &session.monitor.curves;
     let main = main_label(session);
     let comparing = !session.comparisons().is_empty();
+    if session.network().gaussian_layer().is_some() {
+        // A variational autoencoder: its bound on the validation digits and the bound's two
+        // parts, in nats per image; a comparison's reconstruction term beside them.
+        let mut series = vec![
+            Series { label: "negative ELBO (reconstruction + KL)", colour: VALID, points: &curves.elbo },
+            Series { label: "reconstruction", colour: TRAIN, points: &curves.reconstruction },
+            Series { label: "KL to the prior", colour: REFERENCE, points: &curves.kl },
+        ];
+        let labels: Vec<(String, String)> = session.comparisons().iter().map(|c| (format!("reconstruction: {}", c.label), format!("KL: {}", c.label))).collect();
+        for ((companion, (recon_label, kl_label)), (recon_colour, kl_colour)) in session.comparisons().iter().zip(&labels).zip(COMPARE_COLOURS.iter().cycle()) {
+            series.push(Series { label: recon_label, colour: *recon_colour, points: &companion.curves.reconstruction });
+            series.push(Series { label: kl_label, colour: *kl_colour, points: &companion.curves.kl });
+        }
+        let knowledge = &session.monitor.knowledge;
+        let graph = LossGraph {
+            right: (!knowledge.is_empty()).then(|| (Series { label: "code's 5-NN accuracy (right axis)", colour: KNN_COLOUR, points: knowledge }, "5-NN accuracy")),
+            markers: changes_shown(session),
+            ..plain(series, "nats per validation digit")
+        };
+        return use_graph(&graph);
+    }
     let (train_label, valid_label) = if comparing { (format!("train: {main}"), format!("validation: {main}")) } else { ("train (smoothed)".to_string(), "validation".to_string()) };
     let mut series = vec![Series { label: &train_label, colour: TRAIN, points: &curves.train }, Series { label: &valid_label, colour: VALID, points: &curves.valid }];
     let labels: Vec<(String, String)> = session.comparisons().iter().map(|c| (format!("train: {}", c.label), format!("validation: {}", c.label))).collect();

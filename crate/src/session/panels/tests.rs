@@ -137,7 +137,7 @@ fn scatter_points_are_the_validation_codes() {
     let want: Vec<(f32, f32)> = codes.chunks_exact(2).map(|c| (c[0], c[1])).collect();
     assert_eq!(points, want);
     // Another neuron pair of another layer is what the view asks for.
-    session.apply(Command::View { layer: Some(1), x: Some(3), y: Some(7), manifold: None, log_y: None, components: None }).unwrap();
+    session.apply(Command::View { layer: Some(1), x: Some(3), y: Some(7), manifold: None, log_y: None, components: None, ellipses: None }).unwrap();
     let (points, _) = scatter_points(&session, &mut Workspace::default());
     let acts = session.network().infer(&mut work, &valid.pixels, valid.n_images, None).activations(1).to_vec();
     assert_eq!(points[4], (acts[4 * 50 + 3], acts[4 * 50 + 7]));
@@ -182,11 +182,11 @@ fn a_wide_code_is_plotted_on_its_principal_components() {
     let worst = decoded.iter().zip(&own).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
     assert!(worst < 1e-2, "decoded at its own point: off by {worst}");
     // One neuron named: the neuron pair again.
-    session.apply(Command::View { layer: None, x: Some(3), y: None, manifold: None, log_y: None, components: None }).unwrap();
+    session.apply(Command::View { layer: None, x: Some(3), y: None, manifold: None, log_y: None, components: None, ellipses: None }).unwrap();
     assert!(!session.view().components);
     let texts = owned(&draw(Panel::Scatter, &session)).join(" ");
     assert!(texts.contains("x: neuron 3 · y: neuron 1"), "{texts}");
-    session.apply(Command::View { layer: None, x: None, y: None, manifold: None, log_y: None, components: Some(true) }).unwrap();
+    session.apply(Command::View { layer: None, x: None, y: None, manifold: None, log_y: None, components: Some(true), ellipses: None }).unwrap();
     assert!(session.view().components);
 }
 

@@ -92,6 +92,22 @@ pub(super) fn loss(session: &Session) -> String {
         };
     }
     let curves = &session.monitor.curves;
+    if session.network().gaussian_layer().is_some() {
+        let last = |curve: &[(f64, f64)]| curve.last().copied();
+        let Some((seen, elbo)) = last(&curves.elbo) else { return "Loss graph: empty until the first validation.".into() };
+        let part = |curve: &[(f64, f64)]| loss_text(last(curve).map(|p| p.1));
+        let mut text = format!(
+            "Loss graph: after {} examples, the negative ELBO on the validation digits is {} nats per digit: reconstruction {} plus KL {}.",
+            group_thousands(seen as u64),
+            loss_text(Some(elbo)),
+            part(&curves.reconstruction),
+            part(&curves.kl)
+        );
+        for companion in session.comparisons() {
+            text.push_str(&format!(" {}: reconstruction {}, KL {}.", companion.label, part(&companion.curves.reconstruction), part(&companion.curves.kl)));
+        }
+        return text;
+    }
     let Some(&(seen, _)) = curves.train.last() else { return "Loss graph: empty until the first trained batch.".into() };
     let mut parts = vec![format!("Loss graph: after {} examples, training loss {} and validation loss {} MSE per pixel", group_thousands(seen as u64), loss_text(stats.loss.train_mse), loss_text(stats.loss.valid_mse))];
     if !session.comparisons().is_empty() {
@@ -162,6 +178,17 @@ pub(super) fn scatter(session: &Session, work: &mut Workspace) -> String {
     if !session.marked.is_empty() {
         text.push_str(&format!("; {} of your digits marked", session.marked.len()));
     }
+    if data.prior {
+        // A variational code: where its prior lies, and how wide its digits' spreads are.
+        let n = data.spreads.len().max(1) as f64;
+        let mean_sigma = data.spreads.iter().map(|&(sx, sy)| (sx + sy) as f64 / 2.0).sum::<f64>() / n;
+        text.push_str(&format!(
+            "; the axes cover at least the prior's ±{} (standard deviations of N(0, I)); each digit is placed at its mean code, its spread one σ of {:.2} on average{}",
+            super::super::explore::PRIOR_SPAN,
+            mean_sigma,
+            if data.show_spreads { ", drawn as an ellipse around it" } else { "" }
+        ));
+    }
     text.push('.');
     text
 }
@@ -204,6 +231,17 @@ pub(super) fn reconstructions(session: &Session, work: &mut Workspace) -> String
         }
     }
     text.push('.');
+    if let Some((_, samples)) = recon.samples.first() {
+        // How much ink the prior's samples hold: a decoder that draws digits everywhere inks
+        // about as much as real digits do; one with holes in its code space draws blurs or blanks.
+        let ink = |values: &[f32]| values.iter().map(|&v| v as f64).sum::<f64>() / values.len().max(1) as f64;
+        text.push_str(&format!(
+            " Above them, {} digits decoded from codes drawn at random from N(0, I) (their mean ink {:.3}, the validation digits' {:.3}).",
+            super::codes::PRIOR_SAMPLES,
+            ink(samples),
+            ink(&recon.digits.pixels)
+        ));
+    }
     text
 }
 
@@ -255,7 +293,7 @@ pub(super) fn filters(session: &Session) -> String {
     if !super::shown(Panel::Filters, session) {
         return "Filters: not drawn for this network.".into();
     }
-    if net.layers().iter().any(|l| !l.is_dense()) {
+    if net.layers().iter().any(|l| l.is_conv()) {
         let layers: Vec<String> = net
             .layers()
             .iter()
@@ -293,7 +331,7 @@ pub(super) fn filters(session: &Session) -> String {
 
 pub(super) fn turnoff(session: &Session, work: &mut Workspace) -> String {
     let net = session.network();
-    if net.layers().iter().any(|l| !l.is_dense()) {
+    if net.layers().iter().any(|l| l.is_conv()) {
         return format!("Sample activations: an example of each of the first two classes, its feature maps through {} layers and the output.", net.layers().len());
     }
     if !turnoff_applies(session) {
