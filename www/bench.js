@@ -158,7 +158,7 @@ async function ourBuild(level, threads) {
   return { call, info, close: () => worker.terminate() };
 }
 
-/** The conv preset's layers whose products `bench_conv` measures (batch 64). */
+/** The conv preset's layers whose products `bench`'s conv measurement takes (batch 64). */
 const CONV_LAYERS = [0, 1, 2, 3];
 /** Steps behind the determinism check (a parameter checksum after them). */
 const FINGERPRINT_STEPS = 100;
@@ -171,14 +171,14 @@ const FINGERPRINT_STEPS = 100;
  * bit for bit after a few steps. */
 async function measureBuild(level, bytes, withMatrixmultiply) {
   const one = await ourBuild(level, 1);
-  const build = { simd: one.info.simd, peak_gflops: await one.call('bench_peak', false, Math.min(SECONDS, 1)) };
-  if (level === 'relaxed-simd') build.fma_peak_gflops = await one.call('bench_peak', true, Math.min(SECONDS, 1));
+  const build = { simd: one.info.simd, peak_gflops: await one.call('bench', { peak: { fused: false, seconds: Math.min(SECONDS, 1) } }) };
+  if (level === 'relaxed-simd') build.fma_peak_gflops = await one.call('bench', { peak: { fused: true, seconds: Math.min(SECONDS, 1) } });
   build.gemm = [];
   for (const [batch, nIn, nOut] of GEMM_SHAPES) {
     for (const form of FORMS) {
       const row = { shape: [batch, nIn, nOut], form };
-      row.tile_gflops = await one.call('bench_gemm', batch, nIn, nOut, form, 'tiles', GEMM_SECONDS);
-      if (withMatrixmultiply) row.matrixmultiply_gflops = await one.call('bench_gemm', batch, nIn, nOut, form, 'matrixmultiply', GEMM_SECONDS);
+      row.tile_gflops = await one.call('bench', { gemm: { batch, n_in: nIn, n_out: nOut, form, backend: 'tiles', seconds: GEMM_SECONDS } });
+      if (withMatrixmultiply) row.matrixmultiply_gflops = await one.call('bench', { gemm: { batch, n_in: nIn, n_out: nOut, form, backend: 'matrixmultiply', seconds: GEMM_SECONDS } });
       build.gemm.push(row);
     }
   }
@@ -192,8 +192,8 @@ async function measureBuild(level, bytes, withMatrixmultiply) {
   for (const layer of CONV_LAYERS) {
     build.conv.push({
       layer,
-      gflops: await one.call('bench_conv', 'conv-1s-8s', layer, 64, GEMM_SECONDS, true),
-      im2col_gflops: await one.call('bench_conv', 'conv-1s-8s', layer, 64, GEMM_SECONDS, false),
+      gflops: await one.call('bench', { conv: { preset: 'conv-1s-8s', layer, batch: 64, seconds: GEMM_SECONDS, direct: true } }),
+      im2col_gflops: await one.call('bench', { conv: { preset: 'conv-1s-8s', layer, batch: 64, seconds: GEMM_SECONDS, direct: false } }),
     });
   }
   const fingerprints = {};
@@ -204,9 +204,9 @@ async function measureBuild(level, bytes, withMatrixmultiply) {
     build.threads = all.info.threads;
     for (const row of build.train) row.threads_examples_per_second = await all.call('bench_train', bytes, row.workload, SECONDS, 'auto');
     for (const row of build.conv) {
-      row.threads_gflops = await all.call('bench_conv', 'conv-1s-8s', row.layer, 64, GEMM_SECONDS, true);
+      row.threads_gflops = await all.call('bench', { conv: { preset: 'conv-1s-8s', layer: row.layer, batch: 64, seconds: GEMM_SECONDS, direct: true } });
       await all.call('single_threaded', true);
-      row.threaded_build_one_thread_gflops = await all.call('bench_conv', 'conv-1s-8s', row.layer, 64, GEMM_SECONDS, true);
+      row.threaded_build_one_thread_gflops = await all.call('bench', { conv: { preset: 'conv-1s-8s', layer: row.layer, batch: 64, seconds: GEMM_SECONDS, direct: true } });
       await all.call('single_threaded', false);
     }
     build.bit_identical_with_threads = {};
@@ -233,7 +233,7 @@ async function main() {
     const levels = relaxedSimdSupported() ? ['simd128', 'relaxed-simd'] : ['simd128'];
     for (const level of levels) builds.push(await measureBuild(level, bytes, level === 'simd128'));
     const probe = await ourBuild(levels[0], 1);
-    for (const w of Object.keys(WORKLOADS)) flops[w] = await probe.call('train_flops_per_example', w);
+    for (const w of Object.keys(WORKLOADS)) flops[w] = await probe.call('bench', { flops: { preset: w } });
     probe.close();
   }
   const peers = [];

@@ -352,11 +352,11 @@ async function start({ canvases: given, link, layout, simd, restore, run, open, 
   const mine = (await get(runKey(runId)).catch(() => undefined))?.summary ?? null;
   // A run to restore (or pretraining) waits for every digit; a fresh one starts on the first part.
   const restoring = (open && !mine) || (mine && !(restore === 'link' && mine.link !== linkText(link)));
-  const needed = restoring || wasm.link_needs_all_digits(link) ? Infinity : wasm.digits_needed(await digitsUpTo(20));
+  const needed = restoring ? Infinity : wasm.digits_needed(await digitsUpTo(20), link);
   handle = new wasm.Handle(await digitsUpTo(needed), link);
   if (!digits.done) {
     complete = digitsUpTo(Infinity).then((bytes) => {
-      rust('digits_arrived', bytes);
+      rust('apply', { 'digits-arrived': { bytes } });
       postText(true);
     });
     complete.catch((err) => {

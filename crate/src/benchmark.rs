@@ -3,13 +3,34 @@
 //! them to the bench page; the tables and the comparison with other libraries live in
 //! `www/bench.js` and `scripts/bench.mjs`.
 
-use crate::data::Dataset;
 use crate::model::matmul::{self, Backend};
 use crate::model::spec::Kind;
 use crate::model::{conv, Activation};
 use crate::presets;
 use crate::clock::Clock;
 use crate::train::Trainer;
+
+/// One of the bench page's measurements, as it asks for it (`web::bench`): the simd128 peak
+/// (`peak`), one dense-layer product (`gemm`), one conv layer (`conv`), a preset's flops per
+/// example (`flops`).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Measure {
+    Peak { fused: bool, seconds: f64 },
+    Gemm { batch: usize, n_in: usize, n_out: usize, form: String, backend: String, seconds: f64 },
+    Conv { preset: String, layer: usize, batch: usize, seconds: f64, direct: bool },
+    Flops { preset: String },
+}
+
+/// Carry out `measure` on `clock`.
+pub fn measure(clock: &dyn Clock, measure: &Measure) -> Result<f64, String> {
+    match measure {
+        Measure::Peak { fused, seconds } => peak(clock, *fused, *seconds),
+        Measure::Gemm { batch, n_in, n_out, form, backend, seconds } => gemm(clock, *batch, *n_in, *n_out, form, backend, *seconds),
+        Measure::Conv { preset, layer, batch, seconds, direct } => conv(clock, preset, *layer, *batch, *seconds, *direct),
+        Measure::Flops { preset } => flops_per_example(preset),
+    }
+}
 
 /// How long a measurement first runs unmeasured: V8 compiles wasm functions with its baseline
 /// compiler first and swaps in optimised code for later calls a few milliseconds on.
@@ -120,11 +141,12 @@ pub fn conv(clock: &dyn Clock, preset: &str, layer_idx: usize, batch: usize, sec
     Ok(rate? / 1e9)
 }
 
-/// A checksum of the parameters after `steps` training steps of the named preset from seed 1:
+/// A checksum of the parameters after `steps` training steps of the named preset from seed 1 on
+/// the digits asset's bytes:
 /// equal checksums on one thread and on many show that threads do not change the arithmetic.
-pub fn fingerprint(digits: &Dataset, preset: &str, steps: usize) -> Result<f64, String> {
+pub fn fingerprint(asset_bytes: &[u8], preset: &str, steps: usize) -> Result<f64, String> {
     let preset = presets::find(preset)?;
-    let (train, _) = preset.data.build(Some(digits), 1)?;
+    let (train, _) = preset.data.build(Some(&crate::data::asset::parse(asset_bytes)?), 1)?;
     let mut trainer = Trainer::new(&preset.spec, preset.train.clone(), 1)?;
     for _ in 0..steps {
         trainer.step(&train).map_err(|e| e.to_string())?;
@@ -147,12 +169,12 @@ pub fn flops_per_example(preset: &str) -> Result<f64, String> {
     Ok(Trainer::new(&preset.spec, preset.train.clone(), 1)?.net().matmul_flops_per_example())
 }
 
-/// Examples per second of training the named preset on `digits` for about `seconds` with the
+/// Examples per second of training the named preset on the digits asset's bytes for about `seconds` with the
 /// given matrix-product backend (the page's worker does the same work in slices).
-pub fn train(clock: &dyn Clock, digits: &Dataset, preset: &str, seconds: f64, backend: &str) -> Result<f64, String> {
+pub fn train(clock: &dyn Clock, asset_bytes: &[u8], preset: &str, seconds: f64, backend: &str) -> Result<f64, String> {
     let backend = parse_backend(backend)?;
     let preset = presets::find(preset)?;
-    let (train, _) = preset.data.build(Some(digits), 1)?;
+    let (train, _) = preset.data.build(Some(&crate::data::asset::parse(asset_bytes)?), 1)?;
     let mut trainer = Trainer::new(&preset.spec, preset.train.clone(), 1)?;
     matmul::set_backend(backend);
     let batch = trainer.config().batch_size as f64;

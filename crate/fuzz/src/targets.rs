@@ -297,7 +297,7 @@ pub fn asset(data: &[u8]) {
     assert_eq!(parsed.pixels.len(), parsed.n_images * parsed.n_pixels(), "pixels for {} images", parsed.n_images);
     assert!(parsed.labels.as_ref().is_some_and(|l| l.len() == parsed.n_images), "a label for each image");
     assert!(parsed.first_part <= parsed.n_images && parsed.first_part == asset::FIRST_PART.min(parsed.n_images));
-    let needed = asset::bytes_needed(data).unwrap_or_else(|e| panic!("bytes_needed refuses a header parse_arriving accepts: {e}"));
+    let needed = asset::bytes_needed(data, false).unwrap_or_else(|e| panic!("bytes_needed refuses a header parse_arriving accepts: {e}"));
     assert!(data.len() as u64 >= needed, "parsed {} bytes, fewer than the {needed} it needs", data.len());
     assert_eq!(asset::parse(data).is_ok(), !parsed.arriving, "parse accepts a file exactly when it is complete");
     let (train, valid) = parsed.split();

@@ -67,10 +67,11 @@ fn header(bytes: &[u8]) -> Result<(usize, usize, usize), String> {
 }
 
 /// How many of the file's bytes `parse_arriving` needs, from its header: the header, every
-/// label and the first part's images.
-pub fn bytes_needed(bytes: &[u8]) -> Result<u64, String> {
+/// label and the first part's images (`all`: every image, the whole file).
+pub fn bytes_needed(bytes: &[u8], all: bool) -> Result<u64, String> {
     let (n_images, rows, cols) = header(bytes)?;
-    Ok(HEADER as u64 + n_images as u64 + FIRST_PART.min(n_images) as u64 * (rows * cols) as u64)
+    let images = if all { n_images } else { FIRST_PART.min(n_images) };
+    Ok(HEADER as u64 + n_images as u64 + images as u64 * (rows * cols) as u64)
 }
 
 /// Parse the asset as far as it has arrived: the whole file, or (while the page is still
@@ -144,7 +145,8 @@ mod tests {
             assert_eq!(part.pixels[..], full.pixels[..n - missing]);
             assert!(parse(&whole[..whole.len() - missing]).unwrap_err().contains("truncated"));
         }
-        assert_eq!(bytes_needed(&whole[..HEADER]).unwrap(), (HEADER + n + FIRST_PART) as u64);
+        assert_eq!(bytes_needed(&whole[..HEADER], false).unwrap(), (HEADER + n + FIRST_PART) as u64);
+        assert_eq!(bytes_needed(&whole[..HEADER], true).unwrap(), whole.len() as u64);
         assert!(parse_arriving(&whole[..HEADER + n + FIRST_PART]).is_ok());
         let too_few = HEADER + n + FIRST_PART - 1;
         assert!(parse_arriving(&whole[..too_few]).unwrap_err().contains("999 whole images"));

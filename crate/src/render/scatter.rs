@@ -183,26 +183,6 @@ impl Scatter<'_> {
             }
             scene.text(x0 as f32 - 6.0, y_axis.map(tick), format_tick(tick), TICK_SIZE, MUTED, Align::Right);
         }
-        // Ellipses under the digits: each point's one-σ outline, in its class colour, dimmed.
-        for (idx, (&(mx, my), &(sx, sy))) in self.points.iter().chain(self.marks).zip(self.spreads).enumerate() {
-            let mark = idx >= self.points.len();
-            let colour = if mark { ACCENT } else { self.labels.get(idx).map_or(ACCENT, |&l| CLASS_COLOURS[l as usize % 10]) };
-            let dim = if mark { colour } else { [colour[0] / 2 + 12, colour[1] / 2 + 12, colour[2] / 2 + 12, 255] };
-            let (cx, cy) = (x_axis.map(mx as f64), y_axis.map(my as f64));
-            let (rx, ry) = ((x_axis.map((mx + sx) as f64) - cx).abs(), (y_axis.map((my + sy) as f64) - cy).abs());
-            if !(cx.is_finite() && cy.is_finite() && rx.is_finite() && ry.is_finite()) {
-                continue;
-            }
-            // Enough steps for a pixel apart along the outline, at most 2,000.
-            let steps = ((2.0 * std::f32::consts::PI * rx.max(ry)).ceil() as usize).clamp(8, 2000);
-            for step in 0..steps {
-                let angle = step as f32 / steps as f32 * std::f32::consts::TAU;
-                let (px, py) = ((cx + rx * angle.cos()).round() as i64 - x0 as i64, (cy + ry * angle.sin()).round() as i64 - y0 as i64);
-                if px >= 0 && py >= 0 && px < w as i64 && py < h as i64 {
-                    plot.set(px as usize, py as usize, dim);
-                }
-            }
-        }
         let tile = self.thumb_w * self.thumb_h;
         let (dw, dh) = self.thumb_size();
         for (idx, (left, top)) in self.positions().into_iter().enumerate() {
@@ -232,6 +212,26 @@ impl Scatter<'_> {
                         [v, v, v, 255]
                     };
                     plot.set(px as usize, py as usize, c);
+                }
+            }
+        }
+        // Ellipses over the digits (under them the thumbnails hide them): each point's one-σ
+        // outline, in its class colour.
+        for (idx, (&(mx, my), &(sx, sy))) in self.points.iter().chain(self.marks).zip(self.spreads).enumerate() {
+            let mark = idx >= self.points.len();
+            let colour = if mark { ACCENT } else { self.labels.get(idx).map_or(ACCENT, |&l| CLASS_COLOURS[l as usize % 10]) };
+            let (cx, cy) = (x_axis.map(mx as f64), y_axis.map(my as f64));
+            let (rx, ry) = ((x_axis.map((mx + sx) as f64) - cx).abs(), (y_axis.map((my + sy) as f64) - cy).abs());
+            if !(cx.is_finite() && cy.is_finite() && rx.is_finite() && ry.is_finite()) {
+                continue;
+            }
+            // Enough steps for a pixel apart along the outline, at most 2,000.
+            let steps = ((2.0 * std::f32::consts::PI * rx.max(ry)).ceil() as usize).clamp(8, 2000);
+            for step in 0..steps {
+                let angle = step as f32 / steps as f32 * std::f32::consts::TAU;
+                let (px, py) = ((cx + rx * angle.cos()).round() as i64 - x0 as i64, (cy + ry * angle.sin()).round() as i64 - y0 as i64);
+                if px >= 0 && py >= 0 && px < w as i64 && py < h as i64 {
+                    plot.set(px as usize, py as usize, colour);
                 }
             }
         }

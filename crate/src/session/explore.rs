@@ -7,7 +7,7 @@
 use std::rc::Rc;
 
 use super::protocol::{Answer, DigitInfo, DrawingInfo, Image, Path, PointInfo, Query, View};
-use super::{Error, Session};
+use super::{Error, Session, MAX_MARKED};
 use crate::data::{drawing, transform, Dataset};
 use crate::model::network::Workspace;
 use crate::model::pca::Pca;
@@ -82,6 +82,17 @@ pub struct ScatterData {
     pub spreads: Vec<(f32, f32)>,
     pub prior: bool,
     pub show_spreads: bool,
+}
+
+/// The fields a `Command::View` changes (None: as they are).
+pub(super) struct ViewChange {
+    pub layer: Option<usize>,
+    pub x: Option<usize>,
+    pub y: Option<usize>,
+    pub manifold: Option<bool>,
+    pub log_y: Option<bool>,
+    pub components: Option<bool>,
+    pub ellipses: Option<bool>,
 }
 
 /// Whether (and how) the view draws spreads: Some(on) where it plots two units of a
@@ -430,9 +441,11 @@ impl Session {
     /// The view with the given changes, if they name a layer and neurons that exist.
     /// A new layer starts at its own default (its principal components when wider than two
     /// units); naming a neuron plots neurons, unless the change also asks for components.
-    /// The view's ellipses switch: kept (on at first) where the scatter plots two units of a
-    /// variational code, else None.
-    pub(super) fn checked_view(&self, layer: Option<usize>, x: Option<usize>, y: Option<usize>, log_y: Option<bool>, components: Option<bool>) -> Result<View, Error> {
+    /// The view after a `Command::View`: a new layer picks its own neurons; the ellipses switch
+    /// is kept (on at first) where the scatter plots two units of a variational code, else None,
+    /// and turning it on elsewhere is refused.
+    pub(super) fn checked_view(&self, change: ViewChange) -> Result<View, Error> {
+        let ViewChange { layer, x, y, manifold, log_y, components, ellipses } = change;
         let layers = self.network().layers();
         let mut view = self.view;
         if let Some(layer) = layer {
@@ -457,7 +470,32 @@ impl Session {
         if let Some(components) = components {
             view.components = components;
         }
+        if let Some(manifold) = manifold {
+            view.manifold = manifold;
+        }
         view.ellipses = spreads_shown(self.network(), view);
+        if let Some(on) = ellipses {
+            if view.ellipses.is_none() {
+                return Err("the scatter does not plot two units of a variational (gaussian) code, so it has no spreads to draw".into());
+            }
+            view.ellipses = Some(on);
+        }
         Ok(view)
+    }
+
+    /// Your digits to mark on the scatter, checked: at most `MAX_MARKED`, each the network's
+    /// input size, pixels in [0, 1].
+    pub(super) fn checked_marks(&self, digits: Vec<Vec<f32>>) -> Result<Vec<Vec<f32>>, Error> {
+        let n = self.network().n_inputs();
+        if digits.len() > MAX_MARKED {
+            return Err(Error(format!("the scatter marks at most {MAX_MARKED} of your digits, not {}", digits.len())));
+        }
+        if let Some(bad) = digits.iter().find(|d| d.len() != n) {
+            return Err(Error(format!("a digit for this network is {n} numbers, not {}", bad.len())));
+        }
+        if digits.iter().flatten().any(|v| !(0.0..=1.0).contains(v)) {
+            return Err(Error("a digit's pixels are each between 0 and 1".into()));
+        }
+        Ok(digits)
     }
 }

@@ -94,13 +94,14 @@ pub fn start(pairs: &[(String, String)], digits: Option<Dataset>, clock: Box<dyn
     start_with(settings::table(), pairs, digits, clock)
 }
 
-/// Whether the experiment a link opens needs every digit before it starts (pretraining draws
-/// its labelled digits from all of them), rather than training on the first part while the
-/// rest arrive.
-pub fn needs_all_digits(pairs: &[(String, String)]) -> bool {
+/// How many bytes of the digits asset (`header`: its first 20) the experiment a link opens
+/// needs before it starts: the first part, or every digit where pretraining draws its
+/// labelled digits from all of them.
+pub fn digits_needed(pairs: &[(String, String)], header: &[u8]) -> Result<u64, String> {
     let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, text)| text.as_str());
     let seed = get("seed").and_then(|text| text.trim().parse::<u64>().ok()).unwrap_or(DEFAULT_SEED);
-    base_of(get("preset"), get("spec"), get("data"), seed, &mut Vec::new()).experiment.pretrain.is_some()
+    let all = base_of(get("preset"), get("spec"), get("data"), seed, &mut Vec::new()).experiment.pretrain.is_some();
+    crate::data::asset::bytes_needed(header, all)
 }
 
 /// `start`, with the rows of `table`.

@@ -37,6 +37,7 @@ use monitor::Monitor;
 use health::Undo;
 use reference::PcaReference;
 pub use report::describe;
+use explore::ViewChange;
 use run::{build_data, check_run, continue_from, Companion, Run};
 
 /// Your digits marked on the scatter, at most.
@@ -245,31 +246,11 @@ impl Session {
             }
             Command::ExportConvnetjs => Payload::Convnetjs(convnetjs::export(self.network())?),
             Command::View { layer, x, y, manifold, log_y, components, ellipses } => {
-                let mut view = self.checked_view(layer, x, y, log_y, components)?;
-                if let Some(on) = ellipses {
-                    if view.ellipses.is_none() {
-                        return Err("the scatter does not plot two units of a variational (gaussian) code, so it has no spreads to draw".into());
-                    }
-                    view.ellipses = Some(on);
-                }
-                self.view = view;
-                if let Some(manifold) = manifold {
-                    self.view.manifold = manifold;
-                }
+                self.view = self.checked_view(ViewChange { layer, x, y, manifold, log_y, components, ellipses })?;
                 Payload::None
             }
             Command::Mark { digits } => {
-                let n = self.network().n_inputs();
-                if digits.len() > MAX_MARKED {
-                    return Err(Error(format!("the scatter marks at most {MAX_MARKED} of your digits, not {}", digits.len())));
-                }
-                if let Some(bad) = digits.iter().find(|d| d.len() != n) {
-                    return Err(Error(format!("a digit for this network is {n} numbers, not {}", bad.len())));
-                }
-                if digits.iter().flatten().any(|v| !(0.0..=1.0).contains(v)) {
-                    return Err(Error("a digit's pixels are each between 0 and 1".into()));
-                }
-                self.marked = digits;
+                self.marked = self.checked_marks(digits)?;
                 Payload::None
             }
             Command::UseDigits { files } => {
@@ -314,6 +295,10 @@ impl Session {
             }
             Command::Compare { label, spec, config } => {
                 self.comparisons = self.companions(label, spec, config)?;
+                Payload::None
+            }
+            Command::DigitsArrived { bytes } => {
+                self.digits_arrived(crate::data::asset::parse(&bytes)?)?;
                 Payload::None
             }
             Command::Resample => {

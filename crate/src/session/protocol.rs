@@ -86,6 +86,12 @@ pub enum Command {
     StopCompare,
     /// New samples from a variational code's prior (`State::prior_draw`).
     Resample,
+    /// The whole built-in digits asset, once the page has it (the session started on its
+    /// first part: `Session::digits_arrived`).
+    DigitsArrived {
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
     /// The defaults, limits and names the page builds its controls from.
     Describe,
 }

@@ -113,9 +113,9 @@ impl Session {
     fn arriving_sentence(&self) -> String {
         let first = crate::decimal::group_thousands(self.train.first_part as u64);
         if self.waiting_for_digits() {
-            format!("One pass over the first {first} training digits is done; training goes on as soon as the rest of the digits have arrived (every run takes that first pass, so a seed gives the same network however fast they come).")
+            format!("One pass over the first {first} training digits is done; training goes on when the rest have downloaded.")
         } else {
-            format!("Training on the first {first} training digits while the rest arrive.")
+            format!("The digits are still downloading: training on the first {first} training digits meanwhile.")
         }
     }
 

@@ -74,14 +74,6 @@ impl Handle {
         Ok(Handle { session, notes, canvases: Vec::new(), display: Display::default() })
     }
 
-    /// The whole digits asset, once it has arrived: training goes on, on all of it.
-    pub fn digits_arrived(&mut self, asset_bytes: &[u8]) -> Result<(), JsError> {
-        let digits = asset::parse(asset_bytes).map_err(js_error)?;
-        self.session.digits_arrived(digits).map_err(js_error)?;
-        self.display.schedule.all_due();
-        Ok(())
-    }
-
     /// What the link asked for that could not be had, in sentences (shown once at the start).
     pub fn notes(&self) -> Result<JsValue, JsError> {
         to_js(&self.notes)
@@ -153,21 +145,14 @@ impl Handle {
     }
 }
 
+/// How many bytes of the digits asset (from its first 20) the link's experiment needs before
+/// it starts (`session::link::digits_needed`).
+#[wasm_bindgen]
+pub fn digits_needed(header: &[u8], link: JsValue) -> Result<f64, JsError> {
+    Ok(session::link::digits_needed(&from_js::<Vec<(String, String)>>(link, "link")?, header).map_err(js_error)? as f64)
+}
+
 /// Which matrix-product tile this build carries: "relaxed-simd" or "simd128".
-/// How many bytes of the digits asset training needs before it can start (its header, labels
-/// and first part, `asset::FIRST_PART`), from its first 20 bytes.
-#[wasm_bindgen]
-pub fn digits_needed(header: &[u8]) -> Result<f64, JsError> {
-    asset::bytes_needed(header).map(|n| n as f64).map_err(js_error)
-}
-
-/// Whether the experiment the link opens waits for every digit (`session::link::needs_all_digits`).
-#[wasm_bindgen]
-pub fn link_needs_all_digits(link: JsValue) -> Result<bool, JsError> {
-    let pairs: Vec<(String, String)> = from_js(link, "link")?;
-    Ok(session::link::needs_all_digits(&pairs))
-}
-
 #[wasm_bindgen]
 pub fn simd_level() -> String {
     crate::model::matmul::simd_level().to_string()
@@ -189,40 +174,20 @@ pub fn threads() -> usize {
     crate::model::matmul::threads()
 }
 
-/// Benchmark hook: the simd128 peak in GFLOP/s (`fused`: relaxed-simd's multiply-add).
+/// Benchmark hook: one of the bench page's measurements (`benchmark::Measure`).
 #[wasm_bindgen]
-pub fn bench_peak(fused: bool, seconds: f64) -> Result<f64, JsError> {
-    benchmark::peak(&PageClock, fused, seconds).map_err(js_error)
-}
-
-/// Benchmark hook: GFLOP/s of one dense-layer product (see `benchmark::gemm`).
-#[wasm_bindgen]
-pub fn bench_gemm(batch: usize, n_in: usize, n_out: usize, form: &str, backend: &str, seconds: f64) -> Result<f64, JsError> {
-    benchmark::gemm(&PageClock, batch, n_in, n_out, form, backend, seconds).map_err(js_error)
-}
-
-/// Matrix-product flops of one training example of the named preset.
-#[wasm_bindgen]
-pub fn train_flops_per_example(preset: &str) -> Result<f64, JsError> {
-    benchmark::flops_per_example(preset).map_err(js_error)
-}
-
-/// Benchmark hook: GFLOP/s of one conv or deconv layer's products, computed directly or by
-/// unfolding (see `benchmark::conv`).
-#[wasm_bindgen]
-pub fn bench_conv(preset: &str, layer: usize, batch: usize, seconds: f64, direct: bool) -> Result<f64, JsError> {
-    benchmark::conv(&PageClock, preset, layer, batch, seconds, direct).map_err(js_error)
+pub fn bench(measure: JsValue) -> Result<f64, JsError> {
+    benchmark::measure(&PageClock, &from_js(measure, "measurement")?).map_err(js_error)
 }
 
 /// Benchmark hook: a checksum of the parameters after `steps` steps (see `benchmark::fingerprint`).
 #[wasm_bindgen]
 pub fn bench_fingerprint(asset_bytes: &[u8], preset: &str, steps: usize) -> Result<f64, JsError> {
-    benchmark::fingerprint(&asset::parse(asset_bytes).map_err(js_error)?, preset, steps).map_err(js_error)
+    benchmark::fingerprint(asset_bytes, preset, steps).map_err(js_error)
 }
 
 /// Benchmark hook: examples/s training the named preset on the digits asset.
 #[wasm_bindgen]
 pub fn bench_train(asset_bytes: &[u8], preset: &str, seconds: f64, backend: &str) -> Result<f64, JsError> {
-    let digits = asset::parse(asset_bytes).map_err(js_error)?;
-    benchmark::train(&PageClock, &digits, preset, seconds, backend).map_err(js_error)
+    benchmark::train(&PageClock, asset_bytes, preset, seconds, backend).map_err(js_error)
 }
