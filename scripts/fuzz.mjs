@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureCargoFuzz, ensureNightly, log, root, run, NIGHTLY } from './toolchain.mjs';
 
-const TARGETS = ['snapshot', 'convnetjs', 'idx', 'spec', 'command', 'link', 'asset'];
+const TARGETS = ['snapshot', 'convnetjs', 'idx', 'spec', 'command', 'link', 'asset', 'tour'];
 /** The longest input each target gets (its seeds are below it), its dictionary, and how long one
  * input may run: a command or link input may train a step of the conv preset, 22–39 s under
  * AddressSanitizer on a busy 2-core machine. */
@@ -20,6 +20,7 @@ const LIMITS = {
   command: { maxLen: 65536, dict: 'json.dict', timeout: 90 },
   link: { maxLen: 8192, dict: 'link.dict', timeout: 90 },
   asset: { maxLen: 16384, dict: 'asset.dict' },
+  tour: { maxLen: 16384, dict: 'tour.dict', timeout: 90 },
 };
 const USAGE = `usage: npm run fuzz -- TARGET|all [--seconds N] [-libfuzzer_flag=value ...]
 targets: ${TARGETS.join(', ')}; --seconds per target (default 60)`;

@@ -23,10 +23,12 @@ const COMPRESS = new Set(['.html', '.js', '.mjs', '.css', '.json', '.wasm', '.bi
 // Only these top-level entries are public.
 const PUBLIC = ['index.html', 'www'];
 
-/** Nothing inline, nothing from elsewhere; wasm may compile; icons may be data: or blob: URLs. */
+/** Nothing inline, nothing from elsewhere; wasm may compile; icons may be data: or blob: URLs.
+ * The one fetch from elsewhere is a teacher's tour file (?tour-file=https://…), which Rust reads
+ * as data and the page shows as text: https only. */
 export const CSP =
   "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; style-src 'self'; " +
-  "img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+  "img-src 'self' data: blob:; connect-src 'self' https:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 /** The benchmark page (`npm run bench`) only, which loads TensorFlow.js as vendored scripts and
  * is cross-origin isolated like the page, so TF.js's wasm backend may run its threaded build:
  * that build starts its pthread workers from blob: URLs, and each worker imports the backend's

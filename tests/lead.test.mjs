@@ -27,6 +27,9 @@ for (const [label, viewport] of [['laptop', { width: 1366, height: 768 }], ['pho
       for (const { name, point } of presets) {
         await page.selectOption('#preset', name);
         await waitFor(page, (n) => window.bottleneck.state().preset === n, name, 20_000);
+        // The new network has trained a batch, so its panels are drawn (on a busy machine the
+        // last preset's pictures, of another size, can stand for a second or two).
+        await waitFor(page, () => window.bottleneck.stats().examples_seen > 0, undefined, 20_000);
         // The layout settles (canvases redrawn at their new widths) with the point kept in view.
         await page.waitForTimeout(1500);
         const rects = await pointRects(page, point.filter((p) => p !== 'scatter'));

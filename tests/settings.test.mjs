@@ -198,7 +198,7 @@ test('a change of the learning rate is marked on the loss graph; a rate that kil
     const at = (await page.evaluate(() => window.bottleneck.state())).changes.at(-1);
     assert.equal(at.label, 'learning rate 0.05');
     // The marker is in the loss graph's accessible description once the graph has drawn past it.
-    await waitFor(page, () => /marked on it, your changes: learning rate 0\.05 at [\d,]+ examples/.test(document.getElementById('canvas-loss').getAttribute('aria-label')), undefined, 15_000);
+    await waitFor(page, () => /marked on it: learning rate 0\.05 at [\d,]+ examples/.test(document.getElementById('canvas-loss').getAttribute('aria-label')), undefined, 15_000);
     // Within 10 s the page says what broke, by the rate box, and offers to undo.
     await waitFor(page, () => /is dead|stopped moving|saturated/.test(document.getElementById('health').textContent), undefined, 10_000);
     assert.match(await page.textContent('#health'), /learning rate 0\.05\) is the likely cause/);

@@ -9,6 +9,7 @@ import { showKnowledge, wireExplore } from './explore.js';
 import { download, panelText, shownPanels, showPanelInfo, showPoint, watchLayout } from './panels.js';
 import { freshId } from './ids.js';
 import { wireRuns } from './runs.js';
+import { wireTour } from './tour.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -30,7 +31,9 @@ let pictures = null; // the drawing pad's picture placer
 let runId = null; // this tab's run: its autosave is its own (see tabRun)
 let offered = null; // the run the "restore" button brings back
 let runs = null; // the list of runs (runs.js)
-const PAGE_KEYS = ['simd', 'run', 'snapshot'];
+const PAGE_KEYS = ['simd', 'run', 'snapshot', 'tour', 'tour-file', 'present'];
+let tour = null; // the guided tour (tour.js)
+let tourOpened = false; // a ?tour= link's stop is opened once, after the first start
 let hosted = new URLSearchParams(location.search).get('snapshot'); // opened once, after the first start
 const showText = panelText();
 
@@ -94,6 +97,8 @@ function onWorkerMessage({ data }) {
       showOpening(data.notes, data.autosaved);
       runs.refresh();
       if (hosted) openHosted(hosted);
+      else if (workersStarted === 1 && !tourOpened) tour.opened();
+      tourOpened = true;
       hosted = null;
       break;
     case 'saved':
@@ -245,6 +250,7 @@ function showStats(next) {
   // A network broken but finite (dead or saturated units, a stalled loss): said by the rate box.
   if ($('health').textContent !== (next.health ?? '')) $('health').textContent = next.health ?? '';
   $('health').hidden = !next.health;
+  tour?.showStats(next);
   const measuredAt = next.knowledge?.examples_seen ?? null;
   if (measuredAt !== lastKnowledgeAt) {
     lastKnowledgeAt = measuredAt;
@@ -321,8 +327,10 @@ function applyState(next, refillSpec) {
   if (next.preset !== presetBefore) showPoint(preset?.point ?? [], presetBefore !== undefined || pointOnOpen, preset?.look_for ?? '');
   if (next.link != null) {
     const query = new URLSearchParams(next.link).toString();
-    const simdParam = new URLSearchParams(location.search).get('simd');
-    const url = `${location.pathname}?${query}${simdParam ? `&simd=${encodeURIComponent(simdParam)}` : ''}`;
+    // The page's own keys (the build, a tour stop) stay beside the experiment's.
+    const now = new URLSearchParams(location.search);
+    const kept = ['simd', ...tour.keys].filter((key) => now.has(key)).map((key) => `&${key}=${encodeURIComponent(now.get(key))}`).join('');
+    const url = `${location.pathname}?${query}${kept}`;
     if (url !== location.pathname + location.search) history.replaceState(null, '', url);
   }
 }
@@ -468,11 +476,22 @@ function openFiles(files) {
 
 async function savePng(panels) {
   try {
-    const reply = await post({ type: 'png', panels });
+    const reply = await post({ type: 'png', panels, caption: caption() });
     download(reply.name, reply.blob);
   } catch (message) {
     setMessage('status', `The picture could not be made: ${message}`, true);
   }
+}
+
+/** The lines under an exported picture: what it shows, how to get it again, and the tour's words. */
+function caption() {
+  const preset = description.presets.find((p) => p.name === state.preset)?.title ?? 'your own network';
+  const differs = state.link.filter(([key]) => !['preset', 'seed'].includes(key)).map(([key, value]) => `${key} = ${value}`);
+  return [
+    `Bottleneck: ${preset}, seed ${state.seed}, ${Math.round(stats.examples_seen).toLocaleString('en')} examples seen${differs.length ? `; settings changed: ${differs.join(', ')}` : ''}.`,
+    ...tour.caption(),
+    location.href,
+  ];
 }
 
 const view = (change) => run({ view: { layer: null, x: null, y: null, log_y: null, manifold: null, components: null, ellipses: null, ...change } });
@@ -628,6 +647,7 @@ function wire() {
   // Leaving or hiding the page saves the run now, so a reload resumes where it was.
   addEventListener('pagehide', () => worker?.postMessage({ type: 'autosave' }));
   document.addEventListener('visibilitychange', () => document.hidden && worker?.postMessage({ type: 'autosave' }));
+  tour = wireTour({ open: (link) => post({ type: 'open', link }), read: (bytes) => post({ type: 'tour', bytes }), send, say: (text, isError) => setMessage('status', text, isError) });
   pictures = wireExplore({ query, command: send, onError: (m) => setMessage('digits-status', m, true) }, () => layout?.widths.scatter ?? $('canvas-scatter').clientWidth);
 }
 

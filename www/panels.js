@@ -123,7 +123,9 @@ export function showPoint(names, scroll, lookFor = '') {
   for (const old of document.querySelectorAll('.point-note')) old.remove();
   const told = point.find((s) => !s.hidden && s !== scatter) ?? first;
   if (told && lookFor) told.querySelector('.panel-head').after(Object.assign(document.createElement('p'), { className: 'point-note look-for', textContent: lookFor }));
-  if (scroll && first) keepInView(first);
+  // The rest of the point must be on screen too: where the first alone would leave a later one
+  // below the fold, the first goes to the top.
+  if (scroll && first) keepInView(first, point.filter((s) => s !== first && !s.hidden));
 }
 
 /** How long a panel brought into view is kept there while the page settles (canvases drawn at
@@ -136,18 +138,19 @@ const inView = (section) => {
   return top >= 0 && top <= innerHeight - 160;
 };
 
-/** Bring `section` into view unless it already is (what is on screen, the scatter above it on
- * a link's first screen, stays), and keep it there while the page settles: until the reader
- * (or anything else) scrolls, points, touches or types. */
+/** Bring `section` (and the sections `with` it, below it) into view unless they already are
+ * (what is on screen, the scatter above it on a link's first screen, stays), and keep them
+ * there while the page settles: until the reader (or anything else) scrolls, points, touches
+ * or types. */
 let stopKeeping = () => {}; // ends the keeping in progress, if any
-function keepInView(section) {
+export function keepInView(section, withIt = []) {
   // One keeping at a time: an earlier pick's, still running, would read this one's scrolling as
   // the reader's, stop, and turn scroll anchoring back on under it (the phone's turnoff panel
   // then ended 215 px above the screen, 1 pick in 24).
   stopKeeping();
   let expected = null; // where our own scrolling left the page
   const bring = () => {
-    if (!inView(section)) section.scrollIntoView({ block: 'start' });
+    if (!inView(section) || !withIt.every(inView)) section.scrollIntoView({ block: 'start' });
     expected = scrollY;
   };
   // The browser's scroll anchoring moves the page by itself as panels above change height,

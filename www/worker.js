@@ -31,6 +31,7 @@ let runId = null; // this tab's run, from the page
 const TEXT_EVERY_MS = 1000;
 
 let handle = null;
+let wasm = null; // the loaded module, for a new Handle when the page opens a link in place
 let dead = null; // once a trap has left the wasm instance unusable: what happened, in words
 let canvases = {}; // the panels' canvases by name, for PNG pictures
 let layoutNow = null; // the page's latest canvas widths and pixel density
@@ -149,13 +150,15 @@ function postText(force) {
   postMessage({ type: 'text', text: rust('panel_text'), force });
 }
 
-/** A PNG of one panel, or of several (the dashboard) laid out in rows with their titles. */
-async function png(panels) {
+/** A PNG of one panel, or of several (the dashboard) laid out in rows with their titles, with
+ * the page's `caption` lines (what it shows, its link, the tour's words) under it. */
+async function png(panels, caption = []) {
   const pictures = panels.map(({ name, title }) => ({ title, canvas: pictureOf(name) })).filter((p) => p.canvas && p.canvas.width > 0);
   if (pictures.length === 0) throw new Error('there is no panel to save');
   const stamp = new Date().toISOString().slice(0, 19).replaceAll(':', '-');
   if (pictures.length === 1) {
-    return { blob: await pictures[0].canvas.convertToBlob({ type: 'image/png' }), name: `bottleneck-${panels[0].name}-${stamp}.png` };
+    const scale = pictures[0].canvas.width / Math.max(1, widthOf(panels[0].name));
+    return { blob: await captioned(pictures[0].canvas, caption, scale).convertToBlob({ type: 'image/png' }), name: `bottleneck-${panels[0].name}-${stamp}.png` };
   }
   // Shelf packing: panels left to right, a new row when the next would pass the widest panel
   // or 1,600 px (at the canvases' own pixel density), each under its title.
@@ -188,7 +191,34 @@ async function png(panels) {
     ctx.fillText(p.title, p.x, p.y + titleHeight / 2);
     ctx.drawImage(p.canvas, p.x, p.y + titleHeight);
   }
-  return { blob: await out.convertToBlob({ type: 'image/png' }), name: `bottleneck-dashboard-${stamp}.png` };
+  return { blob: await captioned(out, caption, scale).convertToBlob({ type: 'image/png' }), name: `bottleneck-dashboard-${stamp}.png` };
+}
+
+/** `picture` with `lines` of caption under it, each wrapped to its width. */
+function captioned(picture, lines, scale) {
+  if (lines.length === 0) return picture;
+  const size = Math.round(13 * scale);
+  const font = `${size}px system-ui, sans-serif`;
+  const measure = new OffscreenCanvas(1, 1).getContext('2d');
+  measure.font = font;
+  const room = picture.width - 2 * size;
+  const wrapped = lines.flatMap((line) => line.split(' ').reduce((rows, word) => {
+    const last = rows.at(-1);
+    if (last !== undefined && measure.measureText(`${last} ${word}`).width <= room) rows[rows.length - 1] = `${last} ${word}`;
+    else rows.push(word);
+    return rows;
+  }, []));
+  const lineHeight = Math.round(size * 1.4);
+  const out = new OffscreenCanvas(picture.width, picture.height + wrapped.length * lineHeight + size);
+  const ctx = out.getContext('2d');
+  ctx.fillStyle = '#18181b';
+  ctx.fillRect(0, 0, out.width, out.height);
+  ctx.drawImage(picture, 0, 0);
+  ctx.fillStyle = '#e4e4e7';
+  ctx.font = font;
+  ctx.textBaseline = 'top';
+  wrapped.forEach((row, i) => ctx.fillText(row, size, picture.height + size / 2 + i * lineHeight));
+  return out;
 }
 
 /** The panel's canvas as drawn, or (for a panel the page shows as text) one drawn now. */
@@ -347,7 +377,7 @@ async function restoreAutosave(id = runId) {
 
 async function start({ canvases: given, link, layout, simd, restore, run, open, fresh }) {
   runId = run;
-  const wasm = await loadBottleneck(simd ?? 'best');
+  wasm = await loadBottleneck(simd ?? 'best');
   await adoptLegacy().catch(() => {});
   const mine = (await get(runKey(runId)).catch(() => undefined))?.summary ?? null;
   // A run to restore (or pretraining) waits for every digit; a fresh one starts on the first part.
@@ -364,10 +394,8 @@ async function start({ canvases: given, link, layout, simd, restore, run, open, 
     });
   }
   layoutNow ??= layout;
-  if (layoutNow) rust('layout', layoutNow);
   canvases = given;
-  for (const [name, canvas] of Object.entries(canvases)) rust('attach', name, canvas);
-  const notes = rust('notes');
+  const notes = equip();
   // A reload, or a restart after a crash, picks up this tab's run; a link that asks for
   // something else opens that, with the run one click away. A new tab starts its own run,
   // with the newest run of another tab (or visit) one click away.
@@ -397,6 +425,31 @@ async function start({ canvases: given, link, layout, simd, restore, run, open, 
   postMessage({ type: 'ready', reply: rust('apply', 'describe'), simd: wasm.simd_level(), threads: wasm.threads(), notes, autosaved, run: runId });
   postText(true);
   loop();
+}
+
+/** The handle just made gets the page's layout and canvases; what its link could not have. */
+function equip() {
+  if (layoutNow) rust('layout', layoutNow);
+  for (const [name, canvas] of Object.entries(canvases)) rust('attach', name, canvas);
+  return rust('notes');
+}
+
+/** Open a link in this tab (a tour stop): a new run from the digits here, its own in the list;
+ * the run the tab had is saved first and stays there. A link Rust cannot start keeps the run. */
+async function openLink(link) {
+  const bytes = await digitsUpTo(wasm.digits_needed(await digitsUpTo(20), link));
+  while (autosave.busy) await new Promise((resolve) => setTimeout(resolve, 20));
+  if (autosave.dirtySince !== null || autosave.last === 0) await saveNow();
+  if (dead) throw new Error(dead);
+  // From here to the reply nothing waits, so no tick or save comes between the two handles.
+  const next = new wasm.Handle(bytes, link);
+  handle.free();
+  handle = next;
+  runId = freshId();
+  autosave.dirtySince = performance.now();
+  const notes = equip();
+  postMessage({ type: 'ready', reply: rust('apply', 'describe'), simd: wasm.simd_level(), threads: wasm.threads(), notes, autosaved: { restored: null, available: null }, run: runId });
+  postText(true);
 }
 
 onmessage = async ({ data }) => {
@@ -452,7 +505,12 @@ onmessage = async ({ data }) => {
   try {
     if (dead) throw new Error(dead);
     if (needsAllDigits(data)) await complete;
-    if (data.type === 'png') return postMessage({ type: 'reply', id: data.id, reply: await png(data.panels) });
+    if (data.type === 'tour') {
+      if (!wasm) throw new Error('the trainer is still starting');
+      return postMessage({ type: 'reply', id: data.id, reply: wasm.tour(data.bytes ?? undefined) });
+    }
+    if (data.type === 'open') return postMessage({ type: 'reply', id: data.id, reply: await openLink(data.link) });
+    if (data.type === 'png') return postMessage({ type: 'reply', id: data.id, reply: await png(data.panels, data.caption) });
     if (data.type === 'restore') {
       const summary = await restoreAutosave(data.run ?? runId);
       postMessage({ type: 'reply', id: data.id, reply: { summary, ...rust('apply', 'describe') } });

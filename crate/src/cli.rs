@@ -104,7 +104,18 @@ a top-k layer) is refused, naming the layer. Only the network crosses, not the t
 --out is written whole or not at all.",
 };
 
-const COMMANDS: [&Subcommand; 5] = [&TRAIN, &EVAL, &PRESETS, &IMPORT, &EXPORT];
+const TOUR: Subcommand = Subcommand {
+    name: "tour",
+    with_value: &[],
+    switches: &[],
+    help: "usage: bottleneck tour [TOUR.json]
+
+Lists the guided tour's stops: the built-in tour, or a tour file of your own, checked as the
+page checks it (a mistake is a sentence naming the stop and the field). The page opens your
+file by link: ?tour=1&tour-file=ADDRESS (the file's host must allow the page to fetch it).",
+};
+
+const COMMANDS: [&Subcommand; 6] = [&TRAIN, &EVAL, &PRESETS, &IMPORT, &EXPORT, &TOUR];
 
 impl Subcommand {
     /// The usage lines: the help's first paragraph.
@@ -165,6 +176,20 @@ where
             args.no_positional(&PRESETS)?;
             for preset in presets::all() {
                 println!("{:<12} {}", preset.name, preset.description);
+            }
+            Ok(())
+        }
+        "tour" => {
+            let tour = match &args.positional[..] {
+                [] => crate::tour::builtin(),
+                [path] => crate::tour::parse(&read_at_most(Path::new(path), crate::tour::MAX_BYTES)?)?,
+                more => return Err(TOUR.misuse(format!("tour reads one tour file at most, got {more:?}"))),
+            };
+            println!("{}: {} stops", tour.title, tour.stops.len());
+            for (i, stop) in tour.stops.iter().enumerate() {
+                let link: Vec<String> = stop.link.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let moment = stop.moment.as_ref().map(|m| format!(", waits for \"{}\"", m.mark)).unwrap_or_default();
+                println!("{:>2}. {} ({}; the {} panel{moment})", i + 1, stop.title, link.join("&"), stop.panel);
             }
             Ok(())
         }
@@ -271,6 +296,15 @@ impl Args {
             given => Err(command.misuse(format!("{} takes exactly one {what}, got {given:?}", command.name))),
         }
     }
+}
+
+/// A file no longer than `max` bytes (its size judged before it is read).
+fn read_at_most(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    let size = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?.len();
+    if size > max {
+        return Err(format!("{} is {size} bytes; it may be at most {max}", path.display()));
+    }
+    read(path)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, String> {

@@ -3,7 +3,7 @@
 //! `model` (networks, optimisers, PCA), `data` (MNIST assets, IDX files, corruption) and
 //! `render` (pixels and plot geometry) are pure Rust with no browser types; `train` joins them
 //! into a seeded training loop; `session` owns a running experiment behind a typed protocol and
-//! draws its panels, for the page and the CLI alike; `snapshot` is the versioned JSON boundary;
+//! draws its panels, for the page and the CLI alike; `snapshot` is the versioned JSON boundary; `tour` the guided tour as data;
 //! `web` is the only module that touches wasm-bindgen. See ARCHITECTURE.md.
 
 pub mod benchmark;
@@ -20,6 +20,7 @@ pub mod render;
 pub mod rng;
 pub mod session;
 pub mod snapshot;
+pub mod tour;
 pub mod train;
 
 #[cfg(target_arch = "wasm32")]

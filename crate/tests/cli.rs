@@ -75,6 +75,28 @@ fn presets_lists_every_preset() {
 }
 
 #[test]
+fn tour_lists_the_stops_and_checks_a_teachers_file() {
+    let out = bottleneck(&["tour"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let tour = bottleneck::tour::builtin();
+    assert!(text.starts_with(&format!("{}: {} stops", tour.title, tour.stops.len())), "{text}");
+    assert!(text.contains(" 1. A code of two numbers (preset=convnetjs; the loss panel, waits for \"beats PCA\")"), "{text}");
+    let dir = scratch("tour");
+    let mine = dir.join("mine.json");
+    std::fs::write(&mine, r#"{"title": "Mine", "stops": [{"title": "One", "link": {"preset": "turnoff"}, "panel": "turnoff", "text": "x", "try": "y"}]}"#).unwrap();
+    let out = bottleneck(&["tour", &mine.display().to_string()]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "Mine: 1 stops\n 1. One (preset=turnoff; the turnoff panel)\n");
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, r#"{"title": "Mine", "stops": [{"title": "One", "link": {"preset": "turnoff"}, "panel": "grid", "text": "x", "try": "y"}]}"#).unwrap();
+    check_fails(&["tour", &bad.display().to_string()], "Stop 1's panel \"grid\" is not one of the page's panels");
+    let big = dir.join("big.json");
+    std::fs::write(&big, vec![b' '; 300 * 1024]).unwrap();
+    check_fails(&["tour", &big.display().to_string()], "it may be at most 262144");
+}
+
+#[test]
 fn train_then_eval_on_idx_files() {
     let dir = scratch("train");
     let (images, labels) = write_idx(&dir);
@@ -135,7 +157,7 @@ fn help_prints_every_usage() {
         assert!(out.status.success() && out.stderr.is_empty(), "{args:?}");
         assert!(text.contains("bottleneck train --resume SNAPSHOT.json") && text.contains("bottleneck export-convnetjs"), "{args:?}: {text}");
     }
-    for command in ["train", "eval", "presets", "import-convnetjs", "export-convnetjs"] {
+    for command in ["train", "eval", "presets", "import-convnetjs", "export-convnetjs", "tour"] {
         for args in [[command, "--help"], [command, "-h"], ["help", command]] {
             let out = bottleneck(&args);
             let text = String::from_utf8_lossy(&out.stdout);

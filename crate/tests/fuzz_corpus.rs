@@ -38,7 +38,7 @@ fn replay(name: &str) {
 #[test]
 fn every_target_has_a_corpus_and_a_test() {
     let names: Vec<&str> = targets::ALL.iter().map(|(n, _)| *n).collect();
-    assert_eq!(names, ["snapshot", "convnetjs", "idx", "spec", "command", "link", "asset"]);
+    assert_eq!(names, ["snapshot", "convnetjs", "idx", "spec", "command", "link", "asset", "tour"]);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
     for name in names {
         assert!(dir.join("fuzz_targets").join(format!("{name}.rs")).is_file(), "no libFuzzer binary for {name}");
@@ -88,4 +88,9 @@ fn corpus_link() {
 #[test]
 fn corpus_asset() {
     replay("asset");
+}
+
+#[test]
+fn corpus_tour() {
+    replay("tour");
 }

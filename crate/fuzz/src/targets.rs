@@ -21,10 +21,11 @@ use bottleneck::presets;
 use bottleneck::rng::Rng;
 use bottleneck::session::panels::{self, Panel};
 use bottleneck::session::{link, Command, Experiment, Payload, Session};
+use bottleneck::tour as tours;
 use bottleneck::snapshot::{self, convnetjs, Opened};
 
 /// All targets, by the names `cargo fuzz run` and the corpus directories use.
-pub const ALL: [(&str, fn(&[u8])); 7] = [("snapshot", snapshot), ("convnetjs", convnetjs), ("idx", idx), ("spec", spec), ("command", command), ("link", link), ("asset", asset)];
+pub const ALL: [(&str, fn(&[u8])); 8] = [("snapshot", snapshot), ("convnetjs", convnetjs), ("idx", idx), ("spec", spec), ("command", command), ("link", link), ("asset", asset), ("tour", tour)];
 
 /// The commands of one `command` input that are applied (the rest are ignored).
 pub const MAX_COMMANDS: usize = 8;
@@ -357,4 +358,23 @@ pub fn link(data: &[u8]) {
     let own = session.state().link;
     let (_, notes) = link::start(&own, Some(digits().clone()), Manual::ticking(1.0).boxed()).unwrap_or_else(|e| panic!("the session's own link does not open: {e}"));
     assert!(notes.is_empty(), "the session's own link {own:?} opens with notes: {notes:?}");
+}
+
+/// A teacher's tour file (`session::tour::parse`): a refusal is a sentence; a tour it accepts
+/// has stops within the limits, each of whose links opens a session (its notes sentences), whose
+/// moment arms a watch, and which sends and reads back as the page gets it.
+pub fn tour(data: &[u8]) {
+    let Some(tour) = refused("tour::parse", tours::parse(data), data) else { return };
+    assert!(!tour.stops.is_empty() && tour.stops.len() <= tours::MAX_STOPS, "{} stops accepted", tour.stops.len());
+    let text = serde_json::to_string(&tour).expect("a tour serialises");
+    assert_eq!(serde_json::from_str::<tours::Tour>(&text).expect("a tour reads back"), tour);
+    for stop in tour.stops.iter().take(2) {
+        assert!(stop.sources.iter().all(|s| s.url.starts_with("https://") || s.url.starts_with("http://")), "{:?}", stop.sources);
+        let Ok((mut session, notes)) = link::start(&stop.link, Some(digits().clone()), Manual::ticking(1.0).boxed()) else { continue };
+        for note in &notes {
+            assert_sentence("a tour stop's link", note, data);
+        }
+        session.apply(Command::Watch { watching: stop.moment.clone() }).expect("a watch is never refused");
+        session.run_for(2.0);
+    }
 }

@@ -611,6 +611,15 @@ impl Network {
         out
     }
 
+    /// Which units of the code layer no input of `inputs` ((n, n_inputs), row after row)
+    /// activates: dead, for those inputs (the turn-off grid's mark, a tour's moment).
+    pub fn dead_units(&self, work: &mut Workspace, inputs: &[f32], n: usize) -> Vec<bool> {
+        let code = self.code_layer();
+        let units = self.layers[code].n_out();
+        let acts = self.infer(work, inputs, n, None).activations(code);
+        (0..units).map(|u| acts.chunks_exact(units).all(|row| row[u] == 0.0)).collect()
+    }
+
     /// A layer's biases: one per unit (fc) or per output channel (conv, deconv).
     pub fn biases(&self, layer_idx: usize) -> &[f32] {
         &self.params[self.layers[layer_idx].bias].value

@@ -43,6 +43,11 @@ pub const PAGE_KEYS: [&str; 1] = ["simd"];
 /// The keys that say what the experiment is, and what a sentence calls each.
 const IDENTITY: [(&str, &str); 4] = [("preset", "preset"), ("spec", "network definition"), ("data", "data"), ("seed", "seed")];
 
+/// Whether a link may give `key` (what the experiment is, or a setting).
+pub fn is_key(key: &str) -> bool {
+    IDENTITY.iter().any(|(k, _)| *k == key) || settings::table().iter().any(|r| r.key == key)
+}
+
 /// The pairs of a link that starts this session's experiment again with its settings and view.
 pub fn write(session: &Session) -> Vec<(String, String)> {
     write_with(settings::table(), session)

@@ -9,6 +9,7 @@ pub mod explore;
 pub mod health;
 pub mod knowledge;
 pub mod link;
+pub mod moments;
 pub mod monitor;
 pub mod panels;
 pub mod protocol;
@@ -99,6 +100,8 @@ pub struct Session {
     stop: Option<u64>,
     /// Which draw of prior samples the panels decode (`Command::Resample` moves to the next).
     pub(crate) prior_draw: u64,
+    /// The moment a tour stop waits for (`Command::Watch`), and when it came.
+    pub(crate) watch: moments::Watch,
     next_step_at: f64,
     /// The scatter's codes as last computed, when (session clock, ms), and for which view: the
     /// pointer's questions between two scatter paints reuse them (`ScatterData::recent`).
@@ -168,6 +171,7 @@ impl Session {
             speed: None,
             stop: None,
             prior_draw: 0,
+            watch: moments::Watch::default(),
             next_step_at: 0.0,
             scatter_seen: Default::default(),
         })
@@ -299,6 +303,11 @@ impl Session {
             }
             Command::DigitsArrived { bytes } => {
                 self.digits_arrived(crate::data::asset::parse(&bytes)?)?;
+                Payload::None
+            }
+            Command::Watch { watching } => {
+                self.watch = moments::Watch::new(watching);
+                self.check_watch();
                 Payload::None
             }
             Command::Resample => {
@@ -518,6 +527,11 @@ impl Session {
 
     /// Periodic bookkeeping: curve points, validation, the PCA reference, examples/s.
     fn housekeeping(&mut self) {
+        self.measure();
+        self.check_watch();
+    }
+
+    fn measure(&mut self) {
         let now = self.clock.now_ms();
         let seen = self.run.examples_seen() as f64;
         let training_ms = if self.speed.is_some() { now } else { self.monitor.training_ms };

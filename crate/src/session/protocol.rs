@@ -86,6 +86,8 @@ pub enum Command {
     StopCompare,
     /// New samples from a variational code's prior (`State::prior_draw`).
     Resample,
+    /// Watch for a moment of the run (a tour stop's), or for none (`session::moments`).
+    Watch { watching: Option<super::moments::Watching> },
     /// The whole built-in digits asset, once the page has it (the session started on its
     /// first part: `Session::digits_arrived`).
     DigitsArrived {
@@ -261,6 +263,8 @@ pub struct State {
     pub marked: usize,
     /// Which digits the experiment trains on: "built-in", or your IDX file's count.
     pub digits: String,
+    /// The moment watched for (a tour stop's), if any.
+    pub watching: Option<super::moments::Watching>,
     /// The page's link: query-string pairs that start this experiment again with these
     /// settings and this view (`session::link` has the keys and what they leave out).
     pub link: Vec<(String, String)>,
@@ -354,6 +358,8 @@ pub struct Stats {
     pub arriving: Option<String>,
     /// Training waits for the rest of the digits (its first epoch, on the first part, is done).
     pub waiting: bool,
+    /// The watched moment has come: its sentence, with the examples seen then.
+    pub moment: Option<String>,
 }
 
 /// How fast training goes: examples per second of training time (validation and drawing not

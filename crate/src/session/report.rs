@@ -47,6 +47,7 @@ impl Session {
                 (Some(_), Some(digits)) => format!("your {} digits", digits.n_images),
                 _ => "built-in".into(),
             },
+            watching: self.watch.watching.clone(),
             link: link::write(self),
         }
     }
@@ -106,6 +107,7 @@ impl Session {
             top_k: self.network().layers().iter().find_map(|l| l.kind().top_k().and(l.top_k())),
             arriving: self.train.arriving.then(|| self.arriving_sentence()),
             waiting: self.waiting_for_digits(),
+            moment: self.watch.sentence(),
         }
     }
 

@@ -1069,7 +1069,7 @@ fn changes_are_marked_where_they_happened_and_saved_with_the_run() {
     steps(&mut session, 2);
     session.run_for(1.0);
     let text = panels::describe(&session).into_iter().find(|t| t.name == "loss").unwrap().label;
-    assert!(text.contains(&format!("marked on it, your changes: learning rate 0.05 at {at} examples")), "{text}");
+    assert!(text.contains(&format!("marked on it: learning rate 0.05 at {at} examples")), "{text}");
     // Saved and loaded: the marks come back with the run.
     let saved = session.snapshot_text().unwrap();
     let mut other = start("convnetjs", 1);

@@ -152,6 +152,12 @@ pub fn digits_needed(header: &[u8], link: JsValue) -> Result<f64, JsError> {
     Ok(session::link::digits_needed(&from_js::<Vec<(String, String)>>(link, "link")?, header).map_err(js_error)? as f64)
 }
 
+/// The guided tour: a tour file's bytes (a teacher's, `tour::parse`), or none for the built-in.
+#[wasm_bindgen]
+pub fn tour(bytes: Option<Vec<u8>>) -> Result<JsValue, JsError> {
+    to_js(&bytes.map_or_else(|| Ok(crate::tour::builtin()), |b| crate::tour::parse(&b)).map_err(js_error)?)
+}
+
 /// Which matrix-product tile this build carries: "relaxed-simd" or "simd128".
 #[wasm_bindgen]
 pub fn simd_level() -> String {

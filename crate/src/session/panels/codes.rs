@@ -220,16 +220,6 @@ fn answers(session: &Session, work: &mut Workspace, width: usize) -> Scene {
     scene
 }
 
-/// Which code units no validation digit activates.
-pub fn dead_units(session: &Session, work: &mut Workspace) -> Vec<bool> {
-    let net = session.network();
-    let code = net.code_layer();
-    let units = net.layers()[code].n_out();
-    let valid = session.valid_set();
-    let acts = net.infer(work, &valid.pixels, valid.n_images, None).activations(code);
-    (0..units).map(|u| acts.chunks_exact(units).all(|row| row[u] == 0.0)).collect()
-}
-
 /// Whether the turn-off grid means something for this network: an autoencoder of images
 /// whose code layer is dense with 2 to `TURNOFF_MAX_UNITS` units.
 pub fn turnoff_applies(session: &Session) -> bool {
@@ -264,7 +254,7 @@ pub fn turnoff(session: &Session, work: &mut Workspace, width: usize) -> Scene {
         scene.height = (y + 6.0) as usize;
         return scene;
     }
-    let dead = dead_units(session, work);
+    let dead = net.dead_units(work, &session.valid_set().pixels, session.valid_set().n_images);
     let digits = session.valid_set().spread(TURNOFF_DIGITS);
     let mut tiles = digits.pixels.clone();
     tiles.extend_from_slice(net.infer(work, &digits.pixels, digits.n_images, None).output());

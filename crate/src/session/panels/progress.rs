@@ -300,11 +300,15 @@ pub fn with_loss_graph<T>(session: &Session, width: usize, use_graph: impl FnOnc
     use_graph(&graph)
 }
 
-/// The user's changes the loss graph marks: those within its curve (a change before a loaded
+/// The user's changes (and a watched moment) the loss graph marks: those within its curve (a change before a loaded
 /// snapshot's curve began is in the snapshot, not on this graph), each at the examples seen.
 pub fn changes_shown(session: &Session) -> Vec<(f64, String)> {
     let Some(first) = session.monitor.curves.train.first().map(|p| p.0) else { return Vec::new() };
-    session.changes.iter().map(|c| (c.examples_seen as f64, c.label.clone())).filter(|(x, _)| *x >= first).collect()
+    let changes = session.changes.iter().map(|c| (c.examples_seen as f64, c.label.clone()));
+    // And the moment a tour stop watched for, once it came (`session::moments`).
+    let mut marks: Vec<_> = changes.chain(session.watch.mark()).filter(|(x, _)| *x >= first).collect();
+    marks.sort_by(|a, b| a.0.total_cmp(&b.0));
+    marks
 }
 
 pub fn loss(session: &Session, width: usize) -> Scene {

@@ -2,7 +2,7 @@
 //! numbers it draws, which classes the scatter separates, how well digits come back), for
 //! screen readers and anyone who would rather read than look.
 
-use super::codes::{dead_units, turnoff_applies, Reconstructions, TURNOFF_DIGITS};
+use super::codes::{turnoff_applies, Reconstructions, TURNOFF_DIGITS};
 use super::layers::current_example;
 use super::progress::{changes_shown, k_text, loss_text, main_label, phase_of};
 use super::{group_thousands, Panel, Session};
@@ -124,7 +124,7 @@ pub(super) fn loss(session: &Session) -> String {
     }
     let marked: Vec<String> = changes_shown(session).iter().map(|(x, label)| format!("{label} at {} examples", group_thousands(*x as u64))).collect();
     if !marked.is_empty() {
-        parts.push(format!("marked on it, your changes: {}", marked.join("; ")));
+        parts.push(format!("marked on it: {}", marked.join("; ")));
     }
     format!("{}.", parts.join("; "))
 }
@@ -337,7 +337,7 @@ pub(super) fn turnoff(session: &Session, work: &mut Workspace) -> String {
     if !turnoff_applies(session) {
         return "Turning off code units: not drawn for this network.".into();
     }
-    let dead: Vec<String> = dead_units(session, work).iter().enumerate().filter(|(_, &d)| d).map(|(u, _)| u.to_string()).collect();
+    let dead: Vec<String> = session.network().dead_units(work, &session.valid_set().pixels, session.valid_set().n_images).iter().enumerate().filter(|(_, &d)| d).map(|(u, _)| u.to_string()).collect();
     let units = net.layers()[net.code_layer()].n_out();
     let dead_text = match dead.len() {
         0 => "no unit is dead".to_string(),
