@@ -98,6 +98,7 @@ function onWorkerMessage({ data }) {
       runs.refresh();
       if (hosted) openHosted(hosted);
       else if (workersStarted === 1 && !tourOpened) tour.opened();
+      $('tour-start').disabled = false; // the tour opens experiments in the trainer: it is here now
       tourOpened = true;
       hosted = null;
       break;

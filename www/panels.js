@@ -143,7 +143,7 @@ const inView = (section) => {
  * there while the page settles: until the reader (or anything else) scrolls, points, touches
  * or types. */
 let stopKeeping = () => {}; // ends the keeping in progress, if any
-export function keepInView(section, withIt = []) {
+export function keepInView(section, withIt = [], settleMs = SETTLE_MS) {
   // One keeping at a time: an earlier pick's, still running, would read this one's scrolling as
   // the reader's, stop, and turn scroll anchoring back on under it (the phone's turnoff panel
   // then ended 215 px above the screen, 1 pick in 24).
@@ -157,7 +157,7 @@ export function keepInView(section, withIt = []) {
   // which would read as the reader's scrolling: it is off while the page settles.
   document.documentElement.style.overflowAnchor = 'none';
   bring();
-  const until = performance.now() + SETTLE_MS;
+  const until = performance.now() + settleMs;
   const moves = ['wheel', 'touchstart', 'keydown', 'pointerdown', 'pointermove'];
   const stop = () => {
     if (stopKeeping === stop) stopKeeping = () => {};
@@ -173,9 +173,9 @@ export function keepInView(section, withIt = []) {
     if (performance.now() > until) stop();
     else bring();
   });
-  for (const panel of document.querySelectorAll('main .panel')) observer.observe(panel);
+  for (const panel of document.querySelectorAll('header, main .panel')) observer.observe(panel);
   for (const type of moves) addEventListener(type, stop, { capture: true, once: true });
   addEventListener('scroll', scrolled, { passive: true });
-  const timer = setTimeout(stop, SETTLE_MS);
+  const timer = setTimeout(stop, settleMs);
   stopKeeping = stop;
 }

@@ -9,6 +9,7 @@
 import { keepInView } from './panels.js';
 
 const $ = (id) => document.getElementById(id);
+const WAITING = 'The network is training: this box will say when the moment comes.';
 
 /** `open(link)` opens a link's experiment in this tab; `read(bytes)` has Rust read a tour (the
  * built-in one without bytes); `send` reaches the session; `say(text, isError)` puts a sentence
@@ -72,12 +73,14 @@ export function wireTour({ open, read, send, say }) {
     $('tour-title').textContent = stop.title;
     $('tour-text').textContent = stop.text;
     $('tour-try').textContent = stop.try;
-    $('tour-live').textContent = stop.moment ? 'The network is training: this box will say when the moment comes.' : '';
+    $('tour-live').textContent = stop.moment ? WAITING : '';
     $('tour-live').hidden = !stop.moment;
     $('tour-live').classList.remove('arrived');
     $('tour-sources').replaceChildren(
       document.createTextNode(stop.sources.length ? 'Sources: ' : ''),
-      ...stop.sources.flatMap((s, i) => [Object.assign(document.createElement('a'), { href: s.url, textContent: s.title, target: '_blank', rel: 'noopener' }), document.createTextNode(i + 1 < stop.sources.length ? '; ' : '')]),
+      ...stop.sources.flatMap((s) => [Object.assign(document.createElement('a'), { href: s.url, textContent: s.title, target: '_blank', rel: 'noopener' }), document.createTextNode('; ')]),
+      Object.assign(document.createElement('a'), { href: '#glossary', textContent: 'words used here' }),
+      document.createTextNode('.'),
     );
     $('tour-back').disabled = at === 0;
     $('tour-next').textContent = at + 1 < tour.stops.length ? 'next stop' : 'finish';
@@ -96,7 +99,9 @@ export function wireTour({ open, read, send, say }) {
     $('tour-title').focus({ preventScroll: true });
     // On a phone the panels flow by their order: the card takes its panel's.
     card.style.order = getComputedStyle(panel).order;
-    keepInView(card, [panel]);
+    // A stop's experiment is new: its panels are first drawn, and their sizes settle, over a few
+    // seconds (longer than a preset's pick), until the reader moves.
+    keepInView(card, [panel], 6000);
   }
 
   function leave() {
@@ -132,7 +137,11 @@ export function wireTour({ open, read, send, say }) {
     }
   };
   $('tour-start').onclick = () => start(0);
-  $('tour-next').onclick = () => (at + 1 < tour.stops.length ? go(at + 1) : leave());
+  $('tour-next').onclick = () => {
+    if (at + 1 < tour.stops.length) return go(at + 1);
+    leave();
+    say('That was the last stop of the tour. Its experiment goes on training here; "Take the guided tour" starts again from the first stop.');
+  };
   $('tour-back').onclick = () => go(at - 1);
   $('tour-leave').onclick = leave;
   $('tour-present').onclick = () => present(!document.body.classList.contains('presenting'));
@@ -171,7 +180,14 @@ export function wireTour({ open, read, send, say }) {
     },
     /** The live figures: the moment's sentence, once it has come (said once, politely). */
     showStats(stats) {
-      if (at < 0 || !armed || !stats.moment || stats.moment === moment) return;
+      if (at < 0 || !armed || (stats.moment ?? null) === moment) return;
+      if (!stats.moment) {
+        // The run went back before the moment (undo, reset): it is waited for again.
+        moment = null;
+        $('tour-live').textContent = WAITING;
+        $('tour-live').classList.remove('arrived');
+        return;
+      }
       moment = stats.moment;
       const seconds = Math.round((performance.now() - openedAt) / 1000);
       $('tour-live').textContent = `${stats.moment} (${seconds} s after this stop opened.)`;
