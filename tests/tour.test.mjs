@@ -78,7 +78,7 @@ for (const [label, viewport] of [['laptop', { width: 1366, height: 768 }], ['pho
   });
 }
 
-test('every stop has a link that opens it in a fresh browser, and back goes to the stop before', async () => {
+test('every stop has a link that opens it in a fresh browser; back goes to the stop before, and a tour left is resumed there', async () => {
   for (let n = 1; n <= TOUR.stops.length; n++) {
     const { page, consoleErrors, close } = await openPage(`?tour=${n}`, { viewport: { width: 1366, height: 768 } });
     try {
@@ -90,6 +90,11 @@ test('every stop has a link that opens it in a fresh browser, and back goes to t
         await page.click('#tour-back');
         await atStop(page, 1);
         await page.goBack();
+        await atStop(page, 2);
+        // Leave, and the tour is resumed where it was left.
+        await page.click('#tour-leave');
+        await waitFor(page, () => document.getElementById('tour').hidden && document.getElementById('tour-start').textContent === 'Resume the guided tour at stop 2');
+        await page.click('#tour-start');
         await atStop(page, 2);
       }
       assert.deepEqual(consoleErrors, [], `?tour=${n}`);

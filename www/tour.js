@@ -104,7 +104,16 @@ export function wireTour({ open, read, send, say }) {
     keepInView(card, [panel], 6000);
   }
 
+  /** The stop "Take the guided tour" resumes at (kept for this tab), and its words. */
+  const RESUME_KEY = 'bottleneck-tour-stop';
+  function offerResume(n) {
+    if (n > 0) sessionStorage.setItem(RESUME_KEY, String(n));
+    else sessionStorage.removeItem(RESUME_KEY);
+    $('tour-start').textContent = n > 0 ? `Resume the guided tour at stop ${n + 1}` : 'Take the guided tour';
+  }
+
   function leave() {
+    offerResume(at);
     at = -1;
     card.hidden = true;
     document.body.classList.remove('touring', 'presenting');
@@ -136,10 +145,12 @@ export function wireTour({ open, read, send, say }) {
       say(`The tour could not be opened: ${message.message ?? message}`, true);
     }
   };
-  $('tour-start').onclick = () => start(0);
+  $('tour-start').onclick = () => start(Number(sessionStorage.getItem(RESUME_KEY)) || 0);
+  offerResume(Number(sessionStorage.getItem(RESUME_KEY)) || 0);
   $('tour-next').onclick = () => {
     if (at + 1 < tour.stops.length) return go(at + 1);
     leave();
+    offerResume(0);
     say('That was the last stop of the tour. Its experiment goes on training here; "Take the guided tour" starts again from the first stop.');
   };
   $('tour-back').onclick = () => go(at - 1);
