@@ -9,7 +9,7 @@ import { showKnowledge, wireExplore } from './explore.js';
 import { download, panelText, shownPanels, showPanelInfo, showPoint, watchLayout } from './panels.js';
 import { freshId } from './ids.js';
 import { wireRuns } from './runs.js';
-import { wireTour } from './tour.js';
+import { TOUR_KEYS, wireTour } from './tour.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -31,7 +31,7 @@ let pictures = null; // the drawing pad's picture placer
 let runId = null; // this tab's run: its autosave is its own (see tabRun)
 let offered = null; // the run the "restore" button brings back
 let runs = null; // the list of runs (runs.js)
-const PAGE_KEYS = ['simd', 'run', 'snapshot', 'tour', 'tour-file', 'present'];
+const PAGE_KEYS = ['simd', 'run', 'snapshot', ...TOUR_KEYS];
 let tour = null; // the guided tour (tour.js)
 let tourOpened = false; // a ?tour= link's stop is opened once, after the first start
 let hosted = new URLSearchParams(location.search).get('snapshot'); // opened once, after the first start
@@ -330,7 +330,7 @@ function applyState(next, refillSpec) {
     const query = new URLSearchParams(next.link).toString();
     // The page's own keys (the build, a tour stop) stay beside the experiment's.
     const now = new URLSearchParams(location.search);
-    const kept = ['simd', ...tour.keys].filter((key) => now.has(key)).map((key) => `&${key}=${encodeURIComponent(now.get(key))}`).join('');
+    const kept = ['simd', ...TOUR_KEYS].filter((key) => now.has(key)).map((key) => `&${key}=${encodeURIComponent(now.get(key))}`).join('');
     const url = `${location.pathname}?${query}${kept}`;
     if (url !== location.pathname + location.search) history.replaceState(null, '', url);
   }

@@ -10,6 +10,8 @@ import { keepInView } from './panels.js';
 
 const $ = (id) => document.getElementById(id);
 const WAITING = 'The network is training: this box will say when the moment comes.';
+/** The address keys the tour reads for itself (the stop, a teacher's file, the presenter view). */
+export const TOUR_KEYS = ['tour', 'tour-file', 'present'];
 
 /** `open(link)` opens a link's experiment in this tab; `read(bytes)` has Rust read a tour (the
  * built-in one without bytes); `send` reaches the session; `say(text, isError)` puts a sentence
@@ -41,7 +43,7 @@ export function wireTour({ open, read, send, say }) {
     const params = new URLSearchParams(tour.stops[n].link);
     const now = new URLSearchParams(location.search);
     params.set('tour', String(n + 1));
-    for (const key of ['tour-file', 'present', 'simd']) if (now.has(key)) params.set(key, now.get(key));
+    for (const key of [...TOUR_KEYS, 'simd']) if (key !== 'tour' && now.has(key)) params.set(key, now.get(key));
     return `${location.pathname}?${params}`;
   }
 
@@ -69,6 +71,7 @@ export function wireTour({ open, read, send, say }) {
   function show(stop) {
     card.hidden = false;
     document.body.classList.add('touring');
+    document.documentElement.classList.add('touring');
     $('tour-count').textContent = `Guided tour · stop ${at + 1} of ${tour.stops.length}`;
     $('tour-title').textContent = stop.title;
     $('tour-text').textContent = stop.text;
@@ -117,10 +120,11 @@ export function wireTour({ open, read, send, say }) {
     at = -1;
     card.hidden = true;
     document.body.classList.remove('touring', 'presenting');
+    document.documentElement.classList.remove('touring');
     for (const old of document.querySelectorAll('.tour-panel')) old.classList.remove('tour-panel');
     $('tour-home').append(card);
     const params = new URLSearchParams(location.search);
-    for (const key of ['tour', 'tour-file', 'present']) params.delete(key);
+    for (const key of TOUR_KEYS) params.delete(key);
     history.pushState(null, '', `${location.pathname}?${params}`);
     send({ watch: { watching: null } }).catch(() => {});
     $('tour-start').focus();
@@ -210,7 +214,5 @@ export function wireTour({ open, read, send, say }) {
       if (at < 0) return [];
       return [`Guided tour, stop ${at + 1}: ${tour.stops[at].title}`, ...(moment ? [moment] : [])];
     },
-    /** A tour stop keeps its keys in the address bar as the experiment's link changes. */
-    keys: ['tour', 'tour-file', 'present'],
   };
 }

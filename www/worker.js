@@ -422,8 +422,7 @@ async function start({ canvases: given, link, layout, simd, restore, run, open, 
       notes.push(`The last run's autosave could not be restored (${err.message ?? err}), so this is a fresh start.`);
     }
   }
-  postMessage({ type: 'ready', reply: rust('apply', 'describe'), simd: wasm.simd_level(), threads: wasm.threads(), notes, autosaved, run: runId });
-  postText(true);
+  ready(notes, autosaved);
   loop();
 }
 
@@ -447,8 +446,13 @@ async function openLink(link) {
   handle = next;
   runId = freshId();
   autosave.dirtySince = performance.now();
-  const notes = equip();
-  postMessage({ type: 'ready', reply: rust('apply', 'describe'), simd: wasm.simd_level(), threads: wasm.threads(), notes, autosaved: { restored: null, available: null }, run: runId });
+  ready(equip(), { restored: null, available: null });
+}
+
+/** Tell the page the session it now talks to: its defaults, the build, what the link could not
+ * have and what became of the autosave, the run's id; then the panels' words. */
+function ready(notes, autosaved) {
+  postMessage({ type: 'ready', reply: rust('apply', 'describe'), simd: wasm.simd_level(), threads: wasm.threads(), notes, autosaved, run: runId });
   postText(true);
 }
 

@@ -5,7 +5,7 @@
 //! The session watches for one condition at a time (`Command::Watch`), checks it whenever
 //! training has new measures (a validation, a measure of what the code knows), and keeps the
 //! examples seen at the first check where it held: the stop's sentence and the loss graph's
-//! mark. It knows no tour; the tour (`session::tour`) names the condition and the words.
+//! mark. It knows no tour; the tour (`crate::tour`) names the condition and the words.
 
 use serde::{Deserialize, Serialize};
 
